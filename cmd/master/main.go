@@ -1,0 +1,4 @@
+// Command master is wsfleet's command line and supervisor.
+package main
+
+func main() {}
