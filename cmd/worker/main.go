@@ -1,4 +1,95 @@
 // Command worker serves WebSocket connections for a wsfleet master.
+//
+// The master starts it; it is not meant to be run by hand. It inherits its
+// control connection and its SO_REUSEPORT listening socket as file
+// descriptors (-ctl-fd, -listen-fd) and exits when the master asks it to or
+// goes away.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wsfleet/wsfleet/internal/flagx"
+	"github.com/wsfleet/wsfleet/internal/worker"
+	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/reuse"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var (
+		slot         = fs.Int("slot", 0, "the worker's index in the master's table")
+		node         = fs.String("node", "", "this host's name in connection ids (required)")
+		ctlFD        = fs.Int("ctl-fd", 3, "inherited control connection to the master")
+		listenFD     = fs.Int("listen-fd", 4, "inherited listening socket")
+		natsURL      = fs.String("nats", "", "NATS server URL (required)")
+		cluster      = fs.String("cluster-name", bus.DefaultPrefix, "prefix of every NATS subject")
+		appName      = fs.String("app", "push", "application: "+fmt.Sprint(app.Names()))
+		pushInterval = fs.Duration("push-interval", 10*time.Second, "push app interval (used by the master's timer)")
+		maxMessage   = flagx.Size(fs, "max-message", 10<<20, "largest message a client may send")
+		sendBuffer   = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection")
+		logLevel     = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: *logLevel})).
+		With("worker", *slot, "pid", os.Getpid())
+	if *node == "" || *natsURL == "" {
+		log.Error("worker: -node and -nats are required")
+		return 2
+	}
+	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval})
+	if err != nil {
+		log.Error("worker: -app", "err", err)
+		return 2
+	}
+	control, err := net.FileConn(os.NewFile(uintptr(*ctlFD), "control"))
+	if err != nil {
+		log.Error("worker: -ctl-fd", "err", err)
+		return 1
+	}
+	ln, err := reuse.FromFile(os.NewFile(uintptr(*listenFD), "listener"))
+	if err != nil {
+		log.Error("worker: -listen-fd", "err", err)
+		return 1
+	}
+	// The master drives stops; a terminal's Ctrl-C reaches the master only
+	// (workers run in their own process group). SIGTERM sent to a worker
+	// directly is a fast stop.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err = worker.Run(ctx, worker.Options{
+		Slot:     *slot,
+		Node:     *node,
+		Listener: ln,
+		Control:  control,
+		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log},
+		App:      application,
+		Gateway:  gateway.Options{MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer)},
+		Log:      log,
+	})
+	if err != nil {
+		log.Error("worker failed", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,33 @@
+# wsfleet. `make run` builds and starts a 4-worker cluster on :8080 with an
+# embedded NATS; `make test` runs every test.
+GO      ?= go
+BIN     := bin
+COUNT   ?= 4
+LISTEN  ?= :8080
+APP     ?= push
+
+.PHONY: all build run test test-unit test-e2e vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/master ./cmd/worker
+
+run: build
+	$(BIN)/master start -count $(COUNT) -listen $(LISTEN) -app $(APP)
+
+# Every test: vet, gofmt, unit tests with the race detector, then the
+# end-to-end suite against real processes.
+test: vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,128 @@
+// Package cli is the `master` command line: it parses each verb's flags,
+// starts the master (in the foreground or as a daemon) and talks to a
+// running one over its control socket. It never exits the process: Run
+// returns the exit code for cmd/master.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/wsfleet/wsfleet/internal/master"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // it could not be done
+	ExitUsage   = 2 // a bad flag or value
+)
+
+// Env is the process environment Run works in.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Signals subscribes to the signals a running master handles (SIGTERM,
+	// SIGINT, SIGUSR1, SIGUSR2, SIGHUP); only start calls it, so the other
+	// commands keep the default behaviour (Ctrl-C ends them).
+	Signals func() <-chan os.Signal
+}
+
+type verb struct {
+	name, summary string
+	run           func(ctx context.Context, env Env, args []string) int
+}
+
+func verbs() []verb {
+	return []verb{
+		{"start", "start the cluster (-d: as a daemon)", runStart},
+		{"stop", "stop the running cluster (-g: gracefully)", runStop},
+		{"restart", "stop the running cluster, then start it with the same flags", runRestart},
+		{"reload", "replace the workers one at a time (-g: gracefully)", runReload},
+		{"status", "show the workers' status", runStatus},
+		{"connections", "list every connection", runConnections},
+	}
+}
+
+// Run runs the command line args (without the program name) and returns the
+// exit code.
+func Run(ctx context.Context, env Env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, v := range verbs() {
+		if v.name == args[0] {
+			return v.run(ctx, env, args[1:])
+		}
+	}
+	fmt.Fprintf(env.Stderr, "master: unknown command %q\n", args[0])
+	usage(env.Stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: master <command> [flags]\n\nwsfleet: a WebSocket application server; the master supervises worker processes\nthat share one port.\n\ncommands:")
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-12s %s\n", v.name, v.summary)
+	}
+	fmt.Fprintln(w, "\n'master <command> -h' lists a command's flags. Exit codes: 0 done, 1 failed, 2 bad usage.")
+}
+
+// newFlags makes a verb's flag set with the flags every verb has.
+func newFlags(env Env, name, synopsis, about string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("master "+name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	pidFile := fs.String("pid-file", master.DefaultPIDFile(), "the master's pid file; the control socket is beside it (.sock)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: master %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs, pidFile
+}
+
+// parse parses args; ok false means return code.
+func parse(env Env, fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(env.Stdout)
+			fs.Usage()
+			return ExitOK, false
+		}
+		return ExitUsage, false // flag printed the error and usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(env.Stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return ExitUsage, false
+	}
+	return 0, true
+}
+
+// usageErrors prints every problem with the flags and returns ExitUsage, or
+// returns 0 when there is none.
+func usageErrors(env Env, name string, problems []string) int {
+	if len(problems) == 0 {
+		return 0
+	}
+	for _, p := range problems {
+		fmt.Fprintf(env.Stderr, "master %s: %s\n", name, p)
+	}
+	fmt.Fprintf(env.Stderr, "run 'master %s -h' for the flags\n", name)
+	return ExitUsage
+}
+
+func fail(env Env, err error) int {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "master") {
+		msg = "master: " + msg
+	}
+	fmt.Fprintln(env.Stderr, msg)
+	return ExitFailure
+}

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsfleet/wsfleet/internal/flagx"
+	"github.com/wsfleet/wsfleet/internal/master"
+	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+)
+
+// startFlags are the flags of start (and what restart replays).
+type startFlags struct {
+	fs        *flag.FlagSet
+	pidFile   *string
+	daemon    *bool
+	logFile   *string
+	logLevel  *slog.Level
+	opts      master.Options
+	maxMsg    *flagx.SizeValue
+	sendBuf   *flagx.SizeValue
+	workerBin *string
+}
+
+func newStartFlags(env Env) *startFlags {
+	fs, pidFile := newFlags(env, "start", "[flags]",
+		"Start the cluster: the master, its embedded NATS server (unless -nats) and -count workers\n"+
+			"sharing -listen. In the foreground it logs to the terminal and Ctrl-C stops it; with -d\n"+
+			"it returns once the cluster accepts connections, or prints why it could not and exits 1.")
+	f := &startFlags{fs: fs, pidFile: pidFile}
+	o := &f.opts
+	fs.IntVar(&o.Count, "count", 4, "worker processes")
+	fs.StringVar(&o.Listen, "listen", ":8080", "the WebSocket address every worker accepts on (SO_REUSEPORT)")
+	fs.StringVar(&o.App, "app", "push", "the application: "+strings.Join(app.Names(), " or "))
+	fs.DurationVar(&o.PushInterval, "push-interval", 10*time.Second, "how often the push app sends 你好! to every connection")
+	fs.StringVar(&o.NATS, "nats", "", "use this NATS server (comma-separated URLs for a cluster) instead of the embedded one")
+	fs.StringVar(&o.NATSListen, "nats-listen", bus.DefaultEmbeddedListen, "where the embedded NATS server listens (port 0: any free port)")
+	fs.StringVar(&o.ClusterName, "cluster-name", bus.DefaultPrefix, "the prefix of every NATS subject")
+	fs.StringVar(&o.Node, "node", defaultNode(), "this host's name in connection ids")
+	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "how long graceful stops and reloads wait for clients before closing them")
+	f.maxMsg = flagx.Size(fs, "max-message", 10<<20, "largest message a client may send; larger ones close with 1009")
+	f.sendBuf = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection; a client further behind is closed with 1008")
+	f.daemon = fs.Bool("d", false, "daemonise: run in the background, logging to -log-file")
+	f.logFile = fs.String("log-file", "", "where a daemon logs (default: master.log beside the pid file)")
+	f.logLevel = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	f.workerBin = fs.String("worker-bin", "", "the worker executable (default: worker beside master)")
+	return f
+}
+
+// validate checks the values and fills in derived ones; it returns every
+// problem, each naming its flag.
+func (f *startFlags) validate() []string {
+	var p []string
+	o := &f.opts
+	if o.Count < 1 {
+		p = append(p, fmt.Sprintf("-count must be at least 1 (got %d)", o.Count))
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		p = append(p, fmt.Sprintf("-listen %q: want host:port, e.g. :8080", o.Listen))
+	}
+	if _, _, err := net.SplitHostPort(o.NATSListen); o.NATS == "" && err != nil {
+		p = append(p, fmt.Sprintf("-nats-listen %q: want host:port, e.g. 127.0.0.1:4222", o.NATSListen))
+	}
+	if _, err := app.New(o.App, app.Config{}); err != nil {
+		p = append(p, fmt.Sprintf("-app %q: no such application (have %s)", o.App, strings.Join(app.Names(), ", ")))
+	}
+	if o.PushInterval <= 0 {
+		p = append(p, fmt.Sprintf("-push-interval must be positive (got %s)", o.PushInterval))
+	}
+	if o.Grace <= 0 {
+		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))
+	}
+	if err := bus.ValidToken(o.ClusterName); err != nil {
+		p = append(p, fmt.Sprintf("-cluster-name %q: letters, digits, '-' and '_' only", o.ClusterName))
+	}
+	if err := bus.ValidToken(o.Node); err != nil {
+		p = append(p, fmt.Sprintf("-node %q: letters, digits, '-' and '_' only", o.Node))
+	}
+	o.MaxMessage, o.SendBuffer = int64(*f.maxMsg), int64(*f.sendBuf)
+	o.PIDFile = absPath(*f.pidFile)
+	o.LogLevel = strings.ToLower(f.logLevel.String())
+	o.WorkerBin = *f.workerBin
+	if o.WorkerBin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			p = append(p, "-worker-bin: cannot find this executable: "+err.Error())
+		}
+		o.WorkerBin = filepath.Join(filepath.Dir(exe), "worker")
+	}
+	if st, err := os.Stat(o.WorkerBin); err != nil || st.IsDir() {
+		p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", o.WorkerBin))
+	}
+	if *f.logFile == "" {
+		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")
+	}
+	return p
+}
+
+// defaultNode is the short host name, or "node" when it has none usable.
+func defaultNode() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "node"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	h = strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, h)
+	return h
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// startArgs drops -d from args, for replaying them on restart.
+func startArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch a {
+		case "-d", "--d", "-d=true", "--d=true":
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func runStart(ctx context.Context, env Env, args []string) int {
+	f := newStartFlags(env)
+	if code, ok := parse(env, f.fs, args); !ok {
+		return code
+	}
+	if code := usageErrors(env, "start", f.validate()); code != 0 {
+		return code
+	}
+	f.opts.StartArgs = startArgs(args)
+	if *f.daemon && os.Getenv(daemonEnv) == "" {
+		return daemonize(env, f, args)
+	}
+	return serve(ctx, env, f)
+}
+
+// serve runs the master in this process until it stops.
+func serve(ctx context.Context, env Env, f *startFlags) int {
+	ready := readyPipe() // nil in the foreground
+	logOut := env.Stderr
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: *f.logLevel})).
+		With("master", os.Getpid())
+	f.opts.LogOut = logOut
+	m, err := master.New(f.opts, log)
+	if err == nil {
+		err = m.Start(ctx)
+	}
+	if err != nil {
+		if ready != nil {
+			log.Error("start failed", "err", err)
+			fmt.Fprintf(ready, "error %s\n", err)
+			ready.Close()
+			return ExitFailure
+		}
+		return fail(env, err)
+	}
+	if ready != nil {
+		fmt.Fprintf(ready, "ok %d\n", os.Getpid())
+		ready.Close()
+	}
+	sigs := env.Signals()
+	for {
+		select {
+		case <-m.Done():
+			return ExitOK
+		case sig := <-sigs:
+			handleSignal(ctx, m, f.opts.Grace, sig, log)
+		}
+	}
+}
+
+// handleSignal maps a signal to an action; stops and reloads run in the
+// background so that a second signal is still heard.
+func handleSignal(ctx context.Context, m *master.Master, grace time.Duration, sig os.Signal, log *slog.Logger) {
+	log.Info("signal", "signal", sig.String())
+	switch sig {
+	case syscall.SIGTERM:
+		go m.Stop(true, grace)
+	case syscall.SIGINT:
+		go m.Stop(false, grace)
+	case syscall.SIGUSR1, syscall.SIGUSR2:
+		go func() {
+			if err := m.Reload(ctx, sig == syscall.SIGUSR2, grace); err != nil {
+				log.Error("reload failed", "err", err)
+			}
+		}()
+	}
+}

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/master"
+)
+
+// dial finds the running master through its pid file and connects to its
+// control socket.
+func dial(pidFile string) (*ctl.Client, int, error) {
+	pidFile = absPath(pidFile)
+	pid, err := master.RunningPID(pidFile)
+	if errors.Is(err, master.ErrNotRunning) {
+		return nil, 0, fmt.Errorf("master: not running (no master holds %s)", pidFile)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := net.DialTimeout("unix", master.SocketPath(pidFile), 5*time.Second)
+	if err != nil {
+		return nil, pid, fmt.Errorf("master: pid %d holds %s but its control socket does not answer (still starting?): %w", pid, pidFile, err)
+	}
+	return ctl.NewClient(c), pid, nil
+}
+
+// stopFlags are the flags of stop, restart and reload.
+type stopFlags struct {
+	graceful *bool
+	grace    *time.Duration
+}
+
+func addStopFlags(fsg interface {
+	Bool(string, bool, string) *bool
+	Duration(string, time.Duration, string) *time.Duration
+}, what string) stopFlags {
+	return stopFlags{
+		graceful: fsg.Bool("g", false, "graceful: stop accepting, let clients finish for up to -grace, then close the rest"),
+		grace:    fsg.Duration("grace", 0, "how long a graceful "+what+" waits for clients (default: the master's -grace)"),
+	}
+}
+
+func (s stopFlags) validate() []string {
+	if *s.grace < 0 {
+		return []string{fmt.Sprintf("-grace must not be negative (got %s)", *s.grace)}
+	}
+	return nil
+}
+
+func runStop(ctx context.Context, env Env, args []string) int {
+	fs, pidFile := newFlags(env, "stop", "[-g] [-grace DUR]",
+		"Stop the running cluster. Every client gets close code 1001 (going away). With -g the\n"+
+			"workers stop accepting, let clients finish for up to -grace, then close the rest with 1001.")
+	sf := addStopFlags(fs, "stop")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	if code := usageErrors(env, "stop", sf.validate()); code != 0 {
+		return code
+	}
+	if err := stopMaster(ctx, *pidFile, sf); err != nil {
+		return fail(env, err)
+	}
+	fmt.Fprintln(env.Stdout, "wsfleet stopped")
+	return ExitOK
+}
+
+// stopMaster asks the master to stop and waits for its process to exit.
+func stopMaster(ctx context.Context, pidFile string, sf stopFlags) error {
+	c, pid, err := dial(pidFile)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	// Watch the process before asking, so its exit cannot be missed.
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("master: watch pid %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Call(callCtx, "stop", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil); err != nil {
+		return fmt.Errorf("master: stop: %w", err)
+	}
+	// A graceful stop takes up to the grace (ours, or the master's up to
+	// its default), plus the close handshakes; wait generously, bounded.
+	limit := 30*time.Second + *sf.grace
+	if *sf.graceful && *sf.grace == 0 {
+		limit += 10 * time.Minute
+	}
+	return waitExit(pidfd, pid, limit)
+}
+
+// waitExit waits until the process behind pidfd has exited.
+func waitExit(pidfd, pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("master: pid %d still running after %s", pid, limit)
+		}
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(min(left, time.Minute).Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("master: wait for pid %d: %w", pid, err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}
+
+func runReload(ctx context.Context, env Env, args []string) int {
+	fs, pidFile := newFlags(env, "reload", "[-g] [-grace DUR]",
+		"Replace the workers one at a time: each replacement accepts on the port before the old\n"+
+			"worker stops, so the port never stops accepting. Clients of a replaced worker get close\n"+
+			"code 1012 (service restart); with -g the old worker first lets them finish for up to -grace.")
+	sf := addStopFlags(fs, "reload")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	if code := usageErrors(env, "reload", sf.validate()); code != 0 {
+		return code
+	}
+	c, _, err := dial(*pidFile)
+	if err != nil {
+		return fail(env, err)
+	}
+	defer c.Close()
+	if err := c.Call(ctx, "reload", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil); err != nil {
+		return fail(env, fmt.Errorf("master: reload: %w", err))
+	}
+	fmt.Fprintln(env.Stdout, "wsfleet reloaded")
+	return ExitOK
+}
+
+func runRestart(ctx context.Context, env Env, args []string) int {
+	fs, pidFile := newFlags(env, "restart", "[-d] [-g] [-grace DUR]",
+		"Stop the running cluster (gracefully with -g), then start it again with the flags it was\n"+
+			"started with, in the foreground, or as a daemon with -d.")
+	sf := addStopFlags(fs, "stop")
+	daemon := fs.Bool("d", false, "start the new cluster as a daemon")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	if code := usageErrors(env, "restart", sf.validate()); code != 0 {
+		return code
+	}
+	c, _, err := dial(*pidFile)
+	if err != nil {
+		return fail(env, err)
+	}
+	var info master.Info
+	err = c.Call(ctx, "info", nil, &info)
+	c.Close()
+	if err != nil {
+		return fail(env, fmt.Errorf("master: restart: %w", err))
+	}
+	if err := stopMaster(ctx, *pidFile, sf); err != nil {
+		return fail(env, err)
+	}
+	fmt.Fprintln(env.Stdout, "wsfleet stopped; starting")
+	startArgs := info.StartArgs
+	if *daemon {
+		startArgs = append(startArgs, "-d")
+	}
+	return runStart(ctx, env, startArgs)
+}
+
+func runStatus(ctx context.Context, env Env, args []string) int {
+	fs, pidFile := newFlags(env, "status", "[-json]",
+		"Show the master and, for each worker, its pid, memory, connections, messages in and out,\n"+
+			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy.")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	c, _, err := dial(*pidFile)
+	if err != nil {
+		return fail(env, err)
+	}
+	defer c.Close()
+	var st master.Status
+	if err := c.Call(ctx, "status", nil, &st); err != nil {
+		return fail(env, fmt.Errorf("master: status: %w", err))
+	}
+	if *asJSON {
+		return printJSON(env, st)
+	}
+	printStatus(env.Stdout, st)
+	return ExitOK
+}
+
+func runConnections(ctx context.Context, env Env, args []string) int {
+	fs, pidFile := newFlags(env, "connections", "[-json]",
+		"List every connection of every worker: id, worker pid, remote address, bytes in and out, age.")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	c, _, err := dial(*pidFile)
+	if err != nil {
+		return fail(env, err)
+	}
+	defer c.Close()
+	var cs master.Connections
+	if err := c.Call(ctx, "connections", nil, &cs); err != nil {
+		return fail(env, fmt.Errorf("master: connections: %w", err))
+	}
+	if *asJSON {
+		return printJSON(env, cs)
+	}
+	printConnections(env.Stdout, cs)
+	return ExitOK
+}
+
+func printJSON(env Env, v any) int {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fail(env, err)
+	}
+	return ExitOK
+}

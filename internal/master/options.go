@@ -1,0 +1,35 @@
+package master
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// Options configures a Master. cmd/master fills and validates them from
+// flags; the zero value of a field is not a default here.
+type Options struct {
+	Count        int           // worker processes
+	Listen       string        // WebSocket address, host:port
+	App          string        // application name
+	PushInterval time.Duration // push app interval
+	NATS         string        // external NATS URL; "" runs the embedded server
+	NATSListen   string        // embedded NATS address
+	ClusterName  string        // subject prefix
+	Node         string        // this host's name in connection ids
+	Grace        time.Duration // default grace for graceful stops and reloads
+	MaxMessage   int64         // bytes
+	SendBuffer   int64         // bytes
+	PIDFile      string
+	LogLevel     string
+	WorkerBin    string
+	// ReadyTimeout bounds a worker's start. Default 15s.
+	ReadyTimeout time.Duration
+	// StartArgs are the start flags as given, kept for restart.
+	StartArgs []string
+	// LogOut receives the workers' output (their logs). Default os.Stderr.
+	LogOut io.Writer
+}
+
+// jsonString decodes a JSON string.
+func jsonString(raw json.RawMessage, s *string) error { return json.Unmarshal(raw, s) }

@@ -1,0 +1,225 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/gateway"
+)
+
+// Options configures a worker.
+type Options struct {
+	// Slot is the worker's index in the master's table.
+	Slot int
+	// Node names this host in connection ids. Required.
+	Node string
+	// Listener is the SO_REUSEPORT socket to accept on. Required.
+	Listener net.Listener
+	// Control is the connection to the master. Required.
+	Control io.ReadWriteCloser
+	// Bus configures the NATS connection (URL and Prefix required).
+	Bus bus.Options
+	// App is the application. Required.
+	App app.App
+	// Gateway configures the connection engine; IDPrefix is set here.
+	Gateway gateway.Options
+	// Log is the worker's logger.
+	Log *slog.Logger
+}
+
+// StopRequest is the master's "stop" request.
+type StopRequest struct {
+	// Code is the close code every client gets (1001 stop, 1012 reload).
+	Code int `json:"code"`
+	// Graceful: stop accepting and wait up to Grace for clients to leave
+	// before closing the rest.
+	Graceful bool          `json:"graceful"`
+	Grace    time.Duration `json:"grace"`
+}
+
+// Status is the worker's answer to "status".
+type Status struct {
+	PID          int       `json:"pid"`
+	Slot         int       `json:"slot"`
+	Started      time.Time `json:"started"`
+	BusConnected bool      `json:"bus_connected"`
+	Draining     bool      `json:"draining"`
+	gateway.Stats
+}
+
+// Worker is one running worker.
+type Worker struct {
+	opts    Options
+	log     *slog.Logger
+	gw      *gateway.Server
+	bc      *bus.Client
+	ctl     *ctl.Conn
+	started time.Time
+	stopReq chan StopRequest
+
+	mu       sync.Mutex
+	draining bool
+}
+
+// Run starts the worker and serves until the master asks it to stop, the
+// master goes away, or ctx ends (a fast stop with 1001). A start-up failure
+// is reported to the master as a "failed" event and returned.
+func Run(ctx context.Context, opts Options) (err error) {
+	w := &Worker{
+		opts:    opts,
+		log:     opts.Log,
+		ctl:     ctl.NewConn(opts.Control),
+		started: time.Now(),
+		stopReq: make(chan StopRequest, 1),
+	}
+	defer func() {
+		if err != nil {
+			_ = w.ctl.Notify("failed", err.Error()) // the master may be gone
+		}
+		w.ctl.Close()
+	}()
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	return w.serve(ctx)
+}
+
+func (w *Worker) start(ctx context.Context) error {
+	o := w.opts
+	bc, err := bus.Connect(ctx, o.Bus)
+	if err != nil {
+		return err
+	}
+	w.bc = bc
+	gwOpts := o.Gateway
+	gwOpts.IDPrefix = fmt.Sprintf("%s-%d-", o.Node, os.Getpid())
+	w.gw = gateway.New(gwOpts, handler{app: o.App}, w.log)
+	if _, err := bc.SubscribeAll(w.deliver); err != nil {
+		bc.Close(ctx)
+		return err
+	}
+	if s, ok := o.App.(app.WorkerStarter); ok {
+		if err := s.StartWorker(ctx, services{w}); err != nil {
+			bc.Close(ctx)
+			return fmt.Errorf("worker: app start: %w", err)
+		}
+	}
+	return nil
+}
+
+// deliver writes a bus message to this worker's connections.
+func (w *Worker) deliver(m bus.Message) {
+	op := ws.OpText
+	if m.Binary {
+		op = ws.OpBinary
+	}
+	w.gw.Broadcast(op, m.Data, m.Exclude)
+}
+
+// serve accepts connections and answers the master until a stop.
+func (w *Worker) serve(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.gw.Serve(runCtx, w.opts.Listener); err != nil {
+			w.log.Error("accept loop ended", "err", err)
+		}
+	})
+	wg.Go(func() { w.gw.RunPinger(runCtx) })
+	ctlDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(ctlDone)
+		if err := w.ctl.Serve(runCtx, w.handleControl); err != nil {
+			w.log.Warn("control connection failed", "err", err)
+		}
+	})
+	if err := w.ctl.Notify("ready", map[string]int{"pid": os.Getpid()}); err != nil {
+		cancel()
+		wg.Wait()
+		return fmt.Errorf("worker: tell the master we are ready: %w", err)
+	}
+	w.log.Info("worker ready", "listen", w.opts.Listener.Addr().String())
+
+	var req StopRequest
+	select {
+	case req = <-w.stopReq:
+	case <-ctlDone:
+		w.log.Warn("master went away; stopping")
+		req = StopRequest{Code: int(ws.StatusGoingAway)}
+	case <-ctx.Done():
+		req = StopRequest{Code: int(ws.StatusGoingAway)}
+	}
+	w.stop(req)
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+// stop drains and closes every connection as req says.
+func (w *Worker) stop(req StopRequest) {
+	w.log.Info("worker stopping", "code", req.Code, "graceful", req.Graceful, "grace", req.Grace)
+	w.gw.StopAccepting()
+	if req.Graceful {
+		w.mu.Lock()
+		w.draining = true
+		w.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), req.Grace)
+		if err := w.gw.WaitEmpty(ctx); err != nil {
+			w.log.Info("grace period over", "left", w.gw.Len())
+		}
+		cancel()
+	}
+	reason := "server stopping"
+	if req.Code == int(gateway.StatusServiceRestart) {
+		reason = "server restarting"
+	}
+	// The close handshake is bounded by the gateway's CloseTimeout; give it
+	// a little more before cutting what is left.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	if err := w.gw.Shutdown(ctx, ws.StatusCode(req.Code), reason); err != nil {
+		w.log.Warn("connections cut after the close timeout", "err", err)
+	}
+	w.bc.Close(ctx)
+}
+
+func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessage) (any, error) {
+	switch op {
+	case "status":
+		w.mu.Lock()
+		draining := w.draining
+		w.mu.Unlock()
+		return Status{
+			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
+			BusConnected: w.bc.Connected(), Draining: draining, Stats: w.gw.Stats(),
+		}, nil
+	case "connections":
+		return w.gw.Conns(), nil
+	case "stop":
+		var req StopRequest
+		if err := json.Unmarshal(args, &req); err != nil {
+			return nil, fmt.Errorf("worker: stop: %w", err)
+		}
+		select {
+		case w.stopReq <- req:
+			return "stopping", nil
+		default:
+			return nil, errors.New("worker: already stopping")
+		}
+	}
+	return nil, fmt.Errorf("worker: unknown request %q", op)
+}

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+)
+
+// Config holds the built-in applications' settings.
+type Config struct {
+	// PushInterval is how often the push app sends PushMessage to every
+	// connection. Default 10s.
+	PushInterval time.Duration
+	// PushMessage is what the push app sends. Default "你好!".
+	PushMessage string
+}
+
+// The texts of the tutorial the built-in apps reproduce.
+const (
+	DefaultPushMessage = "你好!"
+	PushReply          = "服務器已經收到了你的消息"
+	EchoPrefix         = "hello "
+)
+
+var builtins = map[string]func(Config) App{
+	"echo": func(Config) App { return Echo{} },
+	"push": func(cfg Config) App { return NewPush(cfg) },
+}
+
+// Names lists the built-in applications.
+func Names() []string {
+	names := make([]string, 0, len(builtins))
+	for n := range builtins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New returns the built-in application called name.
+func New(name string, cfg Config) (App, error) {
+	mk, ok := builtins[name]
+	if !ok {
+		return nil, fmt.Errorf("app: unknown application %q (have %v)", name, Names())
+	}
+	return mk(cfg), nil
+}
+
+// Echo answers every message with "hello " + the message, as the tutorial's
+// first server does.
+type Echo struct{}
+
+// OnOpen accepts every connection.
+func (Echo) OnOpen(Conn) error { return nil }
+
+// OnMessage answers with the prefix; a binary message gets a binary answer.
+func (Echo) OnMessage(c Conn, m Message) {
+	out := make([]byte, 0, len(EchoPrefix)+len(m.Data))
+	out = append(append(out, EchoPrefix...), m.Data...)
+	c.Send(Message{Binary: m.Binary, Data: out})
+}
+
+// OnClose does nothing.
+func (Echo) OnClose(Conn, int) {}
+
+// Push is the tutorial's second server: it logs and acknowledges every
+// message, and pushes a greeting to every connection on a cluster-wide
+// timer.
+type Push struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewPush returns the push app with cfg's defaults filled in.
+func NewPush(cfg Config) *Push {
+	if cfg.PushInterval <= 0 {
+		cfg.PushInterval = 10 * time.Second
+	}
+	if cfg.PushMessage == "" {
+		cfg.PushMessage = DefaultPushMessage
+	}
+	return &Push{cfg: cfg, log: slog.Default()}
+}
+
+// StartWorker keeps the worker's logger.
+func (p *Push) StartWorker(_ context.Context, w Worker) error {
+	p.log = w.Logger()
+	return nil
+}
+
+// StartCluster starts the one timer of the cluster.
+func (p *Push) StartCluster(_ context.Context, c Cluster) error {
+	msg := Text(p.cfg.PushMessage)
+	c.Every(p.cfg.PushInterval, func(context.Context) {
+		if err := c.Broadcast(msg); err != nil {
+			c.Logger().Warn("push failed", "err", err)
+		}
+	})
+	return nil
+}
+
+// OnOpen accepts every connection.
+func (p *Push) OnOpen(Conn) error { return nil }
+
+// OnMessage logs the message, as the tutorial's `echo $data`, and answers.
+func (p *Push) OnMessage(c Conn, m Message) {
+	if m.Binary {
+		p.log.Info("message", "conn", c.ID(), "bytes", len(m.Data))
+	} else {
+		p.log.Info("message", "conn", c.ID(), "text", string(m.Data))
+	}
+	c.Send(Text(PushReply))
+}
+
+// OnClose does nothing.
+func (p *Push) OnClose(Conn, int) {}

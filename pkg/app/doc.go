@@ -1,0 +1,19 @@
+// Package app is wsfleet's application interface and its built-in
+// applications.
+//
+// An application has two sides. Its connection callbacks ([App]) run in every
+// worker, for that worker's own connections: OnOpen once, OnMessage for every
+// message in the order the client sent them, OnClose once, all on the
+// connection's own goroutine, so callbacks for one connection never overlap
+// while callbacks for different connections run concurrently. Optionally,
+// [WorkerStarter] gives it the worker's services when a worker starts, and
+// [ClusterStarter] runs once for the whole cluster, in the master, for work
+// that must happen once per cluster rather than once per worker (the push
+// app's timer).
+//
+// Built-in applications, chosen with the -app flag:
+//
+//	echo   answers every message with "hello " + the message (binary stays binary)
+//	push   answers every message with 服務器已經收到了你的消息 and logs it;
+//	       every Config.PushInterval every connection of the cluster gets 你好!
+package app

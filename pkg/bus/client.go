@@ -1,0 +1,154 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Options configures a Client. Zero values mean the defaults.
+type Options struct {
+	// URL is the NATS server, or several comma-separated. Required.
+	URL string
+	// Name identifies this connection in NATS (e.g. "worker 2 pid 4711").
+	Name string
+	// Prefix is the cluster's subject prefix. Default DefaultPrefix.
+	Prefix string
+	// ConnectTimeout bounds the first connection. Default 5s.
+	ConnectTimeout time.Duration
+	// ReconnectWait is the pause between reconnection attempts. Default
+	// 250ms (with jitter).
+	ReconnectWait time.Duration
+	// Logger receives connection state changes. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is one process's connection to the bus.
+type Client struct {
+	nc   *nats.Conn
+	subj subjects
+	log  *slog.Logger
+}
+
+// Subscription is an active subscription; Unsubscribe ends it.
+type Subscription struct{ sub *nats.Subscription }
+
+// Unsubscribe stops the delivery of further messages.
+func (s *Subscription) Unsubscribe() error {
+	if err := s.sub.Unsubscribe(); err != nil {
+		return fmt.Errorf("bus: unsubscribe %s: %w", s.sub.Subject, err)
+	}
+	return nil
+}
+
+// Connect connects to NATS. The first connection must succeed within
+// ConnectTimeout; after that the client reconnects on its own, without end,
+// whenever the connection drops, and restores its subscriptions.
+func Connect(ctx context.Context, opts Options) (*Client, error) {
+	if opts.URL == "" {
+		return nil, fmt.Errorf("bus: no NATS URL")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if err := ValidToken(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("bus: cluster name: %w", err)
+	}
+	if opts.ConnectTimeout == 0 {
+		opts.ConnectTimeout = 5 * time.Second
+	}
+	if opts.ReconnectWait == 0 {
+		opts.ReconnectWait = 250 * time.Millisecond
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < opts.ConnectTimeout {
+		opts.ConnectTimeout = time.Until(dl)
+	}
+	nc, err := nats.Connect(opts.URL,
+		nats.Name(opts.Name),
+		nats.Timeout(opts.ConnectTimeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(opts.ReconnectWait),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("bus disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("bus error", "subject", subject, "err", err)
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
+	}
+	return &Client{nc: nc, subj: subjects{opts.Prefix}, log: log}, nil
+}
+
+// PublishAll sends m to every connection of the cluster: every worker
+// subscribed with SubscribeAll gets it once. At most once, unordered with
+// respect to other publishers.
+func (c *Client) PublishAll(m Message) error {
+	if err := c.nc.PublishMsg(m.natsMsg(c.subj.all())); err != nil {
+		return fmt.Errorf("bus: publish %s: %w", c.subj.all(), err)
+	}
+	return nil
+}
+
+// SubscribeAll calls fn for every message published with PublishAll (or by
+// anyone on <prefix>.all). It returns once the server has registered the
+// subscription, so a message published after it returns is delivered.
+func (c *Client) SubscribeAll(fn func(Message)) (*Subscription, error) {
+	return c.subscribe(c.subj.all(), fn)
+}
+
+func (c *Client) subscribe(subject string, fn func(Message)) (*Subscription, error) {
+	sub, err := c.nc.Subscribe(subject, func(nm *nats.Msg) { fn(messageOf(nm)) })
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	if err := c.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
+	}
+	return &Subscription{sub: sub}, nil
+}
+
+// Flush waits until the server has processed everything sent so far, for at
+// most 5s or until ctx ends.
+func (c *Client) Flush(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("bus: flush: %w", err)
+	}
+	return nil
+}
+
+// ConnectedURL is the server currently connected to, or "" while
+// disconnected.
+func (c *Client) ConnectedURL() string { return c.nc.ConnectedUrlRedacted() }
+
+// Connected reports whether the client is connected now.
+func (c *Client) Connected() bool { return c.nc.IsConnected() }
+
+// Close flushes what is pending (bounded by ctx) and closes the connection.
+func (c *Client) Close(ctx context.Context) {
+	if c.nc.IsConnected() {
+		_ = c.Flush(ctx) // best effort: closing anyway
+	}
+	c.nc.Close()
+}

@@ -1,0 +1,109 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// DefaultEmbeddedListen is where the embedded server listens by default.
+const DefaultEmbeddedListen = "127.0.0.1:4222"
+
+// EmbeddedOptions configures the embedded NATS server. Zero values mean the
+// defaults.
+type EmbeddedOptions struct {
+	// Listen is the client address, host:port. Default DefaultEmbeddedListen;
+	// port 0 picks a free port.
+	Listen string
+	// Name is the server's name in NATS (monitoring, logs). Default: NATS
+	// picks one.
+	Name string
+	// ReadyTimeout bounds the wait for the server to accept clients.
+	// Default 10s.
+	ReadyTimeout time.Duration
+}
+
+// Embedded is a NATS server running inside this process.
+type Embedded struct {
+	ns *server.Server
+}
+
+// StartEmbedded starts a NATS server in this process and returns once it
+// accepts client connections. The server installs no signal handlers: the
+// caller owns the process's signals.
+func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
+	if opts.Listen == "" {
+		opts.Listen = DefaultEmbeddedListen
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 10 * time.Second
+	}
+	host, portStr, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("bus: embedded NATS address %q: %w", opts.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("bus: embedded NATS address %q: bad port", opts.Listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	} else if err := probe(opts.Listen); err != nil {
+		// NATS would only log this and never become ready; say it now.
+		return nil, err
+	}
+	ns, err := server.NewServer(&server.Options{
+		ServerName: opts.Name,
+		Host:       host,
+		Port:       port,
+		NoSigs:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: embedded NATS: %w", err)
+	}
+	ns.SetLoggerV2(natsLogger{log.With("component", "nats")}, false, false, false)
+	ns.Start()
+	if !ns.ReadyForConnections(opts.ReadyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("bus: embedded NATS on %s not ready within %s", opts.Listen, opts.ReadyTimeout)
+	}
+	return &Embedded{ns: ns}, nil
+}
+
+func probe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("bus: embedded NATS cannot listen on %s: address already in use (use -nats-listen or -nats)", addr)
+		}
+		return fmt.Errorf("bus: embedded NATS cannot listen on %s: %w", addr, err)
+	}
+	return ln.Close()
+}
+
+// ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
+func (e *Embedded) ClientURL() string { return e.ns.ClientURL() }
+
+// Shutdown stops the server and waits until it has stopped. It is safe to
+// call more than once.
+func (e *Embedded) Shutdown() {
+	e.ns.Shutdown()
+	e.ns.WaitForShutdown()
+}
+
+// natsLogger adapts slog to the NATS server's logger interface.
+type natsLogger struct{ l *slog.Logger }
+
+func (n natsLogger) Noticef(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Debugf(format string, v ...any)  { n.l.Debug(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Tracef(format string, v ...any)  { n.l.Debug(fmt.Sprintf(format, v...)) }

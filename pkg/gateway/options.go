@@ -1,0 +1,55 @@
+package gateway
+
+import "time"
+
+// Options configures a Server. Zero values mean the defaults.
+type Options struct {
+	// IDPrefix starts every connection id; the server appends a sequence
+	// number. Make it unique in the cluster (node and worker).
+	IDPrefix string
+	// MaxMessage is the largest message, in bytes, a client may send, summed
+	// over its fragments. Default 10 MiB.
+	MaxMessage int64
+	// SendBuffer is the most output, in bytes, queued for one connection.
+	// Default 1 MiB.
+	SendBuffer int
+	// HandshakeTimeout bounds the opening handshake. Default 10s.
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds the wait for the client's close frame after the
+	// server sent one, and for queued output to drain on close. Default 5s.
+	CloseTimeout time.Duration
+	// WriteTimeout bounds one write to a client; a client that accepts no
+	// bytes for that long is closed. Default 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings every connection. Default
+	// 25s; negative disables pings.
+	PingInterval time.Duration
+	// IdleTimeout closes a connection from which nothing (not even a pong)
+	// was read for this long. Default 60s; negative disables it.
+	IdleTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxMessage == 0 {
+		o.MaxMessage = 10 << 20
+	}
+	if o.SendBuffer == 0 {
+		o.SendBuffer = 1 << 20
+	}
+	if o.HandshakeTimeout == 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.CloseTimeout == 0 {
+		o.CloseTimeout = 5 * time.Second
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = 25 * time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 60 * time.Second
+	}
+	return o
+}

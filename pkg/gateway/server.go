@@ -1,0 +1,274 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Server accepts WebSocket connections and keeps the registry of live ones.
+type Server struct {
+	opts    Options
+	handler Handler
+	log     *slog.Logger
+	ping    []byte // a compiled ping frame, shared
+
+	wg  sync.WaitGroup // every connection goroutine (readers, writers, pinger)
+	seq atomic.Uint64
+
+	mu    sync.RWMutex
+	conns map[*Conn]struct{}
+	lns   map[net.Listener]struct{}
+	empty chan struct{} // closed when conns becomes empty; nil when nobody waits
+
+	msgsIn       atomic.Uint64
+	msgsOut      atomic.Uint64
+	sendFailures atomic.Uint64
+	accepted     atomic.Uint64
+}
+
+// Stats are the server's counters since it started.
+type Stats struct {
+	Connections  int    `json:"connections"`
+	Accepted     uint64 `json:"accepted"`
+	MessagesIn   uint64 `json:"messages_in"`
+	MessagesOut  uint64 `json:"messages_out"`
+	SendFailures uint64 `json:"send_failures"`
+}
+
+// New returns a Server that calls h for every connection.
+func New(opts Options, h Handler, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{
+		opts:    opts.withDefaults(),
+		handler: h,
+		log:     log,
+		ping:    compile(ws.OpPing, nil),
+		conns:   make(map[*Conn]struct{}),
+		lns:     make(map[net.Listener]struct{}),
+	}
+}
+
+// Serve accepts connections on ln until ln is closed (StopAccepting) or ctx
+// ends, then returns nil; connections stay open. Temporary accept errors,
+// such as running out of file descriptors, are retried with a back-off.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// EMFILE and friends: wait, as nats-server's acceptError does.
+			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		backoff = 0
+		s.accepted.Add(1)
+		s.wg.Add(1)
+		go s.serveConn(nc)
+	}
+}
+
+// RunPinger pings every connection each Options.PingInterval until ctx ends.
+// Browsers and mini-program runtimes answer pings on their own, which keeps
+// proxies from timing idle connections out and feeds the idle check.
+func (s *Server) RunPinger(ctx context.Context) {
+	if s.opts.PingInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, c := range s.snapshot() {
+				c.enqueue(s.ping, true)
+			}
+		}
+	}
+}
+
+// serveConn upgrades nc and runs the connection to its end.
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	if _, err := (ws.Upgrader{}).Upgrade(nc); err != nil {
+		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		nc.Close()
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	c := &Conn{
+		srv:     s,
+		nc:      nc,
+		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
+		remote:  nc.RemoteAddr().String(),
+		created: time.Now(),
+		tcpGone: make(chan struct{}),
+	}
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+
+	code, reason := ws.StatusCode(0), ""
+	if err := s.handler.OnOpen(c); err != nil {
+		code, reason = closeFor(err)
+		c.startClose(code, reason, true)
+		code, reason = c.endRead(errPeerClosed)
+	} else {
+		code, reason = c.readLoop(s.handler)
+	}
+	s.unregister(c)
+	s.handler.OnClose(c, int(code), reason)
+}
+
+func (s *Server) unregister(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	if len(s.conns) == 0 && s.empty != nil {
+		close(s.empty)
+		s.empty = nil
+	}
+	s.mu.Unlock()
+}
+
+// snapshot copies the registry, so callers enqueue without holding s.mu.
+func (s *Server) snapshot() []*Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Broadcast sends one message to every connection except the one whose id is
+// exclude (if any), encoding the frame once. It returns how many connections
+// it was queued for.
+func (s *Server) Broadcast(op ws.OpCode, data []byte, exclude string) int {
+	f := PrepareFrame(op, data)
+	n := 0
+	for _, c := range s.snapshot() {
+		if c.id == exclude {
+			continue
+		}
+		if c.SendFrame(f) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Len is the number of live connections.
+func (s *Server) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.conns)
+}
+
+// Conns lists the live connections.
+func (s *Server) Conns() []ConnInfo {
+	cs := s.snapshot()
+	out := make([]ConnInfo, len(cs))
+	for i, c := range cs {
+		out[i] = c.info()
+	}
+	return out
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Connections:  s.Len(),
+		Accepted:     s.accepted.Load(),
+		MessagesIn:   s.msgsIn.Load(),
+		MessagesOut:  s.msgsOut.Load(),
+		SendFailures: s.sendFailures.Load(),
+	}
+}
+
+// StopAccepting closes every listener given to Serve. Live connections are
+// not touched.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ln := range s.lns {
+		ln.Close()
+	}
+}
+
+// CloseAll starts the closing handshake on every connection with code and
+// reason.
+func (s *Server) CloseAll(code ws.StatusCode, reason string) {
+	for _, c := range s.snapshot() {
+		c.Close(code, reason)
+	}
+}
+
+// WaitEmpty returns nil once no connection is left, or ctx's error.
+func (s *Server) WaitEmpty(ctx context.Context) error {
+	s.mu.Lock()
+	if len(s.conns) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.empty == nil {
+		s.empty = make(chan struct{})
+	}
+	ch := s.empty
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gateway: %d connections left: %w", s.Len(), ctx.Err())
+	}
+}
+
+// Shutdown stops accepting, closes every connection with code and reason,
+// and waits for their goroutines. When ctx ends first, the remaining TCP
+// connections are closed without waiting for the clients, and Shutdown still
+// waits for the goroutines, which then end promptly.
+func (s *Server) Shutdown(ctx context.Context, code ws.StatusCode, reason string) error {
+	s.StopAccepting()
+	s.CloseAll(code, reason)
+	err := s.WaitEmpty(ctx)
+	if err != nil {
+		for _, c := range s.snapshot() {
+			c.closeTCP()
+		}
+	}
+	s.wg.Wait()
+	return err
+}

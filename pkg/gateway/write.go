@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// PreparedFrame is a frame encoded once and sent as the same bytes to many
+// connections (ws.CompileFrame), so a broadcast costs one encoding.
+type PreparedFrame struct{ b []byte }
+
+// PrepareFrame encodes one unmasked, final frame. data is copied.
+func PrepareFrame(op ws.OpCode, data []byte) *PreparedFrame {
+	return &PreparedFrame{b: compile(op, data)}
+}
+
+// compile encodes header and payload into one buffer, so each frame is one
+// write (and several queued frames one writev).
+func compile(op ws.OpCode, data []byte) []byte {
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(data))}
+	b := make([]byte, ws.HeaderSize(h)+len(data))
+	// Writing to a correctly sized fixed buffer cannot fail.
+	_ = ws.WriteHeader(sliceWriter{b}, h)
+	copy(b[len(b)-len(data):], data)
+	return b
+}
+
+// sliceWriter writes into a preallocated slice from its start.
+type sliceWriter struct{ b []byte }
+
+func (w sliceWriter) Write(p []byte) (int, error) { return copy(w.b, p), nil }
+
+func closeFrame(code ws.StatusCode, reason string) []byte {
+	if code == ws.StatusNoStatusRcvd {
+		// 1005 must never be sent (RFC 6455 §7.4.1): an empty close frame
+		// says the same.
+		return compile(ws.OpClose, nil)
+	}
+	if len(reason) > 123 {
+		reason = reason[:123] // control frame payload ≤ 125 bytes (§5.5)
+	}
+	return compile(ws.OpClose, ws.NewCloseFrameBody(code, reason))
+}
+
+// enqueue appends a frame to the connection's queue and makes sure a writer
+// runs. Control frames (pong) bypass the SendBuffer limit; they are small
+// and bounded by the reader.
+func (c *Conn) enqueue(b []byte, control bool) error {
+	c.mu.Lock()
+	if c.closeSent {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if !control && c.queued+len(b) > c.srv.opts.SendBuffer {
+		c.mu.Unlock()
+		c.srv.sendFailures.Add(1)
+		c.srv.log.Info("closing slow client", "conn", c.id, "queued", c.queued, "limit", c.srv.opts.SendBuffer)
+		c.startClose(ws.StatusPolicyViolation, "send buffer full", true)
+		return ErrSendBufferFull
+	}
+	c.appendLocked(b)
+	c.mu.Unlock()
+	if !control {
+		c.msgsOut.Add(1)
+		c.srv.msgsOut.Add(1)
+	}
+	return nil
+}
+
+// appendLocked queues b and starts a writer if none runs. c.mu is held.
+func (c *Conn) appendLocked(b []byte) {
+	c.outbox = append(c.outbox, b)
+	c.queued += len(b)
+	if !c.writing {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+}
+
+// closeAfterFlushLocked makes the writer close TCP once the queue is empty,
+// or closes it now when nothing is queued. c.mu is held.
+func (c *Conn) closeAfterFlushLocked() {
+	c.closing = true
+	if !c.writing {
+		c.closeTCP()
+	}
+}
+
+// writeLoop writes everything queued, one writev per batch, and exits when
+// the queue is empty. It is the only goroutine that writes c.nc.
+func (c *Conn) writeLoop() {
+	defer c.srv.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.outbox) == 0 {
+			c.writing = false
+			closing := c.closing
+			c.outbox = nil // an idle connection keeps no buffer
+			c.mu.Unlock()
+			if closing {
+				c.closeTCP()
+			}
+			return
+		}
+		batch, n := c.outbox, c.queued
+		c.outbox, c.queued = nil, 0
+		c.mu.Unlock()
+
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		if _, err := batch.WriteTo(c.nc); err != nil {
+			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
+			c.srv.sendFailures.Add(1)
+			c.mu.Lock()
+			c.outbox, c.queued, c.writing = nil, 0, false
+			c.closeSent = true
+			c.mu.Unlock()
+			c.closeTCP()
+			return
+		}
+		c.bytesOut.Add(uint64(n))
+	}
+}
