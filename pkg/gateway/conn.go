@@ -30,6 +30,7 @@ type Conn struct {
 	writing   bool        // a writer goroutine is running
 	closeSent bool        // a close frame is queued: no more data frames
 	closing   bool        // close TCP once the outbox is written
+	linger    bool        // ...only half-close it; the reader drains
 	closeCode ws.StatusCode
 	closeWhy  string
 
@@ -76,7 +77,7 @@ func (c *Conn) startClose(code ws.StatusCode, reason string, now bool) {
 	c.mu.Lock()
 	if c.closeSent {
 		if now {
-			c.closeAfterFlushLocked()
+			c.closeAfterFlushLocked(true)
 		}
 		c.mu.Unlock()
 		return
@@ -85,13 +86,25 @@ func (c *Conn) startClose(code ws.StatusCode, reason string, now bool) {
 	c.closeCode, c.closeWhy = code, reason
 	c.appendLocked(closeFrame(code, reason))
 	if now {
-		c.closeAfterFlushLocked()
+		c.closeAfterFlushLocked(true)
 	}
 	c.mu.Unlock()
 	if !now {
 		// Wake the reader if the client never answers (RFC 6455 §7.1.1).
 		c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
 	}
+}
+
+// halfClose sends FIN after the close frame but keeps reading, so that data
+// the client sent meanwhile is drained rather than answered with a reset
+// that could destroy the close frame in flight (a lingering close).
+func (c *Conn) halfClose() {
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		if tc.CloseWrite() == nil {
+			return
+		}
+	}
+	c.closeTCP()
 }
 
 // closeTCP closes the socket once; the reader and the writer see errors.

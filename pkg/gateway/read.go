@@ -66,7 +66,18 @@ func (c *Conn) endRead(err error) (ws.StatusCode, string) {
 	c.mu.Unlock()
 	switch {
 	case errors.Is(err, errPeerClosed):
-		// Our echo (or our own earlier close frame) is queued.
+		// The handshake is complete: our echo (or our own earlier close
+		// frame) is queued; close TCP once it is written (RFC 6455 §7.1.1:
+		// the server closes first).
+		c.mu.Lock()
+		c.closeAfterFlushLocked(false)
+		c.mu.Unlock()
+		select {
+		case <-c.tcpGone:
+		case <-time.After(c.srv.opts.CloseTimeout):
+			c.closeTCP()
+		}
+		return code, why
 	case sent:
 		// We closed first; the client never answered, or answered and then
 		// dropped TCP. Report our code.
@@ -84,15 +95,22 @@ func (c *Conn) endRead(err error) (ws.StatusCode, string) {
 		c.startClose(code, why, true)
 	}
 	c.mu.Lock()
-	c.closeAfterFlushLocked()
+	c.closeAfterFlushLocked(true)
 	c.mu.Unlock()
-	select {
-	case <-c.tcpGone:
-	case <-time.After(c.srv.opts.CloseTimeout):
-		c.closeTCP()
-	}
+	c.drain()
 	return code, why
 }
+
+// drain discards what the client still sends until it closes its side, for
+// at most CloseTimeout and a bounded number of bytes, then closes TCP.
+func (c *Conn) drain() {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
+	io.Copy(io.Discard, io.LimitReader(c.nc, drainLimit))
+	c.closeTCP()
+}
+
+// drainLimit bounds what drain reads from a client that keeps sending.
+const drainLimit = 1 << 20
 
 func isTimeout(err error) bool {
 	var ne net.Error

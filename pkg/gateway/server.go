@@ -144,7 +144,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	if err := s.handler.OnOpen(c); err != nil {
 		code, reason = closeFor(err)
 		c.startClose(code, reason, true)
-		code, reason = c.endRead(errPeerClosed)
+		c.drain()
 	} else {
 		code, reason = c.readLoop(s.handler)
 	}

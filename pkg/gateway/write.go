@@ -80,10 +80,24 @@ func (c *Conn) appendLocked(b []byte) {
 }
 
 // closeAfterFlushLocked makes the writer close TCP once the queue is empty,
-// or closes it now when nothing is queued. c.mu is held.
-func (c *Conn) closeAfterFlushLocked() {
-	c.closing = true
+// or closes it now when nothing is queued. With linger it only half-closes
+// (the reader drains and closes); without, the close handshake is complete
+// and TCP is closed outright. c.mu is held.
+func (c *Conn) closeAfterFlushLocked(linger bool) {
+	if c.closing {
+		return
+	}
+	c.closing, c.linger = true, linger
 	if !c.writing {
+		c.finishTCPLocked()
+	}
+}
+
+// finishTCPLocked closes or half-closes TCP once the queue is written.
+func (c *Conn) finishTCPLocked() {
+	if c.linger {
+		c.halfClose()
+	} else {
 		c.closeTCP()
 	}
 }
@@ -96,12 +110,11 @@ func (c *Conn) writeLoop() {
 		c.mu.Lock()
 		if len(c.outbox) == 0 {
 			c.writing = false
-			closing := c.closing
 			c.outbox = nil // an idle connection keeps no buffer
-			c.mu.Unlock()
-			if closing {
-				c.closeTCP()
+			if c.closing {
+				c.finishTCPLocked()
 			}
+			c.mu.Unlock()
 			return
 		}
 		batch, n := c.outbox, c.queued
