@@ -14,11 +14,13 @@ import (
 // Its methods are safe for concurrent use. Send and Close never block on the
 // network.
 type Conn struct {
-	srv     *Server
-	nc      net.Conn
-	id      string
-	remote  string
-	created time.Time
+	srv      *Server
+	nc       net.Conn
+	id       string
+	remote   string
+	protocol string
+	uri      string
+	created  time.Time
 
 	// Value is free for the application; only the connection's own
 	// callbacks should touch it.
@@ -45,8 +47,15 @@ type Conn struct {
 // ID is the connection's cluster-wide id.
 func (c *Conn) ID() string { return c.id }
 
-// RemoteAddr is the client's address as host:port.
+// RemoteAddr is the client's address as host:port, or as a trusted proxy
+// reported it (Options.TrustedProxies).
 func (c *Conn) RemoteAddr() string { return c.remote }
+
+// Subprotocol is the negotiated subprotocol, or "".
+func (c *Conn) Subprotocol() string { return c.protocol }
+
+// RequestURI is the path and query of the upgrade request.
+func (c *Conn) RequestURI() string { return c.uri }
 
 // Send queues one message. It fails with ErrClosed once the connection is
 // closing, and with ErrSendBufferFull (and closes the connection with 1008)

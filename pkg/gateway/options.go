@@ -1,6 +1,10 @@
 package gateway
 
-import "time"
+import (
+	"net/http"
+	"net/netip"
+	"time"
+)
 
 // Options configures a Server. Zero values mean the defaults.
 type Options struct {
@@ -27,6 +31,22 @@ type Options struct {
 	// IdleTimeout closes a connection from which nothing (not even a pong)
 	// was read for this long. Default 60s; negative disables it.
 	IdleTimeout time.Duration
+
+	// HTTP serves plain HTTP requests (no Upgrade header) on the WebSocket
+	// port, one request per connection. Nil answers them with 400.
+	HTTP http.Handler
+	// TrustedProxies are the peers whose X-Real-IP / X-Forwarded-For
+	// headers name the client's address. Everyone else's are ignored.
+	TrustedProxies []netip.Prefix
+	// AllowOrigins limits the Origin header of an upgrade; empty allows
+	// any origin and requests without one (a mini-program sends none).
+	AllowOrigins []string
+	// Subprotocols the server speaks, in order of preference: the first
+	// one the client also offers is chosen (RFC 6455 §4.2.2).
+	Subprotocols []string
+	// RequireSubprotocol refuses an upgrade (400) when no subprotocol
+	// matches.
+	RequireSubprotocol bool
 }
 
 func (o Options) withDefaults() Options {

@@ -30,8 +30,7 @@ type message struct {
 
 // readLoop reads frames until the connection ends and returns the close code
 // and reason to report to OnClose. It runs on the connection's own goroutine.
-func (c *Conn) readLoop(h Handler) (ws.StatusCode, string) {
-	br := bufio.NewReaderSize(c.nc, readBufferSize)
+func (c *Conn) readLoop(br *bufio.Reader, h Handler) (ws.StatusCode, string) {
 	var msg message
 	var ctl [ws.MaxControlFramePayloadSize]byte
 	for {

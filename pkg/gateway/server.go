@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -118,23 +120,51 @@ func (s *Server) RunPinger(ctx context.Context) {
 	}
 }
 
-// serveConn upgrades nc and runs the connection to its end.
+// serveConn upgrades nc (or answers a plain HTTP request) and runs the
+// connection to its end.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	if _, err := (ws.Upgrader{}).Upgrade(nc); err != nil {
+	br := headReaders.Get().(*bufio.Reader)
+	br.Reset(nc)
+	head, err := readHead(br)
+	if err != nil {
+		if errors.Is(err, errHeadTooLarge) {
+			writeResponse(nc, nil, http.StatusRequestHeaderFieldsTooLarge, nil, []byte("request head too large\n"))
+		}
+		s.log.Debug("no request", "remote", nc.RemoteAddr().String(), "err", err)
+		s.releaseHead(br)
+		nc.Close()
+		return
+	}
+	if !wantsWebSocket(head) {
+		s.serveHTTP(nc, br)
+		s.releaseHead(br)
+		nc.Close()
+		return
+	}
+	hs, err := s.upgrade(nc, br, len(head))
+	if err != nil {
 		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		s.releaseHead(br)
 		nc.Close()
 		return
 	}
 	nc.SetDeadline(time.Time{})
+	if br.Buffered() == 0 {
+		// The common case: keep a small reader, not the handshake's.
+		s.releaseHead(br)
+		br = bufio.NewReaderSize(nc, readBufferSize)
+	}
 	c := &Conn{
-		srv:     s,
-		nc:      nc,
-		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
-		remote:  nc.RemoteAddr().String(),
-		created: time.Now(),
-		tcpGone: make(chan struct{}),
+		srv:      s,
+		nc:       nc,
+		id:       s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
+		remote:   hs.remote,
+		protocol: hs.protocol,
+		uri:      hs.uri,
+		created:  time.Now(),
+		tcpGone:  make(chan struct{}),
 	}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
@@ -146,10 +176,15 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.startClose(code, reason, true)
 		c.drain()
 	} else {
-		code, reason = c.readLoop(s.handler)
+		code, reason = c.readLoop(br, s.handler)
 	}
 	s.unregister(c)
 	s.handler.OnClose(c, int(code), reason)
+}
+
+func (s *Server) releaseHead(br *bufio.Reader) {
+	br.Reset(nil)
+	headReaders.Put(br)
 }
 
 func (s *Server) unregister(c *Conn) {
