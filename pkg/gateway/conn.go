@@ -20,6 +20,7 @@ type Conn struct {
 	remote   string
 	protocol string
 	uri      string
+	deflate  bool // permessage-deflate was negotiated
 	created  time.Time
 
 	// Value is free for the application; only the connection's own
@@ -54,6 +55,9 @@ func (c *Conn) RemoteAddr() string { return c.remote }
 // Subprotocol is the negotiated subprotocol, or "".
 func (c *Conn) Subprotocol() string { return c.protocol }
 
+// Compressed reports whether permessage-deflate was negotiated.
+func (c *Conn) Compressed() bool { return c.deflate }
+
 // RequestURI is the path and query of the upgrade request.
 func (c *Conn) RequestURI() string { return c.uri }
 
@@ -61,13 +65,16 @@ func (c *Conn) RequestURI() string { return c.uri }
 // closing, and with ErrSendBufferFull (and closes the connection with 1008)
 // when the client has fallen more than Options.SendBuffer behind.
 func (c *Conn) Send(op ws.OpCode, data []byte) error {
+	if c.deflate && len(data) >= deflateMin {
+		return c.enqueue(compileDeflated(op, data), false)
+	}
 	return c.enqueue(compile(op, data), false)
 }
 
 // SendFrame queues a frame encoded once by PrepareFrame, for sending the same
 // bytes to many connections.
 func (c *Conn) SendFrame(f *PreparedFrame) error {
-	return c.enqueue(f.b, false)
+	return c.enqueue(f.bytesFor(c), false)
 }
 
 // Close starts the closing handshake with code and reason: the close frame

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 )
 
 // headBufferSize bounds an HTTP request head; a longer one gets 431.
@@ -53,10 +54,11 @@ func wantsWebSocket(head []byte) bool {
 
 // handshake is what one upgrade learned about its client.
 type handshake struct {
-	remote      string // the client's address (from a trusted proxy's headers, if any)
-	protocol    string // the negotiated subprotocol
-	uri         string
-	forwarded   string // X-Real-IP or the last X-Forwarded-For entry
+	remote    string // the client's address (from a trusted proxy's headers, if any)
+	protocol  string // the negotiated subprotocol
+	deflate   bool   // permessage-deflate was negotiated
+	uri       string
+	forwarded string // X-Real-IP or the last X-Forwarded-For entry
 }
 
 // upgrade runs the WebSocket handshake on the head already in br, reading
@@ -93,12 +95,20 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 			return false
 		}
 	}
+	var ext *wsflate.Extension
+	if s.opts.Deflate {
+		ext = newDeflateExtension()
+		u.Negotiate = ext.Negotiate
+	}
 	rw := struct {
 		io.Reader
 		io.Writer
 	}{io.LimitReader(br, int64(headLen)), nc}
 	if _, err := u.Upgrade(rw); err != nil {
 		return hs, err
+	}
+	if ext != nil {
+		_, hs.deflate = ext.Accepted()
 	}
 	if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
 		hs.remote = hs.forwarded

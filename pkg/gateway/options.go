@@ -47,6 +47,9 @@ type Options struct {
 	// RequireSubprotocol refuses an upgrade (400) when no subprotocol
 	// matches.
 	RequireSubprotocol bool
+	// Deflate negotiates permessage-deflate (RFC 7692) with clients that
+	// offer it, with no context takeover either way.
+	Deflate bool
 }
 
 func (o Options) withDefaults() Options {

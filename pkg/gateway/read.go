@@ -24,8 +24,9 @@ const readBufferSize = 1024
 
 // message is the assembly state of one possibly fragmented message.
 type message struct {
-	op   ws.OpCode // OpText or OpBinary; 0 when no message is open
-	data []byte
+	op         ws.OpCode // OpText or OpBinary; 0 when no message is open
+	compressed bool      // RSV1 was set on its first frame (RFC 7692 §6.1)
+	data       []byte
 }
 
 // readLoop reads frames until the connection ends and returns the close code
@@ -132,6 +133,13 @@ func (c *Conn) readFrame(br *bufio.Reader, h Handler, msg *message, ctl []byte) 
 	if msg.op != 0 {
 		state = state.Set(ws.StateFragmented)
 	}
+	if c.deflate {
+		// RSV1 marks a compressed message, on its first frame only.
+		state = state.Set(ws.StateExtended)
+		if hdr.Rsv2() || hdr.Rsv3() || hdr.Rsv1() && (hdr.OpCode.IsControl() || hdr.OpCode == ws.OpContinuation) {
+			return ws.ErrProtocolNonZeroRsv
+		}
+	}
 	if err := ws.CheckHeader(hdr, state); err != nil {
 		return err
 	}
@@ -166,6 +174,7 @@ func (c *Conn) readFrame(br *bufio.Reader, h Handler, msg *message, ctl []byte) 
 		return c.peerClose(payload)
 	case ws.OpText, ws.OpBinary:
 		msg.op = hdr.OpCode
+		msg.compressed = hdr.Rsv1()
 	}
 	if !hdr.Fin {
 		return nil
@@ -175,12 +184,18 @@ func (c *Conn) readFrame(br *bufio.Reader, h Handler, msg *message, ctl []byte) 
 
 // deliver hands a complete message to the application and resets msg.
 func (c *Conn) deliver(h Handler, msg *message) error {
-	op, data := msg.op, msg.data
-	msg.op = 0
+	op, data, compressed := msg.op, msg.data, msg.compressed
+	msg.op, msg.compressed = 0, false
 	if cap(msg.data) > 4*readBufferSize {
 		msg.data = nil // do not pin a large buffer on an idle connection
 	} else {
 		msg.data = msg.data[:0]
+	}
+	if compressed {
+		var err error
+		if data, err = decompress(data, c.srv.opts.MaxMessage); err != nil {
+			return err
+		}
 	}
 	if op == ws.OpText && !utf8.Valid(data) {
 		return errInvalidUTF8

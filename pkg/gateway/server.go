@@ -162,6 +162,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		id:       s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
 		remote:   hs.remote,
 		protocol: hs.protocol,
+		deflate:  hs.deflate,
 		uri:      hs.uri,
 		created:  time.Now(),
 		tcpGone:  make(chan struct{}),

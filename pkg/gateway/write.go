@@ -1,18 +1,38 @@
 package gateway
 
 import (
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
 )
 
 // PreparedFrame is a frame encoded once and sent as the same bytes to many
-// connections (ws.CompileFrame), so a broadcast costs one encoding.
-type PreparedFrame struct{ b []byte }
+// connections, so a broadcast costs one encoding (and, for connections that
+// negotiated permessage-deflate, one compression).
+type PreparedFrame struct {
+	op   ws.OpCode
+	data []byte
+	b    []byte
+
+	zOnce sync.Once
+	z     []byte
+}
 
 // PrepareFrame encodes one unmasked, final frame. data is copied.
 func PrepareFrame(op ws.OpCode, data []byte) *PreparedFrame {
-	return &PreparedFrame{b: compile(op, data)}
+	b := compile(op, data)
+	return &PreparedFrame{op: op, data: b[len(b)-len(data):], b: b}
+}
+
+// bytesFor returns the encoding for c: compressed when c negotiated
+// permessage-deflate and the payload is worth it.
+func (f *PreparedFrame) bytesFor(c *Conn) []byte {
+	if !c.deflate || len(f.data) < deflateMin {
+		return f.b
+	}
+	f.zOnce.Do(func() { f.z = compileDeflated(f.op, f.data) })
+	return f.z
 }
 
 // compile encodes header and payload into one buffer, so each frame is one
