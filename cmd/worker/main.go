@@ -18,7 +18,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsfleet/wsfleet"
+	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/flagx"
+	"github.com/wsfleet/wsfleet/internal/site"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
@@ -44,6 +47,14 @@ func run(args []string) int {
 		maxMessage   = flagx.Size(fs, "max-message", 10<<20, "largest message a client may send")
 		sendBuffer   = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection")
 		logLevel     = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
+		tlsCert      = fs.String("tls-cert", "", "serve wss:// with this certificate (PEM)")
+		tlsKey       = fs.String("tls-key", "", "the certificate's key (PEM)")
+		proxies      = flagx.Prefixes(fs, "trusted-proxy", "proxies whose X-Real-IP / X-Forwarded-For name the client (comma-separated IPs or CIDRs)")
+		origins      = flagx.List(fs, "allow-origin", "allowed Origin values (comma-separated; empty: any)")
+		protocols    = flagx.List(fs, "subprotocols", "subprotocols, in order of preference (comma-separated)")
+		requireProto = fs.Bool("require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
+		deflate      = fs.Bool("deflate", false, "negotiate permessage-deflate")
+		demoPage     = fs.Bool("demo-page", true, "serve the demo page to plain HTTP GETs on the WebSocket port")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -61,6 +72,21 @@ func run(args []string) int {
 	if err != nil {
 		log.Error("worker: -app", "err", err)
 		return 2
+	}
+	var store *certs.Store
+	if *tlsCert != "" || *tlsKey != "" {
+		if store, err = certs.Load(*tlsCert, *tlsKey); err != nil {
+			log.Error("worker: -tls-cert/-tls-key", "err", err)
+			return 2
+		}
+	}
+	gw := gateway.Options{
+		MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer),
+		TrustedProxies: *proxies, AllowOrigins: *origins,
+		Subprotocols: *protocols, RequireSubprotocol: *requireProto, Deflate: *deflate,
+	}
+	if *demoPage {
+		gw.HTTP = site.Handler(wsfleet.Assets)
 	}
 	control, err := net.FileConn(os.NewFile(uintptr(*ctlFD), "control"))
 	if err != nil {
@@ -84,7 +110,8 @@ func run(args []string) int {
 		Control:  control,
 		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log},
 		App:      application,
-		Gateway:  gateway.Options{MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer)},
+		Gateway:  gw,
+		Certs:    store,
 		Log:      log,
 	})
 	if err != nil {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/flagx"
 	"github.com/wsfleet/wsfleet/internal/master"
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -27,6 +29,9 @@ type startFlags struct {
 	logLevel  *slog.Level
 	opts      master.Options
 	maxMsg    *flagx.SizeValue
+	proxies   *[]netip.Prefix
+	origins   *[]string
+	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
 }
@@ -53,6 +58,14 @@ func newStartFlags(env Env) *startFlags {
 	f.logFile = fs.String("log-file", "", "where a daemon logs (default: master.log beside the pid file)")
 	f.logLevel = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	f.workerBin = fs.String("worker-bin", "", "the worker executable (default: worker beside master)")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve wss:// with this certificate (PEM; with -tls-key). SIGHUP or reload rereads it")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key of -tls-cert (PEM)")
+	f.proxies = flagx.Prefixes(fs, "trusted-proxy", "proxies (IPs or CIDRs, comma-separated) whose X-Real-IP / X-Forwarded-For name the client")
+	f.origins = flagx.List(fs, "allow-origin", "allowed Origin values, comma-separated (default: any, and none)")
+	f.protocols = flagx.List(fs, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
+	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
+	fs.BoolVar(&o.Deflate, "deflate", false, "negotiate permessage-deflate with clients that offer it")
+	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	return f
 }
 
@@ -86,6 +99,22 @@ func (f *startFlags) validate() []string {
 		p = append(p, fmt.Sprintf("-node %q: letters, digits, '-' and '_' only", o.Node))
 	}
 	o.MaxMessage, o.SendBuffer = int64(*f.maxMsg), int64(*f.sendBuf)
+	o.AllowOrigins, o.Subprotocols = *f.origins, *f.protocols
+	for _, p := range *f.proxies {
+		o.TrustedProxies = append(o.TrustedProxies, p.String())
+	}
+	switch {
+	case (o.TLSCert == "") != (o.TLSKey == ""):
+		p = append(p, "-tls-cert and -tls-key go together")
+	case o.TLSCert != "":
+		if _, err := certs.Load(o.TLSCert, o.TLSKey); err != nil {
+			p = append(p, fmt.Sprintf("-tls-cert/-tls-key: %v", err))
+		}
+		o.TLSCert, o.TLSKey = absPath(o.TLSCert), absPath(o.TLSKey)
+	}
+	if o.RequireSubprotocol && len(o.Subprotocols) == 0 {
+		p = append(p, "-require-subprotocol needs -subprotocols")
+	}
 	o.PIDFile = absPath(*f.pidFile)
 	o.LogLevel = strings.ToLower(f.logLevel.String())
 	o.WorkerBin = *f.workerBin
@@ -200,6 +229,12 @@ func handleSignal(ctx context.Context, m *master.Master, grace time.Duration, si
 		go m.Stop(true, grace)
 	case syscall.SIGINT:
 		go m.Stop(false, grace)
+	case syscall.SIGHUP:
+		go func() {
+			if err := m.ReloadTLS(ctx); err != nil {
+				log.Error("SIGHUP", "err", err)
+			}
+		}()
 	case syscall.SIGUSR1, syscall.SIGUSR2:
 		go func() {
 			if err := m.Reload(ctx, sig == syscall.SIGUSR2, grace); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -102,5 +103,72 @@ func (v LevelValue) Set(s string) error {
 	default:
 		return fmt.Errorf("not a log level: %q (want debug, info, warn or error)", s)
 	}
+	return nil
+}
+
+// ListValue is a comma-separated list of strings.
+type ListValue []string
+
+// List defines a list flag.
+func List(fs *flag.FlagSet, name, usage string) *[]string {
+	var v ListValue
+	fs.Var(&v, name, usage)
+	return (*[]string)(&v)
+}
+
+func (v *ListValue) String() string { return strings.Join(*v, ",") }
+
+// Set splits a comma-separated value; empty items are dropped.
+func (v *ListValue) Set(s string) error {
+	*v = (*v)[:0]
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*v = append(*v, item)
+		}
+	}
+	return nil
+}
+
+// PrefixesValue is a comma-separated list of IP addresses or CIDR prefixes.
+type PrefixesValue []netip.Prefix
+
+// Prefixes defines a flag of addresses and prefixes.
+func Prefixes(fs *flag.FlagSet, name, usage string) *[]netip.Prefix {
+	var v PrefixesValue
+	fs.Var(&v, name, usage)
+	return (*[]netip.Prefix)(&v)
+}
+
+func (v *PrefixesValue) String() string {
+	parts := make([]string, len(*v))
+	for i, p := range *v {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set parses "127.0.0.1,10.0.0.0/8,::1".
+func (v *PrefixesValue) Set(s string) error {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return fmt.Errorf("not an IP prefix: %q", item)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return fmt.Errorf("not an IP address: %q", item)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	*v = out
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -95,7 +96,7 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ch
 
 func (m *Master) workerArgs(slot int) []string {
 	o := m.opts
-	return []string{
+	args := []string{
 		"-slot", strconv.Itoa(slot),
 		"-node", o.Node,
 		"-ctl-fd", "3", "-listen-fd", "4",
@@ -106,7 +107,21 @@ func (m *Master) workerArgs(slot int) []string {
 		"-max-message", strconv.FormatInt(o.MaxMessage, 10),
 		"-send-buffer", strconv.FormatInt(o.SendBuffer, 10),
 		"-log-level", o.LogLevel,
+		"-demo-page=" + strconv.FormatBool(o.DemoPage),
+		"-deflate=" + strconv.FormatBool(o.Deflate),
+		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
 	}
+	if o.TLSCert != "" {
+		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)
+	}
+	for flag, list := range map[string][]string{
+		"-trusted-proxy": o.TrustedProxies, "-allow-origin": o.AllowOrigins, "-subprotocols": o.Subprotocols,
+	} {
+		if len(list) > 0 {
+			args = append(args, flag, strings.Join(list, ","))
+		}
+	}
+	return args
 }
 
 // waitReady waits for the worker's "ready" event.

@@ -218,6 +218,28 @@ func (m *Master) restart(s *slot, c *child) bool {
 	return true
 }
 
+// ReloadTLS makes every worker read its TLS certificate files again: new
+// connections get the new certificate, open ones keep theirs. A worker that
+// cannot read them keeps its current certificate; the errors are returned.
+func (m *Master) ReloadTLS(ctx context.Context) error {
+	if m.opts.TLSCert == "" {
+		return errors.New("master: no -tls-cert to reload")
+	}
+	var errs []error
+	for _, r := range m.children() {
+		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := r.c.ctl.Call(callCtx, "reload-tls", nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("worker %d (pid %d): %w", r.c.slot, r.c.pid, err))
+		}
+		cancel()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("master: reload TLS: %w", err)
+	}
+	m.log.Info("TLS certificate reloaded", "workers", len(m.children()))
+	return nil
+}
+
 // Reload replaces every worker, one at a time: each replacement accepts on
 // the slot's socket before the old worker is told to stop, with close code
 // 1012 (gracefully: after up to grace). It returns once every old worker has

@@ -23,6 +23,16 @@ type Options struct {
 	PIDFile      string
 	LogLevel     string
 	WorkerBin    string
+
+	// Passed to the workers (see cmd/worker's flags).
+	TLSCert, TLSKey    string
+	TrustedProxies     []string
+	AllowOrigins       []string
+	Subprotocols       []string
+	RequireSubprotocol bool
+	Deflate            bool
+	DemoPage           bool
+
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.

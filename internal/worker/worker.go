@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
@@ -36,6 +37,9 @@ type Options struct {
 	App app.App
 	// Gateway configures the connection engine; IDPrefix is set here.
 	Gateway gateway.Options
+	// Certs, when set, is the TLS certificate the gateway serves
+	// (Gateway.TLS comes from it); "reload-tls" rereads its files.
+	Certs *certs.Store
 	// Log is the worker's logger.
 	Log *slog.Logger
 }
@@ -106,6 +110,9 @@ func (w *Worker) start(ctx context.Context) error {
 	w.bc = bc
 	gwOpts := o.Gateway
 	gwOpts.IDPrefix = fmt.Sprintf("%s-%d-", o.Node, os.Getpid())
+	if o.Certs != nil {
+		gwOpts.TLS = o.Certs.Config()
+	}
 	w.gw = gateway.New(gwOpts, handler{app: o.App}, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		bc.Close(ctx)
@@ -209,6 +216,15 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 		}, nil
 	case "connections":
 		return w.gw.Conns(), nil
+	case "reload-tls":
+		if w.opts.Certs == nil {
+			return "no TLS", nil
+		}
+		if err := w.opts.Certs.Reload(); err != nil {
+			return nil, err
+		}
+		w.log.Info("TLS certificate reloaded")
+		return "reloaded", nil
 	case "stop":
 		var req StopRequest
 		if err := json.Unmarshal(args, &req); err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/netip"
 	"time"
@@ -47,6 +48,10 @@ type Options struct {
 	// RequireSubprotocol refuses an upgrade (400) when no subprotocol
 	// matches.
 	RequireSubprotocol bool
+	// TLS, when set, makes every connection TLS (wss://); the handshake
+	// counts against HandshakeTimeout. Use GetCertificate to swap
+	// certificates without a restart.
+	TLS *tls.Config
 	// Deflate negotiates permessage-deflate (RFC 7692) with clients that
 	// offer it, with no context takeover either way.
 	Deflate bool

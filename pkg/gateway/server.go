@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +126,15 @@ func (s *Server) RunPinger(ctx context.Context) {
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	if s.opts.TLS != nil {
+		tc := tls.Server(nc, s.opts.TLS)
+		if err := tc.Handshake(); err != nil {
+			s.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+			nc.Close()
+			return
+		}
+		nc = tc
+	}
 	br := headReaders.Get().(*bufio.Reader)
 	br.Reset(nc)
 	head, err := readHead(br)

@@ -1,0 +1,40 @@
+package site
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wsfleet/wsfleet"
+)
+
+func TestRoutes(t *testing.T) {
+	h := Handler(wsfleet.Assets)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		contains     string
+	}{
+		{"GET", "/", 200, "wx.js"},
+		{"HEAD", "/", 200, ""},
+		{"GET", "/wx.js", 200, "connectSocket"},
+		{"GET", "/miniprogram/pages/index/index.wxml", 200, "bindtap"},
+		{"GET", "/miniprogram/app.js", 200, "socketUrl"},
+		{"GET", "/nope", 404, ""},
+		{"GET", "/miniprogram/pages", 404, ""},
+		{"GET", "/../go.mod", 404, ""},
+		{"POST", "/", 405, ""},
+		{"DELETE", "/wx.js", 405, ""},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.contains) {
+			t.Errorf("%s %s = %d (%d bytes), want %d containing %q", tc.method, tc.path, rec.Code, rec.Body.Len(), tc.status, tc.contains)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/wx.js", nil))
+	if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+		t.Errorf("wx.js content type %q", ct)
+	}
+}
