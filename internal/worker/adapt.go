@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 
@@ -9,27 +10,39 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 )
 
-// handler adapts the gateway's callbacks to the application's.
-type handler struct{ app app.App }
-
-// conn is an application's view of a gateway connection.
-type conn struct{ *gateway.Conn }
-
-func (c conn) Send(m app.Message) error {
-	op := ws.OpText
-	if m.Binary {
-		op = ws.OpBinary
-	}
-	return c.Conn.Send(op, m.Data)
+// handler adapts the gateway's callbacks to the hub's registry and the
+// application's callbacks.
+type handler struct {
+	app app.App
+	hub *hub.Hub
 }
 
-func (c conn) Close(code int, reason string) { c.Conn.Close(ws.StatusCode(code), reason) }
+// conn is an application's view of a gateway connection. It lives in the
+// gateway connection's Value.
+type conn struct {
+	*gateway.Conn
+	val any
+}
+
+func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
+func (c *conn) Close(code int, reason string) { c.Conn.Close(ws.StatusCode(code), reason) }
+func (c *conn) Value() any                    { return c.val }
+func (c *conn) SetValue(v any)                { c.val = v }
+
+func opOf(binary bool) ws.OpCode {
+	if binary {
+		return ws.OpBinary
+	}
+	return ws.OpText
+}
 
 func (h handler) OnOpen(c *gateway.Conn) error {
-	ac := conn{c}
+	ac := &conn{Conn: c}
 	c.Value = ac
+	h.hub.Add(c)
 	if err := h.app.OnOpen(ac); err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {
@@ -41,22 +54,107 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 }
 
 func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
-	h.app.OnMessage(c.Value.(conn), app.Message{Binary: m.Binary, Data: m.Data})
+	h.app.OnMessage(c.Value.(*conn), app.Message{Binary: m.Binary, Data: m.Data})
 }
 
+// OnClose runs the application's callback while the connection is still in
+// its rooms (so it can tell them), then forgets it.
 func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
-	ac, ok := c.Value.(conn)
-	if !ok { // OnOpen never ran to the point of setting it
-		ac = conn{c}
+	ac, ok := c.Value.(*conn)
+	if !ok { // the upgrade never reached OnOpen's first line
+		ac = &conn{Conn: c}
 	}
 	h.app.OnClose(ac, code)
+	h.hub.Remove(c)
 }
 
-// services is what the worker offers the application.
+// services is what the worker offers the application (app.Worker).
 type services struct{ w *Worker }
 
-func (s services) Broadcast(m app.Message) error {
-	return s.w.bc.PublishAll(bus.Message{Binary: m.Binary, Data: m.Data})
+// gw returns the gateway connection behind an application's Conn.
+func gw(c app.Conn) (*gateway.Conn, error) {
+	ac, ok := c.(*conn)
+	if !ok {
+		return nil, hub.ErrNotLocal
+	}
+	return ac.Conn, nil
 }
 
+func busMsg(m app.Message) bus.Message { return bus.Message{Binary: m.Binary, Data: m.Data} }
+
+func (s services) Broadcast(m app.Message) error { return s.w.hub.SendAll(busMsg(m)) }
+func (s services) SendTo(id string, m app.Message) error {
+	return s.w.hub.SendConn(id, busMsg(m))
+}
+func (s services) SendToRoom(room string, m app.Message, except string) error {
+	bm := busMsg(m)
+	bm.Exclude = except
+	return s.w.hub.SendRoom(room, bm)
+}
+func (s services) SendToUser(uid string, m app.Message) error {
+	return s.w.hub.SendUser(uid, busMsg(m))
+}
+func (s services) JoinRoom(c app.Conn, room string) error {
+	g, err := gw(c)
+	if err != nil {
+		return err
+	}
+	return s.w.hub.Join(g, room)
+}
+func (s services) LeaveRoom(c app.Conn, room string) error {
+	g, err := gw(c)
+	if err != nil {
+		return err
+	}
+	return s.w.hub.Leave(g, room)
+}
+func (s services) Rooms(c app.Conn) []string {
+	g, err := gw(c)
+	if err != nil {
+		return nil
+	}
+	return s.w.hub.Rooms(g)
+}
+func (s services) BindUser(c app.Conn, uid string) error {
+	g, err := gw(c)
+	if err != nil {
+		return err
+	}
+	return s.w.hub.Bind(g, uid)
+}
+func (s services) UnbindUser(c app.Conn) error {
+	g, err := gw(c)
+	if err != nil {
+		return err
+	}
+	return s.w.hub.Unbind(g)
+}
+func (s services) UserOf(c app.Conn) string {
+	g, err := gw(c)
+	if err != nil {
+		return ""
+	}
+	return s.w.hub.UserOf(g)
+}
+func (s services) CloseConn(id string, code int, reason string) error {
+	return s.w.hub.CloseConn(id, code, reason)
+}
+func (s services) IsOnline(ctx context.Context, id string) (bool, error) {
+	return s.w.hub.Online(ctx, id)
+}
+func (s services) UserConnections(ctx context.Context, uid string) (int, error) {
+	return s.w.hub.UserCount(ctx, uid)
+}
+func (s services) ConnectionCount(ctx context.Context) (int, error) { return s.w.hub.Count(ctx) }
+func (s services) RoomCount(ctx context.Context, room string) (int, error) {
+	return s.w.hub.RoomCount(ctx, room)
+}
+func (s services) RoomMembers(ctx context.Context, room string) ([]app.Member, error) {
+	ms, err := s.w.hub.RoomMembers(ctx, room)
+	out := make([]app.Member, len(ms))
+	for i, m := range ms {
+		out[i] = app.Member{ConnID: m.ConnID, UID: m.UID}
+	}
+	return out, err
+}
 func (s services) Logger() *slog.Logger { return s.w.log }

@@ -19,6 +19,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 )
 
 // Options configures a worker.
@@ -70,6 +71,7 @@ type Worker struct {
 	log     *slog.Logger
 	gw      *gateway.Server
 	bc      *bus.Client
+	hub     *hub.Hub
 	ctl     *ctl.Conn
 	started time.Time
 	stopReq chan StopRequest
@@ -108,18 +110,26 @@ func (w *Worker) start(ctx context.Context) error {
 		return err
 	}
 	w.bc = bc
+	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
+	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log})
+	if err := w.hub.Start(ctx); err != nil {
+		bc.Close(ctx)
+		return err
+	}
 	gwOpts := o.Gateway
-	gwOpts.IDPrefix = fmt.Sprintf("%s-%d-", o.Node, os.Getpid())
+	gwOpts.IDPrefix = self.String() + "-" // ids bus.OwnerOf understands
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
-	w.gw = gateway.New(gwOpts, handler{app: o.App}, w.log)
+	w.gw = gateway.New(gwOpts, handler{app: o.App, hub: w.hub}, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
+		w.hub.Stop()
 		bc.Close(ctx)
 		return err
 	}
 	if s, ok := o.App.(app.WorkerStarter); ok {
 		if err := s.StartWorker(ctx, services{w}); err != nil {
+			w.hub.Stop()
 			bc.Close(ctx)
 			return fmt.Errorf("worker: app start: %w", err)
 		}
@@ -201,6 +211,7 @@ func (w *Worker) stop(req StopRequest) {
 	if err := w.gw.Shutdown(ctx, ws.StatusCode(req.Code), reason); err != nil {
 		w.log.Warn("connections cut after the close timeout", "err", err)
 	}
+	w.hub.Stop()
 	w.bc.Close(ctx)
 }
 

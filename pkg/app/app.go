@@ -35,6 +35,10 @@ type Conn interface {
 	// Close starts the closing handshake with a close code (RFC 6455 §7.4,
 	// or 4000–4999 for the application's own) and a reason.
 	Close(code int, reason string)
+	// Value and SetValue keep one value of the application's per
+	// connection. Use them from the connection's own callbacks.
+	Value() any
+	SetValue(v any)
 }
 
 // App is the per-connection side of an application.
@@ -49,13 +53,51 @@ type App interface {
 	OnClose(c Conn, code int)
 }
 
-// Worker is what a worker offers an application.
+// Worker is what a worker offers an application: GatewayWorker's calls,
+// working the same from any worker on any host. Sends go through the bus:
+// at most once, and in order for messages from one worker. Presence calls
+// (IsOnline, the counts, RoomMembers) ask every worker of the cluster and
+// are as fresh as the call; they take a network round trip.
 type Worker interface {
-	// Broadcast sends m to every connection of the cluster, through the
-	// bus: at most once each.
+	// Broadcast sends m to every connection of the cluster.
 	Broadcast(m Message) error
+	// SendTo sends m to one connection, by id.
+	SendTo(connID string, m Message) error
+	// SendToRoom sends m to every member of room except the connection id
+	// except ("" for none).
+	SendToRoom(room string, m Message, except string) error
+	// SendToUser sends m to every connection bound to uid.
+	SendToUser(uid string, m Message) error
+	// JoinRoom and LeaveRoom change c's rooms; Rooms lists them. c is one
+	// of this worker's connections (from a callback).
+	JoinRoom(c Conn, room string) error
+	LeaveRoom(c Conn, room string) error
+	Rooms(c Conn) []string
+	// BindUser binds c to uid (a user may have many connections);
+	// UnbindUser removes it; UserOf tells it ("" for none).
+	BindUser(c Conn, uid string) error
+	UnbindUser(c Conn) error
+	UserOf(c Conn) string
+	// CloseConn closes one connection, by id, with code and reason.
+	CloseConn(connID string, code int, reason string) error
+	// IsOnline reports whether a connection id is connected.
+	IsOnline(ctx context.Context, connID string) (bool, error)
+	// UserConnections counts uid's connections (0: offline).
+	UserConnections(ctx context.Context, uid string) (int, error)
+	// ConnectionCount counts the cluster's connections.
+	ConnectionCount(ctx context.Context) (int, error)
+	// RoomCount counts room's members; RoomMembers lists them by id.
+	RoomCount(ctx context.Context, room string) (int, error)
+	RoomMembers(ctx context.Context, room string) ([]Member, error)
 	// Logger is the worker's logger.
 	Logger() *slog.Logger
+}
+
+// Member is one connection of a room, and the user it is bound to ("" for
+// none).
+type Member struct {
+	ConnID string
+	UID    string
 }
 
 // WorkerStarter is implemented by applications that need the worker's

@@ -25,6 +25,7 @@ const (
 )
 
 var builtins = map[string]func(Config) App{
+	"chat": func(Config) App { return NewChat() },
 	"echo": func(Config) App { return Echo{} },
 	"push": func(cfg Config) App { return NewPush(cfg) },
 }

@@ -115,6 +115,56 @@ func (c *Client) SubscribeAll(fn func(Message)) (*Subscription, error) {
 	return c.subscribe(c.subj.all(), fn)
 }
 
+// PublishRoom sends m to every member of room, on whichever worker: only
+// workers subscribed with SubscribeRoom (those holding a member) get it.
+func (c *Client) PublishRoom(room string, m Message) error {
+	return c.publish(c.subj.room(room), m)
+}
+
+// SubscribeRoom calls fn for every message to room. A worker subscribes
+// while it holds a member of the room.
+func (c *Client) SubscribeRoom(room string, fn func(Message)) (*Subscription, error) {
+	return c.subscribe(c.subj.room(room), fn)
+}
+
+// PublishUser sends m to every connection bound to uid.
+func (c *Client) PublishUser(uid string, m Message) error {
+	return c.publish(c.subj.user(uid), m)
+}
+
+// SubscribeUser calls fn for every message to uid. A worker subscribes
+// while it holds a connection bound to uid.
+func (c *Client) SubscribeUser(uid string, fn func(Message)) (*Subscription, error) {
+	return c.subscribe(c.subj.user(uid), fn)
+}
+
+// PublishConn sends m (m.Conn set) to the worker that owns m.Conn.
+func (c *Client) PublishConn(m Message) error {
+	w, err := OwnerOf(m.Conn)
+	if err != nil {
+		return err
+	}
+	return c.publish(c.subj.worker(w), m)
+}
+
+// SubscribeWorker calls fn for every message to one of w's connections.
+func (c *Client) SubscribeWorker(w WorkerID, fn func(Message)) (*Subscription, error) {
+	return c.subscribe(c.subj.worker(w), fn)
+}
+
+// PublishEvent publishes a connection event (kind: open, message, close) as
+// JSON for backends, at most once.
+func (c *Client) PublishEvent(kind string, data []byte) error {
+	return c.publish(c.subj.event(kind), Message{Data: data})
+}
+
+func (c *Client) publish(subject string, m Message) error {
+	if err := c.nc.PublishMsg(m.natsMsg(subject)); err != nil {
+		return fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	return nil
+}
+
 func (c *Client) subscribe(subject string, fn func(Message)) (*Subscription, error) {
 	sub, err := c.nc.Subscribe(subject, func(nm *nats.Msg) { fn(messageOf(nm)) })
 	if err != nil {

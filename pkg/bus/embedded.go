@@ -88,6 +88,9 @@ func probe(addr string) error {
 	return ln.Close()
 }
 
+// Server is the NATS server itself, for monitoring (Connz, Varz) and tests.
+func (e *Embedded) Server() *server.Server { return e.ns }
+
 // ClientURL is the URL clients connect to, e.g. nats://127.0.0.1:4222.
 func (e *Embedded) ClientURL() string { return e.ns.ClientURL() }
 

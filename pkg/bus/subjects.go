@@ -1,21 +1,56 @@
 package bus
 
 import (
+	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // DefaultPrefix is the subject prefix used when Options.Prefix is empty.
 const DefaultPrefix = "wsfleet"
 
-// subjects builds the subject names of one cluster.
+// subjects builds the subject names of one cluster. Names that users choose
+// (rooms, user ids) go through Token.
 type subjects struct{ prefix string }
 
-func (s subjects) all() string { return s.prefix + ".all" }
+func (s subjects) all() string              { return s.prefix + ".all" }
+func (s subjects) room(room string) string  { return s.prefix + ".room." + Token(room) }
+func (s subjects) user(uid string) string   { return s.prefix + ".user." + Token(uid) }
+func (s subjects) presence() string         { return s.prefix + ".presence" }
+func (s subjects) heartbeat() string        { return s.prefix + ".hb" }
+func (s subjects) event(kind string) string { return s.prefix + ".events." + kind }
+func (s subjects) worker(w WorkerID) string {
+	return s.prefix + ".conn." + w.Node + "." + strconv.Itoa(w.PID)
+}
 
-// ValidToken reports whether v can be used as one NATS subject token: not
-// empty, and free of '.', '*', '>' and white space, which would change the
-// subject's shape.
+// Token turns a name (a room, a user id) into one subject token. A name of
+// 1 to 64 letters, digits, '-' or '_' is used as it is, so that
+// `nats sub 'wsfleet.room.lobby'` works; any other name becomes '~' and its
+// unpadded base64url encoding, which cannot contain '.', '*', '>' or space.
+func Token(name string) string {
+	if plainToken(name) {
+		return name
+	}
+	return "~" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func plainToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidToken reports whether v can be used as one NATS subject token as it
+// is: not empty, and free of '.', '*', '>' and white space, which would
+// change the subject's shape.
 func ValidToken(v string) error {
 	if v == "" {
 		return fmt.Errorf("bus: empty subject token")
@@ -24,4 +59,39 @@ func ValidToken(v string) error {
 		return fmt.Errorf("bus: subject token %q contains %q", v, v[i])
 	}
 	return nil
+}
+
+// WorkerID names one worker process of the cluster: its host's node name
+// and its pid.
+type WorkerID struct {
+	Node string `json:"node"`
+	PID  int    `json:"pid"`
+}
+
+func (w WorkerID) String() string { return w.Node + "-" + strconv.Itoa(w.PID) }
+
+// ConnID builds the cluster-wide id of a worker's seq-th connection:
+// <node>-<pid>-<seq>.
+func ConnID(w WorkerID, seq uint64) string {
+	return w.String() + "-" + strconv.FormatUint(seq, 10)
+}
+
+// OwnerOf returns the worker that owns a connection id made by ConnID.
+func OwnerOf(connID string) (WorkerID, error) {
+	i := strings.LastIndexByte(connID, '-')
+	if i <= 0 {
+		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
+	}
+	j := strings.LastIndexByte(connID[:i], '-')
+	if j <= 0 {
+		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
+	}
+	pid, err := strconv.Atoi(connID[j+1 : i])
+	if err != nil || pid <= 0 {
+		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
+	}
+	if _, err := strconv.ParseUint(connID[i+1:], 10, 64); err != nil {
+		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
+	}
+	return WorkerID{Node: connID[:j], PID: pid}, nil
 }

@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+	"unicode/utf8"
+)
+
+// Chat is the chat room app (-app chat): one JSON object per text frame, as
+// docs/protocol.md describes. A connection joins rooms under a name, which
+// is also its user id, so a whisper reaches every connection of that name on
+// any worker of any host.
+type Chat struct {
+	w   Worker
+	log *slog.Logger
+}
+
+// Limits of the chat protocol.
+const (
+	maxChatName = 64
+	maxChatText = 4096
+)
+
+// chatIn is every client message; fields unused by a type are ignored.
+type chatIn struct {
+	Type string  `json:"type"`
+	Room *string `json:"room"`
+	Name *string `json:"name"`
+	Text *string `json:"text"`
+	To   *string `json:"to"`
+}
+
+// chatOut is every server message.
+type chatOut struct {
+	Type  string   `json:"type"`
+	Room  string   `json:"room,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	From  string   `json:"from,omitempty"`
+	Text  string   `json:"text,omitempty"`
+	Names []string `json:"names,omitempty"`
+	Error string   `json:"error,omitempty"`
+}
+
+func (o chatOut) msg() Message {
+	b, _ := json.Marshal(o) // strings and slices: cannot fail
+	return Message{Data: b}
+}
+
+// NewChat returns the chat app.
+func NewChat() *Chat { return &Chat{log: slog.Default()} }
+
+// StartWorker keeps the worker's services.
+func (ch *Chat) StartWorker(_ context.Context, w Worker) error {
+	ch.w, ch.log = w, w.Logger()
+	return nil
+}
+
+// OnOpen accepts every connection.
+func (ch *Chat) OnOpen(Conn) error { return nil }
+
+// OnClose tells the rooms the connection was in that it left.
+func (ch *Chat) OnClose(c Conn, _ int) {
+	name, _ := c.Value().(string)
+	for _, room := range ch.w.Rooms(c) {
+		ch.w.SendToRoom(room, chatOut{Type: "left", Room: room, Name: name}.msg(), c.ID())
+	}
+}
+
+// OnMessage handles one client message; a bad one gets an error message
+// back and the connection stays.
+func (ch *Chat) OnMessage(c Conn, m Message) {
+	if err := ch.handle(c, m); err != nil {
+		c.Send(chatOut{Type: "error", Error: err.Error()}.msg())
+	}
+}
+
+func (ch *Chat) handle(c Conn, m Message) error {
+	if m.Binary {
+		return errors.New("chat messages are JSON text frames")
+	}
+	var in chatIn
+	if err := json.Unmarshal(m.Data, &in); err != nil {
+		return fmt.Errorf("bad JSON: %v", err)
+	}
+	switch in.Type {
+	case "join":
+		return ch.join(c, in)
+	case "say":
+		return ch.say(c, in)
+	case "leave":
+		return ch.leave(c, in)
+	case "members":
+		return ch.members(c, in)
+	case "whisper":
+		return ch.whisper(c, in)
+	case "":
+		return errors.New(`missing field "type"`)
+	}
+	return fmt.Errorf("unknown type %q", in.Type)
+}
+
+// need returns a required string field, checked.
+func need(field string, v *string, max int) (string, error) {
+	switch {
+	case v == nil || *v == "":
+		return "", fmt.Errorf("missing field %q", field)
+	case utf8.RuneCountInString(*v) > max:
+		return "", fmt.Errorf("field %q longer than %d characters", field, max)
+	}
+	return *v, nil
+}
+
+func (ch *Chat) join(c Conn, in chatIn) error {
+	room, err := need("room", in.Room, maxChatName)
+	if err != nil {
+		return err
+	}
+	name, err := need("name", in.Name, maxChatName)
+	if err != nil {
+		return err
+	}
+	if old, _ := c.Value().(string); old != "" && old != name {
+		return fmt.Errorf("already named %q on this connection", old)
+	}
+	if err := ch.w.BindUser(c, name); err != nil {
+		return err
+	}
+	c.SetValue(name)
+	if err := ch.w.JoinRoom(c, room); err != nil {
+		return err
+	}
+	return ch.w.SendToRoom(room, chatOut{Type: "joined", Room: room, Name: name}.msg(), "")
+}
+
+// member returns the sender's name, checking it is in room.
+func (ch *Chat) member(c Conn, room string) (string, error) {
+	for _, r := range ch.w.Rooms(c) {
+		if r == room {
+			name, _ := c.Value().(string)
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("not in room %q", room)
+}
+
+func (ch *Chat) say(c Conn, in chatIn) error {
+	room, err := need("room", in.Room, maxChatName)
+	if err != nil {
+		return err
+	}
+	text, err := need("text", in.Text, maxChatText)
+	if err != nil {
+		return err
+	}
+	name, err := ch.member(c, room)
+	if err != nil {
+		return err
+	}
+	return ch.w.SendToRoom(room, chatOut{Type: "said", Room: room, From: name, Text: text}.msg(), "")
+}
+
+func (ch *Chat) leave(c Conn, in chatIn) error {
+	room, err := need("room", in.Room, maxChatName)
+	if err != nil {
+		return err
+	}
+	name, err := ch.member(c, room)
+	if err != nil {
+		return err
+	}
+	// Announce first, so the leaver gets the confirmation too.
+	if err := ch.w.SendToRoom(room, chatOut{Type: "left", Room: room, Name: name}.msg(), ""); err != nil {
+		return err
+	}
+	return ch.w.LeaveRoom(c, room)
+}
+
+func (ch *Chat) members(c Conn, in chatIn) error {
+	room, err := need("room", in.Room, maxChatName)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ms, err := ch.w.RoomMembers(ctx, room)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	names := []string{}
+	for _, m := range ms {
+		if m.UID != "" && !seen[m.UID] {
+			seen[m.UID] = true
+			names = append(names, m.UID)
+		}
+	}
+	sort.Strings(names)
+	return c.Send(chatOut{Type: "members", Room: room, Names: names}.msg())
+}
+
+func (ch *Chat) whisper(c Conn, in chatIn) error {
+	to, err := need("to", in.To, maxChatName)
+	if err != nil {
+		return err
+	}
+	text, err := need("text", in.Text, maxChatText)
+	if err != nil {
+		return err
+	}
+	from, _ := c.Value().(string)
+	if from == "" {
+		return errors.New("join a room first, to have a name")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := ch.w.UserConnections(ctx, to); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%q is not online", to)
+	}
+	return ch.w.SendToUser(to, chatOut{Type: "whisper", From: from, Text: text}.msg())
+}

@@ -1,0 +1,147 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Presence answers ("is this user online", "who is in this room") come from
+// the workers themselves: a query is published to every worker and each one
+// answers for its own connections. To know when every answer is in, each
+// worker announces itself on <prefix>.hb every HeartbeatInterval; a worker
+// not heard from for PeerTTL is taken for gone (a killed host), and a clean
+// stop says so at once.
+
+// Heartbeat timing.
+const (
+	HeartbeatInterval = time.Second
+	PeerTTL           = 3500 * time.Millisecond
+)
+
+type heartbeat struct {
+	WorkerID
+	Bye bool `json:"bye,omitempty"`
+}
+
+// Peers is the set of live workers, kept from their heartbeats.
+type Peers struct {
+	sub  *nats.Subscription
+	mu   sync.Mutex
+	seen map[WorkerID]time.Time
+}
+
+// TrackPeers starts following the workers' heartbeats.
+func (c *Client) TrackPeers() (*Peers, error) {
+	p := &Peers{seen: make(map[WorkerID]time.Time)}
+	sub, err := c.nc.Subscribe(c.subj.heartbeat(), func(nm *nats.Msg) {
+		var hb heartbeat
+		if json.Unmarshal(nm.Data, &hb) != nil {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if hb.Bye {
+			delete(p.seen, hb.WorkerID)
+		} else {
+			p.seen[hb.WorkerID] = time.Now()
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: heartbeats: %w", err)
+	}
+	p.sub = sub
+	return p, nil
+}
+
+// Live lists the workers heard from within PeerTTL.
+func (p *Peers) Live() []WorkerID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]WorkerID, 0, len(p.seen))
+	for w, t := range p.seen {
+		if time.Since(t) < PeerTTL {
+			out = append(out, w)
+		} else {
+			delete(p.seen, w)
+		}
+	}
+	return out
+}
+
+// Stop stops tracking.
+func (p *Peers) Stop() { p.sub.Unsubscribe() }
+
+// RunHeartbeat announces self every HeartbeatInterval until ctx ends, then
+// says goodbye so that queries stop waiting for it at once.
+func (c *Client) RunHeartbeat(ctx context.Context, self WorkerID) {
+	beat := func(bye bool) {
+		b, _ := json.Marshal(heartbeat{WorkerID: self, Bye: bye}) // plain struct: cannot fail
+		c.nc.Publish(c.subj.heartbeat(), b)                       // at most once, like every beat
+	}
+	beat(false)
+	t := time.NewTicker(HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			beat(true)
+			c.nc.Flush()
+			return
+		case <-t.C:
+			beat(false)
+		}
+	}
+}
+
+// ServePresence answers presence queries with fn, on every worker. fn gets
+// the query and returns the answer; it runs on one goroutine, in order.
+func (c *Client) ServePresence(fn func(query []byte) []byte) (*Subscription, error) {
+	sub, err := c.nc.Subscribe(c.subj.presence(), func(nm *nats.Msg) {
+		if nm.Reply != "" {
+			nm.Respond(fn(nm.Data))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: presence: %w", err)
+	}
+	if err := c.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("bus: presence: %w", err)
+	}
+	return &Subscription{sub: sub}, nil
+}
+
+// Gather publishes a presence query and collects answers until expect
+// workers have answered, ctx ends or timeout passes; it returns what it
+// has then (an answer from a worker that died meanwhile never comes).
+func (c *Client) Gather(ctx context.Context, query []byte, expect int, timeout time.Duration) ([][]byte, error) {
+	inbox := c.nc.NewRespInbox()
+	ch := make(chan *nats.Msg, max(expect, 1)+16)
+	sub, err := c.nc.ChanSubscribe(inbox, ch)
+	if err != nil {
+		return nil, fmt.Errorf("bus: presence query: %w", err)
+	}
+	defer sub.Unsubscribe()
+	if err := c.nc.PublishRequest(c.subj.presence(), inbox, query); err != nil {
+		return nil, fmt.Errorf("bus: presence query: %w", err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	var out [][]byte
+	for len(out) < expect {
+		select {
+		case m := <-ch:
+			out = append(out, m.Data)
+		case <-t.C:
+			return out, nil
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	return out, nil
+}

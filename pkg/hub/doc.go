@@ -1,0 +1,33 @@
+// Package hub gives a worker GatewayWorker's addressing over NATS: every
+// connection has a cluster-wide id naming its owner, and a message can go to
+// one connection, a room, a user (all connections bound to a user id) or
+// everyone, from any worker on any host.
+//
+// # Routing
+//
+// A worker subscribes to a room's subject only while it holds a member of
+// the room, and to a user's subject only while it holds a connection bound to
+// that user; the subscription is dropped when the last one leaves. A room
+// message therefore crosses the network only to workers with members, unlike
+// GatewayWorker, which sends every group message to every gateway process.
+// Messages to one connection go to its owner's subject
+// (<prefix>.conn.<node>.<pid>). Everything goes through NATS, even between
+// connections of one worker, so each connection gets messages from one
+// sender in the order they were sent.
+//
+// # Presence
+//
+// Online checks, counts and member lists are answered by the workers
+// themselves when asked: a query reaches every live worker (known from
+// heartbeats, bus.HeartbeatInterval) and the answers are added up. They are
+// as fresh as the query: a join completed before the query is counted. A
+// worker that dies stops answering at once; until its heartbeat expires
+// (bus.PeerTTL) queries wait up to Options.QueryTimeout for it.
+//
+// # Concurrency
+//
+// A Hub is safe for concurrent use. Join, Leave, Bind and Unbind of a
+// connection are meant to be called from its own callbacks; they return once
+// the worker's subscription, if a new one was needed, is registered, so a
+// message published after they return reaches the connection.
+package hub
