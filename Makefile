@@ -19,7 +19,7 @@ run: build
 # Every test: vet, gofmt, unit tests with the race detector, then the
 # end-to-end suite against real processes.
 test: vet
-	$(GO) test -race -count=1 ./...
+	WSFLEET_E2E_RACE=1 $(GO) test -race -count=1 ./...
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -88,7 +88,10 @@ func stopMaster(ctx context.Context, pidFile string, sf stopFlags) error {
 	defer unix.Close(pidfd)
 	callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := c.Call(callCtx, "stop", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil); err != nil {
+	err = c.Call(callCtx, "stop", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil)
+	if err != nil && !errors.Is(err, ctl.ErrClosed) {
+		// ErrClosed: a fast stop can end the master before its answer is
+		// written; its exit, watched below, is the answer that counts.
 		return fmt.Errorf("master: stop: %w", err)
 	}
 	// A graceful stop takes up to the grace (ours, or the master's up to

@@ -1,0 +1,245 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStartDaemon: `start -d` returns only once the cluster accepts
+// connections, and a second start is refused with "already running".
+func TestStartDaemon(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, clusterOpts{count: 2, daemon: true})
+	_, errOut, code := cli(t, append([]string{"start", "-d"}, c.startArgs()...)...)
+	if code != 0 {
+		t.Fatalf("start -d exited %d: %s", code, errOut)
+	}
+	// No waiting: the command's return is the promise.
+	if err := c.dial().roundTrip("right after start -d"); err != nil {
+		t.Fatalf("start -d returned before the cluster accepted: %v", err)
+	}
+	first := c.waitRunning(readyTimeout)
+	logFile := filepath.Join(c.dir, "master.log")
+	waitFor(t, 5*time.Second, func() error {
+		if fi, err := os.Stat(logFile); err != nil || fi.Size() == 0 {
+			return fmt.Errorf("the daemon's log %s is missing or empty (%v)", logFile, err)
+		}
+		return nil
+	})
+
+	for _, args := range [][]string{
+		append([]string{"start", "-d"}, c.startArgs()...),
+		append([]string{"start"}, c.startArgs()...),
+	} {
+		out, errOut, code, err := runCLI(20*time.Second, args...)
+		if err != nil || code != 1 || !strings.Contains(errOut, "already running") {
+			t.Errorf("second `master %s`: exit %d (%v), want 1 with \"already running\" on stderr\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(args[:2], " "), code, err, out, errOut)
+		}
+	}
+	if st := c.status(); st.Master.PID != first.Master.PID {
+		t.Errorf("master pid changed from %d to %d after a refused start", first.Master.PID, st.Master.PID)
+	}
+	if err := c.dial().roundTrip("still"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestStartFails: a start that cannot succeed (the port is taken, the
+// worker binary is missing, NATS is unreachable) exits 1 with the reason on
+// stderr, in the foreground as with -d, and leaves nothing running.
+// (A -worker-bin that does not exist is a bad value: see TestBadFlags.)
+func TestStartFails(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	noNATS := freeAddr(t)
+	failing := filepath.Join(t.TempDir(), "failing-worker")
+	if err := os.WriteFile(failing, []byte("#!/bin/sh\necho 'worker: cannot start' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		set  func(c *cluster)
+		says string // stderr must contain this
+	}{
+		{name: "port taken", set: func(c *cluster) { c.addr = taken }, says: taken},
+		{name: "worker fails to start", set: func(c *cluster) { c.opts.extra = []string{"-worker-bin", failing} }, says: "worker"},
+		{name: "NATS unreachable", set: func(c *cluster) { c.opts.nats = "nats://" + noNATS }, says: noNATS},
+	}
+	for _, tc := range cases {
+		for _, daemon := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s daemon=%v", tc.name, daemon), func(t *testing.T) {
+				c := newCluster(t, clusterOpts{count: 2})
+				tc.set(c)
+				args := append([]string{"start"}, c.startArgs()...)
+				if daemon {
+					args = append([]string{"start", "-d"}, c.startArgs()...)
+				}
+				out, errOut, code, err := runCLI(30*time.Second, args...)
+				if err != nil || code != 1 || !strings.Contains(errOut, tc.says) {
+					t.Errorf("exit %d (%v), want 1 with %q on stderr\nstdout:\n%s\nstderr:\n%s", code, err, tc.says, out, errOut)
+				}
+				_, errOut, code = cli(t, "status", "-pid-file", c.pidFile)
+				if code != 1 || !strings.Contains(errOut, "not running") {
+					t.Errorf("status after a failed start: exit %d: %s", code, errOut)
+				}
+				waitFor(t, 10*time.Second, func() error {
+					if pids := ourProcessesMentioning(c.addr); len(pids) > 0 {
+						return fmt.Errorf("processes %v still run with %s on their command line", pids, c.addr)
+					}
+					return nil
+				})
+			})
+		}
+	}
+}
+
+// TestStartStalePidFile: a pid file naming a dead process, and the control
+// socket a killed master left, do not stop the next start.
+func TestStartStalePidFile(t *testing.T) {
+	t.Parallel()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "master.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(dead.ProcessState.Pid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock, err := net.Listen("unix", strings.TrimSuffix(pidFile, ".pid")+".sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock.(*net.UnixListener).SetUnlinkOnClose(false)
+	sock.Close()
+
+	c := startCluster(t, clusterOpts{count: 1, daemon: true, pidFile: pidFile})
+	if err := c.dial().roundTrip("hi"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestStatusAndConnectionsText: the human tables show every worker's pid,
+// a summary line, and every connection's remote address.
+func TestStatusAndConnectionsText(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2})
+	clients := c.dialN(5)
+	c.owners(clients)
+	st := c.status()
+	out := c.mustCLI("status")
+	for _, w := range st.Workers {
+		if !regexp.MustCompile(`\b` + strconv.Itoa(w.PID) + `\b`).MatchString(out) {
+			t.Errorf("status does not show worker pid %d:\n%s", w.PID, out)
+		}
+	}
+	if !regexp.MustCompile(`(?im)^.*\b(summary|total)\b.*$`).MatchString(out) {
+		t.Errorf("status has no summary line (one saying \"summary\" or \"total\"):\n%s", out)
+	}
+	out = c.mustCLI("connections")
+	for _, cl := range clients {
+		mustContain(t, "connections", out, cl.local)
+	}
+
+	// The JSON counts bytes both ways: "hi" in a masked frame is 8 bytes,
+	// "hello hi" in an unmasked one 10.
+	if err := clients[0].roundTrip("hi"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		row := c.owners(clients[:1])[clients[0]]
+		if row.BytesIn < 8 || row.BytesOut < 10 || row.AgeSeconds <= 0 || row.ID == "" {
+			return fmt.Errorf("connection row %+v: want id, bytes_in >= 8, bytes_out >= 10, age > 0", row)
+		}
+		return nil
+	})
+}
+
+// TestNoMaster: every verb that needs a master exits 1 with "not running".
+func TestNoMaster(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "master.pid")
+	for _, verb := range [][]string{{"stop"}, {"stop", "-g"}, {"reload"}, {"status"}, {"status", "-json"}, {"connections"}, {"connections", "-json"}} {
+		out, errOut, code := cli(t, append(verb, "-pid-file", pidFile)...)
+		if code != 1 || !strings.Contains(errOut, "not running") {
+			t.Errorf("master %v without a master: exit %d, want 1 with \"not running\" on stderr\nstdout:\n%s\nstderr:\n%s", verb, code, out, errOut)
+		}
+	}
+}
+
+// TestBadFlags: a bad flag or value exits 2, names the flag, starts nothing.
+func TestBadFlags(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		flag string
+	}{
+		{args: []string{"start", "-count", "abc"}, flag: "count"},
+		{args: []string{"start", "-count", "0"}, flag: "count"},
+		{args: []string{"start", "-nope"}, flag: "nope"},
+		{args: []string{"start", "-app", "nosuch"}, flag: "app"},
+		{args: []string{"start", "-push-interval", "soon"}, flag: "push-interval"},
+		{args: []string{"start", "-max-message", "lots"}, flag: "max-message"},
+		{args: []string{"stop", "-grace", "abc"}, flag: "grace"},
+		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
+		{args: []string{"status", "-nope"}, flag: "nope"},
+		{args: []string{"nosuch"}, flag: "nosuch"},
+	}
+	for _, tc := range cases {
+		pidFile := filepath.Join(t.TempDir(), "master.pid")
+		args := tc.args
+		if args[0] == "start" {
+			args = append(args, "-listen", freeAddr(t), "-nats-listen", "127.0.0.1:0", "-pid-file", pidFile)
+		}
+		out, errOut, code, err := runCLI(20*time.Second, args...)
+		if err != nil || code != 2 || !strings.Contains(errOut, tc.flag) {
+			t.Errorf("master %s: exit %d (%v), want 2 naming %q on stderr\nstdout:\n%s\nstderr:\n%s",
+				strings.Join(tc.args, " "), code, err, tc.flag, out, errOut)
+		}
+		if _, err := os.Stat(pidFile); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("master %s left a pid file", strings.Join(tc.args, " "))
+			cli(t, "stop", "-pid-file", pidFile)
+		}
+	}
+}
+
+// TestHelp: `-h` after every verb exits 0 and documents each of its flags.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	verbs := map[string][]string{
+		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "d", "pid-file"},
+		"stop":        {"g", "grace", "pid-file"},
+		"restart":     {"d", "g", "grace", "pid-file"},
+		"reload":      {"g", "grace", "pid-file"},
+		"status":      {"json", "pid-file"},
+		"connections": {"json", "pid-file"},
+	}
+	for verb, flags := range verbs {
+		out, errOut, code := cli(t, verb, "-h")
+		text := out + errOut
+		if code != 0 {
+			t.Errorf("master %s -h exited %d, want 0:\n%s", verb, code, text)
+		}
+		for _, f := range flags {
+			if !regexp.MustCompile(`(^|[^\w-])--?` + regexp.QuoteMeta(f) + `([^\w-]|$)`).MatchString(text) {
+				t.Errorf("master %s -h does not document -%s:\n%s", verb, f, text)
+			}
+		}
+	}
+}
