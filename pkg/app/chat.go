@@ -173,11 +173,16 @@ func (ch *Chat) leave(c Conn, in chatIn) error {
 	if err != nil {
 		return err
 	}
-	// Announce first, so the leaver gets the confirmation too.
-	if err := ch.w.SendToRoom(room, chatOut{Type: "left", Room: room, Name: name}.msg(), ""); err != nil {
+	if err := ch.w.LeaveRoom(c, room); err != nil {
 		return err
 	}
-	return ch.w.LeaveRoom(c, room)
+	// The leaver is no longer a member when the room's message comes back
+	// through the bus: tell it directly, and the others through the room.
+	left := chatOut{Type: "left", Room: room, Name: name}.msg()
+	if err := c.Send(left); err != nil {
+		return err
+	}
+	return ch.w.SendToRoom(room, left, c.ID())
 }
 
 func (ch *Chat) members(c Conn, in chatIn) error {

@@ -26,6 +26,10 @@ const (
 type heartbeat struct {
 	WorkerID
 	Bye bool `json:"bye,omitempty"`
+	// Hello is a worker's first beat: everyone answers with a beat of
+	// their own, so a new worker knows its peers at once rather than after
+	// a HeartbeatInterval.
+	Hello bool `json:"hello,omitempty"`
 }
 
 // Peers is the set of live workers, kept from their heartbeats.
@@ -35,8 +39,9 @@ type Peers struct {
 	seen map[WorkerID]time.Time
 }
 
-// TrackPeers starts following the workers' heartbeats.
-func (c *Client) TrackPeers() (*Peers, error) {
+// TrackPeers starts following the workers' heartbeats. self, when not
+// zero, answers other workers' hellos.
+func (c *Client) TrackPeers(self WorkerID) (*Peers, error) {
 	p := &Peers{seen: make(map[WorkerID]time.Time)}
 	sub, err := c.nc.Subscribe(c.subj.heartbeat(), func(nm *nats.Msg) {
 		var hb heartbeat
@@ -44,18 +49,30 @@ func (c *Client) TrackPeers() (*Peers, error) {
 			return
 		}
 		p.mu.Lock()
-		defer p.mu.Unlock()
 		if hb.Bye {
 			delete(p.seen, hb.WorkerID)
 		} else {
 			p.seen[hb.WorkerID] = time.Now()
 		}
+		p.mu.Unlock()
+		if hb.Hello && hb.WorkerID != self && self != (WorkerID{}) {
+			c.beat(heartbeat{WorkerID: self})
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: heartbeats: %w", err)
 	}
+	if err := c.nc.Flush(); err != nil {
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("bus: heartbeats: %w", err)
+	}
 	p.sub = sub
 	return p, nil
+}
+
+func (c *Client) beat(hb heartbeat) {
+	b, _ := json.Marshal(hb)            // plain struct: cannot fail
+	c.nc.Publish(c.subj.heartbeat(), b) // at most once, like every beat
 }
 
 // Live lists the workers heard from within PeerTTL.
@@ -76,24 +93,29 @@ func (p *Peers) Live() []WorkerID {
 // Stop stops tracking.
 func (p *Peers) Stop() { p.sub.Unsubscribe() }
 
+// Hello announces self to the cluster and asks every worker to announce
+// itself back. It returns once the server has the announcement.
+func (c *Client) Hello(self WorkerID) error {
+	c.beat(heartbeat{WorkerID: self, Hello: true})
+	if err := c.nc.Flush(); err != nil {
+		return fmt.Errorf("bus: hello: %w", err)
+	}
+	return nil
+}
+
 // RunHeartbeat announces self every HeartbeatInterval until ctx ends, then
 // says goodbye so that queries stop waiting for it at once.
 func (c *Client) RunHeartbeat(ctx context.Context, self WorkerID) {
-	beat := func(bye bool) {
-		b, _ := json.Marshal(heartbeat{WorkerID: self, Bye: bye}) // plain struct: cannot fail
-		c.nc.Publish(c.subj.heartbeat(), b)                       // at most once, like every beat
-	}
-	beat(false)
 	t := time.NewTicker(HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			beat(true)
+			c.beat(heartbeat{WorkerID: self, Bye: true})
 			c.nc.Flush()
 			return
 		case <-t.C:
-			beat(false)
+			c.beat(heartbeat{WorkerID: self})
 		}
 	}
 }
