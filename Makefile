@@ -31,3 +31,12 @@ fmt:
 
 clean:
 	rm -rf $(BIN)
+
+# Benchmarks (docs/benchmarks.md): the full run takes under 15 minutes and
+# rewrites docs/benchmarks.md; the quick one under 2 minutes, into bench/out/.
+.PHONY: bench bench-quick
+bench: build
+	bench/run.sh
+
+bench-quick: build
+	bench/run.sh -quick

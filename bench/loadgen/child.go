@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// childEnv carries a client process's childConfig, as JSON.
+const childEnv = "LOADGEN_CHILD"
+
+// childConfig is one client process's share of the connections.
+type childConfig struct {
+	Index       int           `json:"index"`
+	URL         string        `json:"url"`
+	Conns       int           `json:"conns"`
+	First       int           `json:"first"`       // global index of this process's first connection
+	Sources     []string      `json:"sources"`     // source addresses, by global index round-robin
+	Concurrency int           `json:"concurrency"` // dials in flight
+	DialTimeout time.Duration `json:"dial_timeout"`
+	Echo        bool          `json:"echo"`    // run the echo loop instead of reading idly
+	Payload     int           `json:"payload"` // echo message size
+	Prefix      string        `json:"prefix"`  // what the server puts before the echo
+}
+
+// command is one line from the coordinator.
+type command struct {
+	Cmd   string  `json:"cmd"`
+	Round int     `json:"round,omitempty"`
+	Ticks []int64 `json:"ticks,omitempty"` // unix ns, for push-stop
+}
+
+// event is one line to the coordinator.
+type event struct {
+	Ev      string      `json:"ev"`
+	Child   int         `json:"child"`
+	Opened  int         `json:"opened,omitempty"`
+	Failed  int         `json:"failed,omitempty"`
+	Dropped int         `json:"dropped,omitempty"`
+	Errors  []string    `json:"errors,omitempty"`
+	Round   int         `json:"round,omitempty"`
+	LatUS   []int64     `json:"lat_us,omitempty"`
+	Echo    *echoReport `json:"echo,omitempty"`
+	Push    *pushReport `json:"push,omitempty"`
+	Firsts  []int64     `json:"firsts,omitempty"` // per tick, the earliest receipt
+	Count   int         `json:"count,omitempty"`  // connections that had every tick
+}
+
+type echoReport struct {
+	RoundTrips uint64 `json:"round_trips"`
+	Hist       *Hist  `json:"hist"`
+}
+
+// child is a client process: it holds its connections and obeys the
+// coordinator's commands, one per line on stdin, answering on stdout.
+type child struct {
+	cfg   childConfig
+	outMu sync.Mutex
+	out   *json.Encoder
+	conns []*client
+	wg    sync.WaitGroup // connection goroutines
+
+	closing atomic.Bool
+	dropped atomic.Int64
+	errs    errSample
+
+	bmu      sync.Mutex
+	rounds   map[int][]int64 // broadcast round → latencies (µs)
+	reported map[int]bool
+	complete chan int // a round every connection has
+
+	recording atomic.Bool
+	pmu       sync.Mutex
+	recv      [][]int64 // per connection: receive times (unix ns) while recording
+
+	echoStop atomic.Bool
+	echoRec  atomic.Bool
+	echoMu   sync.Mutex
+	echoHist *Hist
+	echoRTs  uint64
+}
+
+func runChild() error {
+	var cfg childConfig
+	if err := json.Unmarshal([]byte(os.Getenv(childEnv)), &cfg); err != nil {
+		return fmt.Errorf("loadgen child: bad %s: %w", childEnv, err)
+	}
+	ch := &child{
+		cfg: cfg, out: json.NewEncoder(os.Stdout),
+		rounds: make(map[int][]int64), reported: make(map[int]bool), complete: make(chan int, 16),
+		recv: make([][]int64, cfg.Conns), echoHist: newHist(),
+	}
+	cmds := make(chan command)
+	go func() { // ends with the process
+		defer close(cmds)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			var c command
+			if json.Unmarshal(sc.Bytes(), &c) == nil {
+				cmds <- c
+			}
+		}
+	}()
+	ch.emit(event{Ev: "ready"})
+	for {
+		select {
+		case r := <-ch.complete:
+			ch.reportRound(r)
+		case c, ok := <-cmds:
+			if !ok || c.Cmd == "close" {
+				ch.closeAll()
+				ch.emit(event{Ev: "closed", Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
+				return nil
+			}
+			ch.handle(c)
+		}
+	}
+}
+
+func (ch *child) emit(e event) {
+	e.Child = ch.cfg.Index
+	ch.outMu.Lock()
+	defer ch.outMu.Unlock()
+	_ = ch.out.Encode(e) // the coordinator notices a broken pipe as our exit
+}
+
+func (ch *child) handle(c command) {
+	switch c.Cmd {
+	case "open":
+		ch.emit(ch.open())
+	case "echo-start":
+		for i, cl := range ch.conns {
+			if cl != nil {
+				ch.wg.Add(1)
+				go ch.echoLoop(cl, i)
+			}
+		}
+	case "mark":
+		ch.pmu.Lock()
+		for i := range ch.recv {
+			ch.recv[i] = ch.recv[i][:0]
+		}
+		ch.pmu.Unlock()
+		ch.echoMu.Lock()
+		ch.echoHist, ch.echoRTs = newHist(), 0
+		ch.echoMu.Unlock()
+		ch.recording.Store(true)
+		ch.echoRec.Store(true)
+	case "echo-stop":
+		ch.echoRec.Store(false)
+		ch.echoStop.Store(true)
+		ch.wg.Wait()
+		ch.echoMu.Lock()
+		rep := &echoReport{RoundTrips: ch.echoRTs, Hist: ch.echoHist}
+		ch.echoMu.Unlock()
+		ch.emit(event{Ev: "echo", Echo: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
+	case "flush":
+		ch.reportRound(c.Round)
+	case "push-count":
+		ch.pmu.Lock()
+		n := pushCount(ch.recv, c.Ticks)
+		ch.pmu.Unlock()
+		ch.emit(event{Ev: "count", Count: n})
+	case "push-firsts":
+		ch.recording.Store(false)
+		ch.pmu.Lock()
+		firsts := pushFirsts(ch.recv, c.Ticks)
+		ch.pmu.Unlock()
+		ch.emit(event{Ev: "firsts", Firsts: firsts})
+	case "push-stop":
+		ch.recording.Store(false)
+		ch.pmu.Lock()
+		rep := pushTally(ch.recv, c.Ticks)
+		ch.pmu.Unlock()
+		ch.emit(event{Ev: "push", Push: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
+	default:
+		ch.emit(event{Ev: "error", Errors: []string{"unknown command " + c.Cmd}})
+	}
+}
+
+// open dials every connection of this process, Concurrency at a time, each
+// up to three times.
+func (ch *child) open() event {
+	cfg := ch.cfg
+	dialers := make(map[string]func() (*client, error), len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		d := dialer(net.ParseIP(s), cfg.DialTimeout)
+		dialers[s] = func() (*client, error) { return dialClient(context.Background(), d, cfg.URL) }
+	}
+	ch.conns = make([]*client, cfg.Conns)
+	var failed atomic.Int64
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range max(cfg.Concurrency, 1) {
+		wg.Go(func() {
+			for i := range jobs {
+				dial := dialers[cfg.Sources[(cfg.First+i)%len(cfg.Sources)]]
+				var err error
+				for attempt := range 3 {
+					if attempt > 0 {
+						time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+					}
+					if ch.conns[i], err = dial(); err == nil {
+						break
+					}
+				}
+				if err != nil {
+					failed.Add(1)
+					ch.errs.add(err)
+				}
+			}
+		})
+	}
+	for i := range cfg.Conns {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if !cfg.Echo {
+		for i, c := range ch.conns {
+			if c != nil {
+				ch.wg.Add(1)
+				go ch.readLoop(c, i)
+			}
+		}
+	}
+	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()), Errors: ch.errs.list()}
+}
+
+// readLoop reads an idle connection until it closes, timing broadcasts and
+// recording pushes.
+func (ch *child) readLoop(c *client, i int) {
+	defer ch.wg.Done()
+	last := -1
+	for {
+		_, p, err := c.next()
+		if err != nil {
+			ch.lost(err)
+			return
+		}
+		now := time.Now().UnixNano()
+		if ch.recording.Load() {
+			ch.pmu.Lock()
+			ch.recv[i] = append(ch.recv[i], now)
+			ch.pmu.Unlock()
+		}
+		if r, stamp, ok := parseStamp(p); ok && r != last {
+			last = r
+			ch.recordRound(r, (now-stamp)/1000)
+		}
+	}
+}
+
+func (ch *child) lost(err error) {
+	if !ch.closing.Load() {
+		ch.dropped.Add(1)
+		ch.errs.add(fmt.Errorf("connection lost: %w", err))
+	}
+}
+
+func (ch *child) recordRound(r int, us int64) {
+	ch.bmu.Lock()
+	defer ch.bmu.Unlock()
+	ch.rounds[r] = append(ch.rounds[r], max(us, 0))
+	if len(ch.rounds[r]) == ch.cfg.Conns {
+		ch.complete <- r
+	}
+}
+
+func (ch *child) reportRound(r int) {
+	ch.bmu.Lock()
+	if ch.reported[r] {
+		ch.bmu.Unlock()
+		return
+	}
+	ch.reported[r] = true
+	lat := append([]int64(nil), ch.rounds[r]...)
+	delete(ch.rounds, r)
+	ch.bmu.Unlock()
+	ch.emit(event{Ev: "round", Round: r, LatUS: lat})
+}
+
+// echoLoop sends a message, waits for the reply and checks it, until
+// echo-stop; the round trips between mark and echo-stop are recorded.
+func (ch *child) echoLoop(c *client, i int) {
+	defer ch.wg.Done()
+	msg := bytes.Repeat([]byte{'x'}, ch.cfg.Payload)
+	copy(msg, strconv.Itoa(ch.cfg.First+i))
+	frame := maskedFrame(ws.OpText, msg)
+	want := append([]byte(ch.cfg.Prefix), msg...)
+	h := newHist()
+	var n uint64
+	defer func() {
+		ch.echoMu.Lock()
+		ch.echoHist.Merge(h)
+		ch.echoRTs += n
+		ch.echoMu.Unlock()
+	}()
+	for !ch.echoStop.Load() {
+		t0 := time.Now()
+		if err := writeFrame(c.nc, frame); err != nil {
+			ch.lost(err)
+			return
+		}
+		_, p, err := c.next()
+		if err != nil {
+			ch.lost(err)
+			return
+		}
+		if !bytes.Equal(p, want) {
+			ch.errs.add(fmt.Errorf("echo: got %q, want %q", p, want))
+			ch.dropped.Add(1)
+			return
+		}
+		if ch.echoRec.Load() {
+			h.Add(time.Since(t0))
+			n++
+		}
+	}
+}
+
+func (ch *child) closeAll() {
+	ch.closing.Store(true)
+	ch.echoStop.Store(true)
+	for _, c := range ch.conns {
+		if c != nil {
+			c.abort()
+		}
+	}
+	ch.wg.Wait()
+}
+
+// errSample keeps the first few distinct errors.
+type errSample struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (s *errSample) add(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.errs) < 5 {
+		s.errs = append(s.errs, err.Error())
+	}
+}
+
+func (s *errSample) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.errs...)
+}

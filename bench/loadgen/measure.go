@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// MemoryResult is the server's memory with every connection open and idle.
+type MemoryResult struct {
+	Processes     int     `json:"processes"`
+	BaselineBytes int64   `json:"baseline_bytes"` // PSS before the connections
+	Bytes         int64   `json:"bytes"`          // PSS with them
+	PerConnBytes  float64 `json:"per_conn_bytes"` // (Bytes - BaselineBytes) / connections
+	TotalPerConn  float64 `json:"total_per_conn_bytes"`
+	PerProcess    []int64 `json:"per_process_bytes"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	// KernelTCPBytes is the growth of the kernel's TCP buffer memory,
+	// machine-wide, both ends of every connection (/proc/net/sockstat). The
+	// socket structures themselves are in neither figure.
+	KernelTCPBytes int64 `json:"kernel_tcp_bytes"`
+}
+
+// memory waits for the server's PSS to settle (three samples 0.5 s apart
+// within 1 %, at most -settle), then reports it.
+func (r *runner) memory(ctx context.Context, base, kern0 int64) (*MemoryResult, error) {
+	t0 := time.Now()
+	var last []int64
+	var pids []int
+	for {
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return nil, err
+		}
+		pids = procTree(r.o.serverPID)
+		v, err := pssBytes(pids)
+		if err != nil {
+			return nil, err
+		}
+		last = append(last, v)
+		if n := len(last); n >= 3 && within(last[n-3:], 0.01) || time.Since(t0) >= r.o.settle {
+			break
+		}
+	}
+	m := &MemoryResult{Processes: len(pids), BaselineBytes: base, Bytes: last[len(last)-1],
+		SettleSeconds: time.Since(t0).Seconds(), KernelTCPBytes: tcpKernelBytes() - kern0}
+	n := float64(r.res.Connect.Opened)
+	m.PerConnBytes = float64(m.Bytes-m.BaselineBytes) / n
+	m.TotalPerConn = float64(m.Bytes) / n
+	for _, pid := range pids {
+		v, _ := pssBytes([]int{pid}) // gone since: counts 0
+		m.PerProcess = append(m.PerProcess, v)
+	}
+	return m, nil
+}
+
+func within(v []int64, frac float64) bool {
+	lo, hi := v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return float64(hi-lo) <= frac*float64(hi)
+}
+
+// EchoResult is the closed-loop echo: each client sends a message, waits
+// for the answer, and sends the next.
+type EchoResult struct {
+	Clients          int     `json:"clients"`
+	PayloadBytes     int     `json:"payload_bytes"`
+	Seconds          float64 `json:"seconds"`
+	RoundTrips       uint64  `json:"round_trips"`
+	PerSecond        float64 `json:"per_second"`
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	PerCPUSecond     float64 `json:"per_server_cpu_second"`
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+	// OtherCPUSeconds is what the rest of the machine used in the window:
+	// other processes (other engineers' tests, if any) and interrupts not
+	// served in the server's or the clients' context. CPU time is sampled
+	// in 10 ms ticks, so small values are noise.
+	OtherCPUSeconds float64 `json:"other_cpu_seconds"`
+	P50MS           float64 `json:"p50_ms"`
+	P99MS           float64 `json:"p99_ms"`
+	P999MS          float64 `json:"p999_ms"`
+	MaxMS           float64 `json:"max_ms"`
+}
+
+func (r *runner) echo(ctx context.Context) (*EchoResult, error) {
+	f := r.fleet
+	if err := f.send(command{Cmd: "echo-start"}); err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, r.o.warmup); err != nil {
+		return nil, err
+	}
+	spids, cpids := procTree(r.o.serverPID), f.pids()
+	s0, c0, m0, t0 := cpuSeconds(spids), cpuSeconds(cpids), machineBusySeconds(), time.Now()
+	if err := f.send(command{Cmd: "mark"}); err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, r.o.duration); err != nil {
+		return nil, err
+	}
+	if err := f.send(command{Cmd: "echo-stop"}); err != nil {
+		return nil, err
+	}
+	s1, c1, m1, t1 := cpuSeconds(spids), cpuSeconds(cpids), machineBusySeconds(), time.Now()
+	evs, err := f.collect(ctx, "echo")
+	if err != nil {
+		return nil, err
+	}
+	h := newHist()
+	e := &EchoResult{Clients: r.o.conns, PayloadBytes: r.o.payload, Seconds: t1.Sub(t0).Seconds(),
+		ServerCPUSeconds: s1 - s0, ClientCPUSeconds: c1 - c0}
+	e.OtherCPUSeconds = math.Max(0, m1-m0-e.ServerCPUSeconds-e.ClientCPUSeconds)
+	for _, ev := range evs {
+		e.RoundTrips += ev.Echo.RoundTrips
+		h.Merge(ev.Echo.Hist)
+	}
+	if e.RoundTrips == 0 {
+		return e, fmt.Errorf("echo: no round trip completed")
+	}
+	e.PerSecond = float64(e.RoundTrips) / e.Seconds
+	if e.ServerCPUSeconds > 0 {
+		e.PerCPUSecond = float64(e.RoundTrips) / e.ServerCPUSeconds
+	}
+	e.P50MS, e.P99MS, e.P999MS, e.MaxMS = h.QuantileMS(0.5), h.QuantileMS(0.99), h.QuantileMS(0.999), h.QuantileMS(1)
+	return e, nil
+}
+
+// BroadcastResult is several broadcasts to every connection, one after the
+// other; the summary figures are medians over the rounds.
+type BroadcastResult struct {
+	Trigger        string   `json:"trigger"`
+	Rounds         []Spread `json:"rounds"`
+	FullyDelivered int      `json:"fully_delivered_rounds"`
+	P50MS          float64  `json:"p50_ms"`
+	P99MS          float64  `json:"p99_ms"`
+	P100MS         float64  `json:"p100_ms"`
+	// MedianRound is the index of the round with the median p99, the one to
+	// plot.
+	MedianRound int `json:"median_round"`
+}
+
+func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
+	publish, done, err := r.trigger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	b := &BroadcastResult{Trigger: r.o.trigger}
+	var p50, p99, p100 []float64
+	for round := 1; round <= r.o.rounds; round++ {
+		if err := publish(stampPayload(round, time.Now())); err != nil {
+			return nil, err
+		}
+		isRound := func(e event) bool { return e.Ev == "round" && e.Round == round }
+		rctx, cancel := context.WithTimeout(ctx, r.o.roundTimeout)
+		got, err := r.fleet.collectFrom(rctx, "round", isRound, nil)
+		cancel()
+		if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+			// Not everyone has it in time: take what arrived.
+			if err := r.fleet.send(command{Cmd: "flush", Round: round}); err != nil {
+				return nil, err
+			}
+			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			got, err = r.fleet.collectFrom(fctx, "round", isRound, got)
+			cancel()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("broadcast round %d: %w", round, err)
+		}
+		var lat []int64
+		for _, e := range got {
+			lat = append(lat, e.LatUS...)
+		}
+		s := spreadOf(lat, r.res.Connect.Opened)
+		b.Rounds = append(b.Rounds, s)
+		if s.Delivered == s.Connections {
+			b.FullyDelivered++
+		}
+		p50, p99, p100 = append(p50, s.P50MS), append(p99, s.P99MS), append(p100, s.P100MS)
+		if err := sleep(ctx, 300*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+	b.P50MS, b.P99MS, b.P100MS = median(p50), median(p99), median(p100)
+	for i, s := range b.Rounds {
+		if s.P99MS == b.P99MS {
+			b.MedianRound = i
+		}
+	}
+	return b, nil
+}
+
+// trigger returns how to start one broadcast: a NATS publish on the
+// cluster subject, or "BROADCAST <payload>" on a control connection.
+func (r *runner) trigger(ctx context.Context) (publish func([]byte) error, done func(), err error) {
+	if r.o.trigger == "nats" {
+		return natsPublisher(r.o.natsURL, r.o.subject)
+	}
+	c, err := dialClient(ctx, dialer(net.IPv4(127, 0, 0, 1), r.o.dialTimeout), r.o.url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("broadcast: control connection: %w", err)
+	}
+	return func(p []byte) error {
+		return c.write(ws.OpText, append([]byte("BROADCAST "), p...))
+	}, c.abort, nil
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+)
+
+// Result is what one loadgen run prints.
+type Result struct {
+	Server      string           `json:"server"`
+	Label       string           `json:"label"`
+	Config      string           `json:"config"`
+	Modes       []string         `json:"modes"`
+	StartedAt   time.Time        `json:"started_at"`
+	Seconds     float64          `json:"seconds"`
+	Load1       float64          `json:"load1_at_start"`
+	Conns       int              `json:"conns"`
+	ClientProcs int              `json:"client_procs"`
+	Sources     int              `json:"sources"`
+	Connect     *ConnectResult   `json:"connect,omitempty"`
+	Memory      *MemoryResult    `json:"memory,omitempty"`
+	Broadcast   *BroadcastResult `json:"broadcast,omitempty"`
+	Echo        *EchoResult      `json:"echo,omitempty"`
+	Push        *PushResult      `json:"push,omitempty"`
+	Dropped     int              `json:"dropped"` // connections lost before the end
+	Errors      []string         `json:"errors,omitempty"`
+	OK          bool             `json:"ok"`
+}
+
+// ConnectResult is the opening of every connection, TCP and WebSocket
+// handshake, by all client processes at once.
+type ConnectResult struct {
+	Opened    int     `json:"opened"`
+	Failed    int     `json:"failed"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+}
+
+// runner is one run's state.
+type runner struct {
+	o     options
+	res   *Result
+	fleet *fleet
+}
+
+func run(ctx context.Context, o options) *Result {
+	start := time.Now()
+	res := &Result{Server: o.server, Label: o.label, Config: o.config, StartedAt: start, Conns: o.conns, Load1: machineInfo().Load1}
+	for _, m := range modeNames {
+		if o.modes[m] {
+			res.Modes = append(res.Modes, m)
+		}
+	}
+	r := &runner{o: o, res: res}
+	if err := r.run(ctx); err != nil {
+		res.Errors = append(res.Errors, err.Error())
+	}
+	if r.fleet != nil {
+		for _, e := range r.fleet.close() {
+			res.Dropped += e.Dropped
+			for _, s := range e.Errors {
+				if len(res.Errors) < 10 {
+					res.Errors = append(res.Errors, fmt.Sprintf("client %d: %s", e.Child, s))
+				}
+			}
+		}
+	}
+	if res.Dropped > 0 {
+		res.Errors = append(res.Errors, fmt.Sprintf("%d connections failed (lost, or a wrong answer) during the run", res.Dropped))
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.OK = len(res.Errors) == 0
+	return res
+}
+
+func (r *runner) run(ctx context.Context) error {
+	o := r.o
+	base, err := pssBytes(procTree(o.serverPID))
+	if err != nil {
+		return err
+	}
+	kern0 := tcpKernelBytes()
+	var ticks chan int64
+	if o.modes["push"] {
+		sub, ch, err := watchTicks(o.natsURL, o.subject)
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+		ticks = ch
+	}
+	plan := fleetPlan{
+		URL: o.url, Conns: o.conns, PerProc: o.perProc, PerSource: o.perSource,
+		FirstSource: net.ParseIP(o.src), Concurrency: o.concurrency, DialTimeout: o.dialTimeout,
+		Echo: o.modes["echo"], Payload: o.payload, Prefix: o.prefix,
+	}
+	srcs, err := plan.sources()
+	if err != nil {
+		return err
+	}
+	r.res.Sources = len(srcs)
+	if r.fleet, err = startFleet(ctx, plan); err != nil {
+		return err
+	}
+	r.res.ClientProcs = len(r.fleet.kids)
+	if err := r.open(ctx); err != nil {
+		return err
+	}
+	if o.modes["idle"] {
+		if r.res.Memory, err = r.memory(ctx, base, kern0); err != nil {
+			return err
+		}
+	}
+	if o.modes["broadcast"] {
+		if r.res.Broadcast, err = r.broadcast(ctx); err != nil {
+			return err
+		}
+	}
+	if o.modes["echo"] {
+		if r.res.Echo, err = r.echo(ctx); err != nil {
+			return err
+		}
+	}
+	if o.modes["push"] {
+		if r.res.Push, err = r.push(ctx, ticks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) open(ctx context.Context) error {
+	t0 := time.Now()
+	if err := r.fleet.send(command{Cmd: "open"}); err != nil {
+		return err
+	}
+	evs, err := r.fleet.collect(ctx, "opened")
+	if err != nil {
+		return err
+	}
+	d := time.Since(t0).Seconds()
+	c := &ConnectResult{Seconds: d}
+	var errs []string
+	for _, e := range evs {
+		c.Opened += e.Opened
+		c.Failed += e.Failed
+		errs = append(errs, e.Errors...)
+	}
+	c.PerSecond = float64(c.Opened) / d
+	r.res.Connect = c
+	if c.Failed > 0 {
+		return fmt.Errorf("%d of %d connections could not be opened: %v", c.Failed, r.o.conns, errs[:min(len(errs), 3)])
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// median of the values; 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

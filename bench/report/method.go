@@ -1,0 +1,55 @@
+package main
+
+// method explains how every figure was taken and what it leaves out.
+func (d *doc) method() {
+	d.b.WriteString(`## Method
+
+` + "`bench/run.sh`" + ` builds everything (wsfleet with ` + "`make build`" + `, the peers from their own module in
+` + "`bench/peers`" + `, the load generator ` + "`bench/loadgen`" + ` and this report ` + "`bench/report`" + `), then runs
+the phases in order: idle + broadcast at the small size, at the large size, echo, push. Within a phase every
+server is measured in turn, each freshly started on a free port of 127.0.0.1 and stopped afterwards, so that
+whatever else the machine is doing falls on every server alike.
+
+**Load generator.** One coordinator process re-executes itself as several client processes, each holding at
+most 18,000 connections (the file limit, 20,000 per process, cannot be raised on this machine), and drives
+them over pipes, one JSON line per command and per answer. Connections are spread round-robin over source
+addresses 127.P.0.2, 127.P.0.3, … (at most 15,000 per address, each address having its own ephemeral port
+range to the one destination; P is new for every phase), dialled with ` + "`IP_BIND_ADDRESS_NO_PORT`" + ` so the
+port is chosen at connect time, and closed with a reset (` + "`SO_LINGER 0`" + `) so no TIME_WAIT outlives a phase.
+Clients use gobwas/ws frames directly, one goroutine per connection, and answer pings. Any connection that
+fails to open, is lost, or gets a wrong echo fails the run.
+
+**Memory.** PSS (` + "`Pss:`" + ` of ` + "`/proc/PID/smaps_rollup`" + `) summed over the server's process tree
+(the root process and every descendant, found through ` + "`/proc/*/stat`" + `), before the clients connect and
+again once three samples 0.5 s apart agree within 1 % (at most 10 s). PSS counts a shared page once across the
+processes mapping it, so the sum is what the group costs. **Kernel memory is in no RSS or PSS:** each TCP socket
+also costs the kernel its socket structures (a few KiB per end, in slab caches), plus buffers while data is in
+flight; ` + "`kernel_tcp_bytes`" + ` in the JSON is the machine-wide growth of TCP buffer memory
+(/proc/net/sockstat) over the phase, both ends, and the socket structures are not measured at all. wsfleet's
+idle and broadcast phases run the push app (its timer set to 1 h so it stays quiet) with 4 workers; the peers
+are single processes, so they cannot hold 50k connections here and their large phase is 19k.
+
+**Echo.** 32-byte text messages, closed loop per client, after an unmeasured warm-up; wsfleet runs its echo app
+(which answers "hello " + the message: the clients expect that prefix) with one worker per core. Latency is
+kept in a histogram of 2 % buckets; the maximum is exact. Round trips per server CPU-second divide the round
+trips in the window by utime + stime of all server processes over the same window. "Rest of machine" is the
+machine's busy time (/proc/stat) less server and clients: other processes, and interrupt time not charged to
+either.
+
+**Broadcast.** Each round's payload is "B <round> <publish time in ns>"; each client notes the delay on
+arrival, and its process reports every connection's delay once all its connections have the round (or after
+10 s). Rounds are 0.3 s apart. The plots show, for the round with the median p99, the share of connections
+that have the message against time.
+
+**Push.** wsfleet's push app with 8 workers and its timer every 5 s, long enough for one tick to reach every
+connection before the next (quick mode: 2 workers, 1 s). The load generator subscribes to ` + "`wsfleet.all`" + ` itself to know when each tick was published (a client that
+got a tick before this subscriber did moves the tick's time back to its own receipt), watches the ticks it
+asked for, and waits until every connection has had them all, for at most two intervals. A connection gets the
+pushes in the order they were published, so its receipts since the first tick of the window are ticks 1, 2, …
+in turn, however late each one is.
+
+**Limits.** Clients and servers share the same two cores, so the load generator's own CPU is in every
+latency and throughput figure (the same for every server). Loopback TCP is cheaper than a real network and has
+no bandwidth limit. One run, not the best of several. CPU time comes in 10 ms ticks.
+`)
+}

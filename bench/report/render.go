@@ -1,0 +1,401 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// doc renders the report, section by section.
+type doc struct {
+	run      *run
+	plotDir  string // where the SVGs are written
+	plotLink string // the same folder, relative to the Markdown
+	seconds  int
+	quick    bool
+	b        strings.Builder
+}
+
+func (d *doc) p(format string, a ...any) { fmt.Fprintf(&d.b, format+"\n", a...) }
+
+func (d *doc) render() (string, error) {
+	d.header()
+	d.machine()
+	d.targets()
+	d.memory()
+	d.connect()
+	d.echo()
+	if err := d.broadcast(); err != nil {
+		return "", err
+	}
+	d.push()
+	d.problemList()
+	d.method()
+	return d.b.String(), nil
+}
+
+// sizes are the idle/broadcast phases present, small first.
+func (d *doc) sizes() []string {
+	if d.quick {
+		return []string{"idle-small"}
+	}
+	return []string{"idle-small", "idle-large"}
+}
+
+// sizeName describes an idle phase's sizes, e.g. "50k (wsfleet) and 19k
+// connections (peers)".
+func (d *doc) sizeName(size string) string {
+	w := d.run.get("wsfleet", size)
+	if w == nil {
+		return size
+	}
+	name := kConns(w.Conns) + " connections"
+	for _, s := range servers[1:] {
+		if p := d.run.get(s, size); p != nil && p.Conns != w.Conns {
+			return fmt.Sprintf("%s (wsfleet), %s (peers)", name, kConns(p.Conns))
+		}
+	}
+	return name
+}
+
+func (d *doc) header() {
+	d.p("# Benchmarks\n")
+	when := d.run.get("wsfleet", "idle-small")
+	date := "?"
+	if when != nil {
+		date = when.StartedAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	mode := "the full run (`make bench`)"
+	if d.quick {
+		mode = "a **quick** run (`make bench-quick`)"
+	}
+	d.p("Written by `bench/run.sh` from %s of %s, which took %s. Rerun it rather than edit this page: "+
+		"`make bench` (under 15 minutes) rewrites it and `bench/plots/`; `make bench-quick` (under 2 minutes: "+
+		"small sizes that exercise every measurement, for CI) writes to `bench/out/quick/` only. "+
+		"Raw results: `bench/out/<full|quick>/*.json`.\n",
+		mode, date, (time.Duration(d.seconds) * time.Second).String())
+	d.p("wsfleet is compared with two peers built in the same run from their published modules " +
+		"(`bench/peers`): [gorilla/websocket](https://github.com/gorilla/websocket) v1.5.3, one goroutine per " +
+		"connection, and [nbio](https://github.com/lesismal/nbio) v1.6.8, epoll with a few goroutines. Each is a " +
+		"few lines in its package's usual style, echoing every message and broadcasting on request.\n")
+}
+
+func (d *doc) machine() {
+	s, e := d.run.start, d.run.end
+	d.p("## Machine\n")
+	d.p("| | |\n| --- | --- |")
+	d.p("| CPU | %d × %s |", s.CPUs, s.CPUModel)
+	d.p("| memory | %.1f GiB |", float64(s.MemBytes)/(1<<30))
+	d.p("| kernel | %s |", s.Kernel)
+	d.p("| Go | %s |", s.GoVersion)
+	d.p("| open files per process | %s (cannot be raised here) |", s.FileLimit)
+	d.p("| ephemeral ports | %s per source address |", s.PortRange)
+	d.p("| load average (1, 5, 15 min) | start %.2f %.2f %.2f; end %.2f %.2f %.2f |\n", s.Load1, s.Load5, s.Load15, e.Load1, e.Load5, e.Load15)
+	peak := math.Max(s.Load1, e.Load1)
+	for _, r := range d.run.results {
+		peak = math.Max(peak, r.Load1)
+	}
+	if peak > 0.5 {
+		d.p("Other work shared the machine during this run: the 1-minute load average reached %.2f "+
+			"(our own load generator and servers account for part of it, other engineers' tests for the "+
+			"rest). Absolute figures are therefore noisy; each phase measured the three servers back to "+
+			"back, so the ratios are fairer than the absolutes. The echo table shows the CPU that the rest "+
+			"of the machine used during each measurement window.\n", peak)
+	}
+}
+
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+func mib(b int64) string   { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func ms(v float64) string {
+	if v < 0 {
+		return "never"
+	}
+	if v < 10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+func (d *doc) met(ok bool) string {
+	if d.quick {
+		return "– (quick run)"
+	}
+	return yes(ok)
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "**yes**"
+	}
+	return "**no**"
+}
+func thousands(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+func kConns(n int) string {
+	if n%1000 == 0 {
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return thousands(float64(n))
+}
+
+func (d *doc) targets() {
+	r := d.run
+	d.p("## The issue's targets\n")
+	if d.quick {
+		d.p("Quick mode: the sizes below are far smaller than the targets', so this table checks the paths, not the targets.\n")
+	}
+	d.p("| target (issue 5) | measured in this run | met |\n| --- | --- | --- |")
+	size := d.sizes()[len(d.sizes())-1]
+	if w := r.get("wsfleet", size); w != nil && w.Memory != nil {
+		d.p("| ≤ 1.0 KiB per idle connection at 50k, push app, all processes (PSS) | %s per connection at %s (%s counting the fixed cost: PSS ÷ connections); %s | %s |",
+			kib(w.Memory.PerConnBytes), kConns(w.Conns), kib(w.Memory.TotalPerConn), w.Config, d.met(w.Memory.PerConnBytes <= 1024))
+	}
+	for _, c := range []string{"100", "1000"} {
+		w, g := r.get("wsfleet", "echo-"+c), r.get("gorilla", "echo-"+c)
+		if w == nil || g == nil || w.Echo == nil || g.Echo == nil {
+			continue
+		}
+		rt := w.Echo.PerCPUSecond / g.Echo.PerCPUSecond
+		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's, %s clients | wsfleet %s, gorilla %s: %.2f× | %s |",
+			c, thousands(w.Echo.PerCPUSecond), thousands(g.Echo.PerCPUSecond), rt, d.met(rt >= 1.1))
+	}
+	if w := r.get("wsfleet", size); w != nil && w.Broadcast != nil {
+		b := w.Broadcast
+		d.p("| broadcast to 50k: 99 %% delivered within 200 ms | p99 %s ms to %s (median of %d rounds) | %s |",
+			ms(b.P99MS), kConns(w.Conns), len(b.Rounds), d.met(b.P99MS >= 0 && b.P99MS <= 200))
+		var parts []string
+		faster := b.P99MS >= 0
+		for _, s := range servers[1:] {
+			if p := r.get(s, size); p != nil && p.Broadcast != nil {
+				parts = append(parts, fmt.Sprintf("%s p99 %s ms to %s", s, ms(p.Broadcast.P99MS), kConns(p.Conns)))
+				faster = faster && (p.Broadcast.P99MS < 0 || b.P99MS < p.Broadcast.P99MS)
+			}
+		}
+		d.p("| broadcast to 50k faster than every peer | wsfleet p99 %s ms to %s; %s (a peer is one process: it cannot hold 50k here) | %s |",
+			ms(b.P99MS), kConns(w.Conns), strings.Join(parts, "; "), d.met(faster))
+	}
+	if w := r.get("wsfleet", "push"); w != nil && w.Push != nil {
+		worst := 0.0
+		for _, t := range w.Push.Ticks {
+			worst = math.Max(worst, t.MaxMS)
+		}
+		d.p("| 100k connections on `master start -count 8`, every tick delivered to each | %s connections (%s), %d ticks: %d connections missed one; slowest delivery %s ms after the tick | %s |",
+			thousands(float64(w.Conns)), w.Config, len(w.Push.Ticks), w.Push.MissedConns, ms(worst),
+			d.met(w.Push.AllDelivered && w.OK && w.Conns >= 100000))
+	}
+	d.p("")
+}
+
+func (d *doc) memory() {
+	d.p("## Memory per idle connection\n")
+	d.p("PSS summed over every process of the server (for wsfleet: the master with its embedded NATS, and the workers), " +
+		"after the connections are open and idle and the figure has settled. *Per connection* is the growth divided by " +
+		"the connections; *PSS ÷ connections* also spreads the fixed cost of the processes. Kernel memory (socket " +
+		"structures and buffers) is in neither: see the method.\n")
+	d.p("| server | started as | connections | PSS before | PSS with them | per connection | PSS ÷ connections | processes |")
+	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, size := range d.sizes() {
+		for _, s := range servers {
+			if r := d.run.get(s, size); r != nil && r.Memory != nil {
+				m := r.Memory
+				d.p("| %s | `%s` | %s | %s | %s | %s | %s | %d |", s, r.Config, thousands(float64(r.Conns)),
+					mib(m.BaselineBytes), mib(m.Bytes), kib(m.PerConnBytes), kib(m.TotalPerConn), m.Processes)
+			}
+		}
+	}
+	d.p("")
+	for _, size := range d.sizes() {
+		d.ratios(size, "memory per connection (lower is better)", func(r *result) float64 {
+			if r.Memory == nil {
+				return 0
+			}
+			return r.Memory.PerConnBytes
+		})
+	}
+	d.p("")
+}
+
+// ratios writes "wsfleet ÷ peer" for one metric of one phase.
+func (d *doc) ratios(label, what string, f func(*result) float64) {
+	w := d.run.get("wsfleet", label)
+	if w == nil {
+		return
+	}
+	var parts []string
+	for _, s := range servers[1:] {
+		if p := d.run.get(s, label); p != nil {
+			note := ""
+			if p.Conns != w.Conns {
+				note = fmt.Sprintf(" (wsfleet at %s, %s at %s)", kConns(w.Conns), s, kConns(p.Conns))
+			}
+			parts = append(parts, fmt.Sprintf("%s %s%s", ratio(f(w), f(p)), s, note))
+		}
+	}
+	d.p("- %s, %s, wsfleet ÷ peer: %s.", label, what, strings.Join(parts, ", "))
+}
+
+func (d *doc) connect() {
+	d.p("## Connections opened per second\n")
+	d.p("TCP connect and WebSocket handshake, all client processes dialling at once (64 dials in flight each), " +
+		"timed from the command to open until the last handshake is done.\n")
+	d.p("| phase | server | connections | client processes | source addresses | seconds | connections/s |")
+	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+	labels := append(d.sizes(), "push")
+	for _, l := range labels {
+		for _, s := range servers {
+			if r := d.run.get(s, l); r != nil && r.Connect != nil {
+				d.p("| %s | %s | %s | %d | %d | %.2f | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
+					r.Connect.Seconds, thousands(r.Connect.PerSecond))
+			}
+		}
+	}
+	d.p("")
+	for _, size := range d.sizes() {
+		d.ratios(size, "connections/s (higher is better)", func(r *result) float64 { return r.Connect.PerSecond })
+	}
+	d.p("")
+}
+
+func (d *doc) echo() {
+	d.p("## Echo\n")
+	d.p("Each client sends a message, waits for the answer, checks it, and sends the next (closed loop). " +
+		"The server's CPU is utime + stime of all its processes over the window (/proc/PID/stat, 10 ms ticks). " +
+		"Clients and server share the two cores.\n")
+	d.p("| server | started as | clients | round trips/s | server CPU-s | round trips per server CPU-s | p50 ms | p99 ms | max ms | client CPU-s | rest of machine CPU-s |")
+	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	var labels []string
+	for _, c := range []string{"100", "1000"} {
+		if d.run.get("wsfleet", "echo-"+c) != nil {
+			labels = append(labels, "echo-"+c)
+		}
+	}
+	for _, l := range labels {
+		for _, s := range servers {
+			if r := d.run.get(s, l); r != nil && r.Echo != nil {
+				e := r.Echo
+				d.p("| %s | `%s` | %d | %s | %.2f | %s | %s | %s | %s | %.2f | %.2f |", s, r.Config, e.Clients,
+					thousands(e.PerSecond), e.ServerCPUSeconds, thousands(e.PerCPUSecond), ms(e.P50MS), ms(e.P99MS),
+					ms(e.MaxMS), e.ClientCPUSeconds, e.OtherCPUSeconds)
+			}
+		}
+	}
+	d.p("")
+	var busy []string
+	for _, l := range labels {
+		for _, s := range servers {
+			if r := d.run.get(s, l); r != nil && r.Echo != nil && r.Echo.Seconds > 0 {
+				share := r.Echo.OtherCPUSeconds / (r.Echo.Seconds * float64(d.run.start.CPUs))
+				if share > 0.1 {
+					busy = append(busy, fmt.Sprintf("%s %s (%.0f %%)", s, l, 100*share))
+				}
+			}
+		}
+	}
+	if len(busy) > 0 {
+		d.p("The rest of the machine (other processes, such as other engineers' tests, and kernel threads) took "+
+			"more than 10 %% of its CPU during: %s. Those rows' round trips per second and latencies are depressed "+
+			"by it; round trips per server CPU-second much less so.\n", strings.Join(busy, ", "))
+	}
+	for _, l := range labels {
+		d.ratios(l, "round trips per server CPU-second (higher is better)", func(r *result) float64 { return r.Echo.PerCPUSecond })
+		d.ratios(l, "round trips per second (higher is better)", func(r *result) float64 { return r.Echo.PerSecond })
+		d.ratios(l, "p99 latency (lower is better)", func(r *result) float64 { return r.Echo.P99MS })
+	}
+	d.p("")
+}
+
+func (d *doc) broadcast() error {
+	d.p("## Broadcast\n")
+	d.p("One message to every idle connection of the memory phase, timed from the publish until 50 %%, 99 %% and " +
+		"100 %% of the connections have it (each message carries its publish time; every client process reads the " +
+		"same clock). wsfleet's is published on its NATS subject `wsfleet.all`, as any application would; a peer's " +
+		"is asked for by a control connection (\"BROADCAST <payload>\"). Figures are the median of the rounds.\n")
+	d.p("| server | connections | p50 ms | p99 ms | 100 %% ms | rounds that reached all |")
+	d.p("| --- | ---: | ---: | ---: | ---: | ---: |")
+	for _, size := range d.sizes() {
+		for _, s := range servers {
+			if r := d.run.get(s, size); r != nil && r.Broadcast != nil {
+				b := r.Broadcast
+				d.p("| %s | %s | %s | %s | %s | %d of %d |", s, thousands(float64(r.Conns)), ms(b.P50MS), ms(b.P99MS),
+					ms(b.P100MS), b.FullyDelivered, len(b.Rounds))
+			}
+		}
+	}
+	d.p("")
+	for _, size := range d.sizes() {
+		d.ratios(size, "time until 99 % have it (lower is better)", func(r *result) float64 { return r.Broadcast.P99MS })
+	}
+	d.p("")
+	for _, size := range d.sizes() {
+		var ss []series
+		title := "Broadcast to " + d.sizeName(size)
+		for _, s := range servers {
+			r := d.run.get(s, size)
+			if r == nil || r.Broadcast == nil || len(r.Broadcast.Rounds) == 0 {
+				continue
+			}
+			rd := r.Broadcast.Rounds[r.Broadcast.MedianRound]
+			ss = append(ss, series{Name: fmt.Sprintf("%s, %s conns", s, kConns(r.Conns)), CDF: rd.CDFMS})
+		}
+		if len(ss) == 0 {
+			continue
+		}
+		name := "broadcast-" + strings.TrimPrefix(size, "idle-") + ".svg"
+		if err := plotCDF(filepath.Join(d.plotDir, name), title+": the round with the median p99", ss); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		d.p("![%s: share of connections that have the message over time](%s/%s)\n", title, d.plotLink, name)
+	}
+	return nil
+}
+
+func (d *doc) push() {
+	r := d.run.get("wsfleet", "push")
+	if r == nil || r.Push == nil {
+		return
+	}
+	d.p("## The push app at %s connections\n", thousands(float64(r.Conns)))
+	d.p("`%s`: the master's timer publishes `你好!` every %gs; every connection must get every tick once. "+
+		"Delays count from when the benchmark's own NATS subscriber saw the tick, or the first connection got it if that was earlier.\n", r.Config, r.Push.IntervalSeconds)
+	d.p("| tick | delivered | p50 ms | p99 ms | max ms |\n| ---: | ---: | ---: | ---: | ---: |")
+	for i, t := range r.Push.Ticks {
+		d.p("| %d | %s of %s | %s | %s | %s |", i+1, thousands(float64(t.Delivered)), thousands(float64(t.Conns)), ms(t.P50MS), ms(t.P99MS), ms(t.MaxMS))
+	}
+	worst := 0.0
+	for _, t := range r.Push.Ticks {
+		worst = math.Max(worst, t.MaxMS)
+	}
+	queued := ""
+	if worst > r.Push.IntervalSeconds*1000 {
+		queued = " The slowest delivery took longer than the interval: ticks queued behind one another."
+	}
+	d.p("\nEvery connection got every tick: %s.%s\n", yes(r.Push.AllDelivered), queued)
+}
+
+func (d *doc) problemList() {
+	p := d.run.problems()
+	if len(p) == 0 {
+		return
+	}
+	d.p("## Problems in this run\n")
+	for _, s := range p {
+		d.p("- %s", s)
+	}
+	d.p("")
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// result is the part of a loadgen result (bench/loadgen/run.go) the report
+// uses; the JSON is the contract between the two.
+type result struct {
+	Server      string    `json:"server"`
+	Label       string    `json:"label"`
+	Config      string    `json:"config"`
+	StartedAt   time.Time `json:"started_at"`
+	Load1       float64   `json:"load1_at_start"`
+	Conns       int       `json:"conns"`
+	ClientProcs int       `json:"client_procs"`
+	Sources     int       `json:"sources"`
+	Connect     *struct {
+		Opened    int     `json:"opened"`
+		Seconds   float64 `json:"seconds"`
+		PerSecond float64 `json:"per_second"`
+	} `json:"connect"`
+	Memory *struct {
+		Processes      int     `json:"processes"`
+		BaselineBytes  int64   `json:"baseline_bytes"`
+		Bytes          int64   `json:"bytes"`
+		PerConnBytes   float64 `json:"per_conn_bytes"`
+		TotalPerConn   float64 `json:"total_per_conn_bytes"`
+		KernelTCPBytes int64   `json:"kernel_tcp_bytes"`
+	} `json:"memory"`
+	Broadcast *struct {
+		Trigger        string   `json:"trigger"`
+		Rounds         []spread `json:"rounds"`
+		FullyDelivered int      `json:"fully_delivered_rounds"`
+		P50MS          float64  `json:"p50_ms"`
+		P99MS          float64  `json:"p99_ms"`
+		P100MS         float64  `json:"p100_ms"`
+		MedianRound    int      `json:"median_round"`
+	} `json:"broadcast"`
+	Echo *struct {
+		Clients          int     `json:"clients"`
+		PayloadBytes     int     `json:"payload_bytes"`
+		Seconds          float64 `json:"seconds"`
+		RoundTrips       uint64  `json:"round_trips"`
+		PerSecond        float64 `json:"per_second"`
+		ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+		PerCPUSecond     float64 `json:"per_server_cpu_second"`
+		ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+		OtherCPUSeconds  float64 `json:"other_cpu_seconds"`
+		P50MS            float64 `json:"p50_ms"`
+		P99MS            float64 `json:"p99_ms"`
+		MaxMS            float64 `json:"max_ms"`
+	} `json:"echo"`
+	Push *struct {
+		IntervalSeconds float64 `json:"interval_seconds"`
+		Ticks           []struct {
+			Delivered int     `json:"delivered"`
+			Conns     int     `json:"conns"`
+			P50MS     float64 `json:"p50_ms"`
+			P99MS     float64 `json:"p99_ms"`
+			MaxMS     float64 `json:"max_ms"`
+		} `json:"ticks"`
+		AllDelivered bool `json:"all_delivered"`
+		MissedConns  int  `json:"missed_conns"`
+	} `json:"push"`
+	Dropped int      `json:"dropped"`
+	Errors  []string `json:"errors"`
+	OK      bool     `json:"ok"`
+}
+
+type spread struct {
+	Connections int       `json:"connections"`
+	Delivered   int       `json:"delivered"`
+	P50MS       float64   `json:"p50_ms"`
+	P99MS       float64   `json:"p99_ms"`
+	P100MS      float64   `json:"p100_ms"`
+	CDFMS       []float64 `json:"cdf_ms"`
+}
+
+type machine struct {
+	CPUs      int     `json:"cpus"`
+	CPUModel  string  `json:"cpu_model"`
+	MemBytes  int64   `json:"mem_bytes"`
+	Kernel    string  `json:"kernel"`
+	GoVersion string  `json:"go_version"`
+	Load1     float64 `json:"load1"`
+	Load5     float64 `json:"load5"`
+	Load15    float64 `json:"load15"`
+	FileLimit string  `json:"file_limit"`
+	PortRange string  `json:"port_range"`
+}
+
+// run is everything one bench/run.sh left in its output folder.
+type run struct {
+	results    map[string]*result // "server label"
+	start, end machine
+}
+
+func (r *run) get(server, label string) *result { return r.results[server+" "+label] }
+
+func load(dir string) (*run, error) {
+	r := &run{results: make(map[string]*result)}
+	for name, dst := range map[string]*machine{"machine-start.json": &r.start, "machine-end.json": &r.end} {
+		if err := readJSON(filepath.Join(dir, name), dst); err != nil {
+			return nil, err
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*-*.json"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "machine-") {
+			continue
+		}
+		res := new(result)
+		if err := readJSON(f, res); err != nil {
+			return nil, err
+		}
+		r.results[res.Server+" "+res.Label] = res
+	}
+	return r, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("report: %s: %w", path, err)
+	}
+	return nil
+}
+
+// problems lists what is missing or failed: every server needs every phase
+// that wsfleet ran (push is wsfleet's alone), every run must be ok, and
+// every broadcast must have reached every connection.
+func (r *run) problems() []string {
+	var p []string
+	labels := []string{"idle-small", "echo-100"}
+	for _, l := range []string{"idle-large", "echo-1000"} {
+		if r.get("wsfleet", l) != nil {
+			labels = append(labels, l)
+		}
+	}
+	for _, s := range servers {
+		for _, l := range labels {
+			if r.get(s, l) == nil {
+				p = append(p, fmt.Sprintf("%s %s: no result", s, l))
+			}
+		}
+	}
+	if r.get("wsfleet", "push") == nil {
+		p = append(p, "wsfleet push: no result")
+	}
+	keys := make([]string, 0, len(r.results))
+	for k := range r.results {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		res := r.results[k]
+		if !res.OK {
+			p = append(p, fmt.Sprintf("%s: failed: %s", k, strings.Join(res.Errors, "; ")))
+		}
+		if b := res.Broadcast; b != nil && b.FullyDelivered < len(b.Rounds) {
+			p = append(p, fmt.Sprintf("%s: %d of %d broadcasts reached every connection", k, b.FullyDelivered, len(b.Rounds)))
+		}
+		if e := res.Echo; e != nil && (e.RoundTrips == 0 || e.ServerCPUSeconds <= 0) {
+			p = append(p, fmt.Sprintf("%s: echo measured nothing", k))
+		}
+		if m := res.Memory; m != nil && m.Bytes <= m.BaselineBytes {
+			p = append(p, fmt.Sprintf("%s: memory did not grow with the connections", k))
+		}
+	}
+	return p
+}

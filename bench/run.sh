@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# bench/run.sh [-quick]: the benchmark of docs/benchmarks.md (issue 5).
+#
+# Builds wsfleet, the peers (bench/peers: gorilla/websocket and nbio) and the
+# load generator (bench/loadgen), then measures each server in turn on
+# loopback, one fresh server per phase, phase by phase so that whatever else
+# the machine runs falls on every server alike. Results go to
+# bench/out/<full|quick>/*.json; the report to docs/benchmarks.md and
+# bench/plots/ (full) or to bench/out/quick/ (quick, which CI can run: it
+# must stay under 2 minutes and fails if any measurement fails).
+#
+# Every server and client process it starts is stopped at the end, also on
+# failure or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=full
+case "${1:-}" in
+-quick) MODE=quick ;;
+"") ;;
+*)
+	echo "usage: bench/run.sh [-quick]" >&2
+	exit 2
+	;;
+esac
+
+if [[ $MODE == quick ]]; then
+	SMALL=2000         # idle connections, then broadcast to them
+	LARGE=0            # no large phase
+	PEER_LARGE=0       #
+	ECHO_CLIENTS="100" # closed-loop echo clients
+	ECHO_TIME=3s
+	WARMUP=500ms
+	ROUNDS=2 # broadcasts per phase
+	SETTLE=3s
+	PUSH_CONNS=2000
+	PUSH_COUNT=2
+	PUSH_INTERVAL=1s
+	PUSH_TICKS=3
+	PER_PROC=1000 # small, so that quick mode forks several clients too
+else
+	SMALL=10000
+	LARGE=50000       # wsfleet, -count 4: ~12.5k per worker
+	PEER_LARGE=19000  # a single process holds at most ~19.9k (file limit 20000)
+	ECHO_CLIENTS="100 1000"
+	ECHO_TIME=10s
+	WARMUP=1s
+	ROUNDS=5
+	SETTLE=10s
+	PUSH_CONNS=100000 # -count 8: ~12.5k per worker
+	PUSH_COUNT=8
+	PUSH_INTERVAL=5s  # long enough for a tick to reach all before the next
+	PUSH_TICKS=5
+	PER_PROC=18000
+fi
+IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
+ECHO_COUNT=$(nproc)   # wsfleet workers for echo: one per core
+PEERS="gorilla nbio"
+
+OUT=bench/out/$MODE
+BIN=bench/out/bin
+LG=$BIN/loadgen
+RUN=$(mktemp -d /tmp/wsfleet-bench.XXXXXX)
+SERVER_PID= # a running peer
+LG_PID=     # a running load generator
+FAILED=     # measurements that failed
+PHASE=0     # each phase dials from its own 127.PHASE.0.0/16
+
+cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	[[ -n $LG_PID ]] && kill "$LG_PID" 2>/dev/null # its clients die with it
+	[[ -f $RUN/master.pid ]] && bin/master stop -pid-file "$RUN/master.pid" >/dev/null 2>&1
+	if [[ -n $SERVER_PID ]]; then
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	rm -rf "$RUN"
+	if ((rc != 0)); then
+		echo "bench: FAILED (exit $rc); partial results in $OUT" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $(date +%T) $*" >&2; }
+
+build() {
+	log "building"
+	make --no-print-directory build >/dev/null
+	go build -o "$BIN/" ./bench/loadgen ./bench/report
+	(cd bench/peers && go build -o "../out/bin/" ./gorilla ./nbio)
+}
+
+# start_wsfleet APP COUNT [PUSH_INTERVAL]: a daemonised cluster with its
+# embedded NATS on a free port.
+start_wsfleet() {
+	PORT=$("$LG" freeport)
+	CONFIG="master start -count $2 -app $1"
+	if [[ $1 == push ]]; then
+		CONFIG+=" -push-interval ${3:-1h}"
+	fi
+	bin/master start -d -count "$2" -app "$1" -push-interval "${3:-1h}" \
+		-listen "127.0.0.1:$PORT" -nats-listen 127.0.0.1:0 \
+		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
+	bin/master status -json -pid-file "$RUN/master.pid" >"$RUN/status.json"
+	SERVER=wsfleet
+	PID=$("$LG" jsonget master.pid <"$RUN/status.json")
+	NATS=$("$LG" jsonget master.nats_url <"$RUN/status.json")
+	URL="ws://127.0.0.1:$PORT/"
+}
+
+start_peer() {
+	PORT=$("$LG" freeport)
+	CONFIG="bench/peers/$1"
+	"$BIN/$1" -listen "127.0.0.1:$PORT" >>"$RUN/$1.log" 2>&1 &
+	SERVER_PID=$!
+	"$LG" waitport "127.0.0.1:$PORT"
+	SERVER=$1
+	PID=$SERVER_PID
+	URL="ws://127.0.0.1:$PORT/"
+}
+
+stop_server() {
+	if [[ $SERVER == wsfleet ]]; then
+		bin/master stop -pid-file "$RUN/master.pid" >/dev/null
+	else
+		kill "$SERVER_PID"
+		wait "$SERVER_PID" || true # killed by our signal
+		SERVER_PID=
+	fi
+}
+
+# measure LABEL [loadgen flags]: one load generator run against the running
+# server; its result is $OUT/SERVER-LABEL.json. A failed measurement is
+# noted and the benchmark goes on; it fails at the end.
+measure() {
+	local label=$1
+	shift
+	PHASE=$((PHASE + 1))
+	log "$SERVER $label"
+	"$LG" -server "$SERVER" -label "$label" -config "$CONFIG" -url "$URL" -server-pid "$PID" \
+		-src "127.$PHASE.0.2" -per-proc "$PER_PROC" -timeout 5m "$@" >"$OUT/$SERVER-$label.json" &
+	LG_PID=$!
+	if ! wait "$LG_PID"; then
+		log "$SERVER $label FAILED: see $OUT/$SERVER-$label.json"
+		FAILED+=" $SERVER-$label"
+	fi
+	LG_PID=
+}
+
+# idle_broadcast LABEL WSFLEET_CONNS PEER_CONNS: memory with every
+# connection idle, then broadcasts to them all.
+idle_broadcast() {
+	local label=$1 n=$2 peer_n=$3 s
+	local common=(-mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS")
+	start_wsfleet push "$IDLE_COUNT"
+	measure "$label" "${common[@]}" -conns "$n" -trigger nats -nats "$NATS"
+	stop_server
+	for s in $PEERS; do
+		start_peer "$s"
+		measure "$label" "${common[@]}" -conns "$peer_n" -trigger ws
+		stop_server
+	done
+}
+
+echo_all() {
+	local c s
+	start_wsfleet echo "$ECHO_COUNT"
+	for c in $ECHO_CLIENTS; do
+		measure "echo-$c" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
+	done
+	stop_server
+	for s in $PEERS; do
+		start_peer "$s"
+		for c in $ECHO_CLIENTS; do
+			measure "echo-$c" -mode echo -conns "$c" -warmup "$WARMUP" -duration "$ECHO_TIME"
+		done
+		stop_server
+	done
+}
+
+main() {
+	local t0=$SECONDS
+	rm -rf "$OUT"
+	mkdir -p "$OUT" "$BIN"
+	build
+	"$LG" sysinfo >"$OUT/machine-start.json"
+	log "mode $MODE; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+	idle_broadcast idle-small "$SMALL" "$SMALL"
+	if ((LARGE > 0)); then
+		idle_broadcast idle-large "$LARGE" "$PEER_LARGE"
+	fi
+	echo_all
+	start_wsfleet push "$PUSH_COUNT" "$PUSH_INTERVAL"
+	measure push -mode push -conns "$PUSH_CONNS" -nats "$NATS" \
+		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL"
+	stop_server
+
+	"$LG" sysinfo >"$OUT/machine-end.json"
+	local secs=$((SECONDS - t0))
+	local doc=docs/benchmarks.md plots=bench/plots
+	if [[ $MODE == quick ]]; then
+		doc=$OUT/benchmarks.md plots=$OUT
+	fi
+	"$BIN/report" -in "$OUT" -out "$doc" -plots "$plots" -seconds "$secs" || FAILED+=" report"
+	if [[ -n $FAILED ]]; then
+		log "$MODE run FAILED in ${secs}s:$FAILED; report in $doc"
+		exit 1
+	fi
+	log "$MODE run passed in ${secs}s; report in $doc, plots in $plots"
+}
+
+main
