@@ -55,6 +55,7 @@ func run(args []string) int {
 		requireProto = fs.Bool("require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
 		deflate      = fs.Bool("deflate", false, "negotiate permessage-deflate")
 		demoPage     = fs.Bool("demo-page", true, "serve the demo page to plain HTTP GETs on the WebSocket port")
+		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -112,6 +113,7 @@ func run(args []string) int {
 		App:      application,
 		Gateway:  gw,
 		Certs:    store,
+		Events:   *events,
 		Log:      log,
 	})
 	if err != nil {

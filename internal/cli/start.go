@@ -65,6 +65,7 @@ func newStartFlags(env Env) *startFlags {
 	f.protocols = flagx.List(fs, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
 	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
 	fs.BoolVar(&o.Deflate, "deflate", false, "negotiate permessage-deflate with clients that offer it")
+	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	return f
 }

@@ -109,6 +109,7 @@ func (m *Master) workerArgs(slot int) []string {
 		"-log-level", o.LogLevel,
 		"-demo-page=" + strconv.FormatBool(o.DemoPage),
 		"-deflate=" + strconv.FormatBool(o.Deflate),
+		"-events=" + strconv.FormatBool(o.Events),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
 	}
 	if o.TLSCert != "" {

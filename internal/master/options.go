@@ -32,6 +32,7 @@ type Options struct {
 	RequireSubprotocol bool
 	Deflate            bool
 	DemoPage           bool
+	Events             bool
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration

@@ -16,8 +16,9 @@ import (
 // handler adapts the gateway's callbacks to the hub's registry and the
 // application's callbacks.
 type handler struct {
-	app app.App
-	hub *hub.Hub
+	app    app.App
+	hub    *hub.Hub
+	events *events // nil without -events
 }
 
 // conn is an application's view of a gateway connection. It lives in the
@@ -50,10 +51,12 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 		}
 		return err
 	}
+	h.events.open(c)
 	return nil
 }
 
 func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
+	h.events.message(c, m)
 	h.app.OnMessage(c.Value.(*conn), app.Message{Binary: m.Binary, Data: m.Data})
 }
 
@@ -65,6 +68,9 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		ac = &conn{Conn: c}
 	}
 	h.app.OnClose(ac, code)
+	if h.events != nil {
+		h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))
+	}
 	h.hub.Remove(c)
 }
 

@@ -38,6 +38,8 @@ type Options struct {
 	App app.App
 	// Gateway configures the connection engine; IDPrefix is set here.
 	Gateway gateway.Options
+	// Events publishes connection events for backends (-events).
+	Events bool
 	// Certs, when set, is the TLS certificate the gateway serves
 	// (Gateway.TLS comes from it); "reload-tls" rereads its files.
 	Certs *certs.Store
@@ -121,7 +123,12 @@ func (w *Worker) start(ctx context.Context) error {
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
-	w.gw = gateway.New(gwOpts, handler{app: o.App, hub: w.hub}, w.log)
+	h := handler{app: o.App, hub: w.hub}
+	if o.Events {
+		h.events = &events{bc: bc, self: self, log: w.log}
+		gwOpts.KeepHeaders = true
+	}
+	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		w.hub.Stop()
 		bc.Close(ctx)

@@ -27,6 +27,7 @@ const (
 var builtins = map[string]func(Config) App{
 	"chat": func(Config) App { return NewChat() },
 	"echo": func(Config) App { return Echo{} },
+	"none": func(Config) App { return None{} },
 	"push": func(cfg Config) App { return NewPush(cfg) },
 }
 
@@ -48,6 +49,18 @@ func New(name string, cfg Config) (App, error) {
 	}
 	return mk(cfg), nil
 }
+
+// None does nothing: with -events, a backend on NATS does the work.
+type None struct{}
+
+// OnOpen accepts every connection.
+func (None) OnOpen(Conn) error { return nil }
+
+// OnMessage does nothing.
+func (None) OnMessage(Conn, Message) {}
+
+// OnClose does nothing.
+func (None) OnClose(Conn, int) {}
 
 // Echo answers every message with "hello " + the message, as the tutorial's
 // first server does.

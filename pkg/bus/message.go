@@ -17,9 +17,17 @@ const (
 	// HeaderConn holds the connection id a message on a worker's subject is
 	// for.
 	HeaderConn = "Wsfleet-Conn"
-	// HeaderClose, on a worker's subject, asks to close the connection:
-	// "<code> <reason>".
+	// HeaderClose, on a worker's subject, asks to close the connection
+	// with this code; the payload is the reason.
 	HeaderClose = "Wsfleet-Close"
+	// HeaderJoin, HeaderLeave and HeaderBind, on a worker's subject, ask
+	// the connection to join or leave the room, or to be bound to the user,
+	// named by the header's value; HeaderUnbind (any value) removes its
+	// binding. Such a message is a command only: its payload is not sent.
+	HeaderJoin   = "Wsfleet-Join"
+	HeaderLeave  = "Wsfleet-Leave"
+	HeaderBind   = "Wsfleet-Bind"
+	HeaderUnbind = "Wsfleet-Unbind"
 )
 
 // Message is one WebSocket message on its way to connections.
@@ -37,11 +45,21 @@ type Message struct {
 	// Data as the reason, instead of sending Data.
 	Close     bool
 	CloseCode int
+	// Join, Leave, Bind and Unbind, with Conn, are commands for that
+	// connection (see HeaderJoin).
+	Join, Leave, Bind string
+	Unbind            bool
+}
+
+// IsCommand reports whether m asks something of its connection rather than
+// carrying a message for it.
+func (m Message) IsCommand() bool {
+	return m.Close || m.Join != "" || m.Leave != "" || m.Bind != "" || m.Unbind
 }
 
 func (m Message) natsMsg(subject string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if m.Binary || m.Exclude != "" || m.Conn != "" || m.Close {
+	if m.Binary || m.Exclude != "" || m.Conn != "" || m.IsCommand() {
 		nm.Header = nats.Header{}
 		if m.Binary {
 			nm.Header.Set(HeaderOp, "binary")
@@ -54,6 +72,14 @@ func (m Message) natsMsg(subject string) *nats.Msg {
 		}
 		if m.Close {
 			nm.Header.Set(HeaderClose, strconv.Itoa(m.CloseCode))
+		}
+		for k, v := range map[string]string{HeaderJoin: m.Join, HeaderLeave: m.Leave, HeaderBind: m.Bind} {
+			if v != "" {
+				nm.Header.Set(k, v)
+			}
+		}
+		if m.Unbind {
+			nm.Header.Set(HeaderUnbind, "1")
 		}
 	}
 	return nm
@@ -69,6 +95,8 @@ func messageOf(nm *nats.Msg) Message {
 			m.Close = true
 			m.CloseCode, _ = strconv.Atoi(v) // 0: the receiver picks 1000
 		}
+		m.Join, m.Leave, m.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
+		m.Unbind = nm.Header.Get(HeaderUnbind) != ""
 	}
 	return m
 }

@@ -21,6 +21,7 @@ type Conn struct {
 	protocol string
 	uri      string
 	deflate  bool // permessage-deflate was negotiated
+	header   map[string]string
 	created  time.Time
 
 	// Value is free for the application; only the connection's own
@@ -57,6 +58,12 @@ func (c *Conn) Subprotocol() string { return c.protocol }
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.deflate }
+
+// Header is the upgrade request's headers (Options.KeepHeaders; nil
+// otherwise), one value per name, repeated ones joined with ", ". gobwas/ws
+// consumes Upgrade, Connection and the Sec-WebSocket-* headers itself; they
+// are not here. Read-only.
+func (c *Conn) Header() map[string]string { return c.header }
 
 // RequestURI is the path and query of the upgrade request.
 func (c *Conn) RequestURI() string { return c.uri }

@@ -58,7 +58,8 @@ type handshake struct {
 	protocol  string // the negotiated subprotocol
 	deflate   bool   // permessage-deflate was negotiated
 	uri       string
-	forwarded string // X-Real-IP or the last X-Forwarded-For entry
+	forwarded string            // X-Real-IP or the last X-Forwarded-For entry
+	header    map[string]string // kept when Options.KeepHeaders
 }
 
 // upgrade runs the WebSocket handshake on the head already in br, reading
@@ -69,6 +70,12 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 	u := ws.Upgrader{
 		OnRequest: func(uri []byte) error {
 			hs.uri = string(uri)
+			return nil
+		},
+		OnHost: func(host []byte) error {
+			if s.opts.KeepHeaders {
+				hs.header = map[string]string{"Host": string(host)}
+			}
 			return nil
 		},
 		OnHeader: func(key, value []byte) error {
@@ -117,6 +124,17 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 }
 
 func (s *Server) onHeader(hs *handshake, key, value []byte) error {
+	if s.opts.KeepHeaders {
+		if hs.header == nil {
+			hs.header = make(map[string]string)
+		}
+		k := http.CanonicalHeaderKey(string(key))
+		if old, ok := hs.header[k]; ok {
+			hs.header[k] = old + ", " + string(value)
+		} else {
+			hs.header[k] = string(value)
+		}
+	}
 	switch {
 	case bytes.EqualFold(key, []byte("Origin")):
 		if !s.originAllowed(string(value)) {

@@ -52,6 +52,10 @@ type Options struct {
 	// counts against HandshakeTimeout. Use GetCertificate to swap
 	// certificates without a restart.
 	TLS *tls.Config
+	// KeepHeaders keeps the upgrade request's headers on the connection
+	// (Conn.Header), for applications that forward them (wsfleet's
+	// -events). Off, a connection keeps none.
+	KeepHeaders bool
 	// Deflate negotiates permessage-deflate (RFC 7692) with clients that
 	// offer it, with no context takeover either way.
 	Deflate bool

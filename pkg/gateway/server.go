@@ -173,6 +173,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		remote:   hs.remote,
 		protocol: hs.protocol,
 		deflate:  hs.deflate,
+		header:   hs.header,
 		uri:      hs.uri,
 		created:  time.Now(),
 		tcpGone:  make(chan struct{}),

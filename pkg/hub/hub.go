@@ -316,7 +316,8 @@ func (h *Hub) deliverGroup(groups map[string]*group, name string, m bus.Message)
 	}
 }
 
-// deliverDirect handles a message for one of this worker's connections.
+// deliverDirect handles a message or a command for one of this worker's
+// connections.
 func (h *Hub) deliverDirect(m bus.Message) {
 	h.mu.RLock()
 	c := h.conns[m.Conn]
@@ -324,15 +325,31 @@ func (h *Hub) deliverDirect(m bus.Message) {
 	if c == nil {
 		return // gone meanwhile: at most once
 	}
+	if !m.IsCommand() {
+		c.Send(opOf(m), m.Data)
+		return
+	}
+	var err error
+	switch {
+	case m.Join != "":
+		err = h.Join(c, m.Join)
+	case m.Leave != "":
+		err = h.Leave(c, m.Leave)
+	case m.Bind != "":
+		err = h.Bind(c, m.Bind)
+	case m.Unbind:
+		err = h.Unbind(c)
+	}
+	if err != nil {
+		h.log.Warn("command failed", "conn", m.Conn, "err", err)
+	}
 	if m.Close {
 		code := ws.StatusCode(m.CloseCode)
 		if code == 0 {
 			code = ws.StatusNormalClosure
 		}
 		c.Close(code, string(m.Data))
-		return
 	}
-	c.Send(opOf(m), m.Data)
 }
 
 func opOf(m bus.Message) ws.OpCode {

@@ -26,3 +26,10 @@ func (h *Hub) SendConn(id string, m bus.Message) error {
 func (h *Hub) CloseConn(id string, code int, reason string) error {
 	return h.opts.Bus.PublishConn(bus.Message{Conn: id, Close: true, CloseCode: code, Data: []byte(reason)})
 }
+
+// Command asks the connection id, wherever it lives, to join or leave a
+// room or to be bound or unbound (m.Join, m.Leave, m.Bind, m.Unbind).
+func (h *Hub) Command(id string, m bus.Message) error {
+	m.Conn = id
+	return h.opts.Bus.PublishConn(m)
+}

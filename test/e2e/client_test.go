@@ -88,11 +88,28 @@ func dialWS(t testing.TB, addr string) *wsClient {
 	return c
 }
 
+// dialWSWith opens a client to ws://addr<path> with extra handshake
+// headers and closes it in t.Cleanup.
+func dialWSWith(t testing.TB, addr, path string, h ws.HandshakeHeader) *wsClient {
+	t.Helper()
+	c, err := tryDialWSURL(ws.Dialer{Header: h}, "ws://"+addr+path)
+	if err != nil {
+		t.Fatalf("dial ws://%s%s: %v", addr, path, err)
+	}
+	c.t = t
+	t.Cleanup(c.close)
+	return c
+}
+
 // tryDialWS opens a client without a test; the caller must close it.
 func tryDialWS(addr string) (*wsClient, error) {
+	return tryDialWSURL(ws.Dialer{}, "ws://"+addr+"/")
+}
+
+func tryDialWSURL(d ws.Dialer, url string) (*wsClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
+	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}
