@@ -7,5 +7,5 @@ import "embed"
 
 // Assets holds web/ and examples/miniprogram/, read-only.
 //
-//go:embed web/index.html web/demo.css web/wx.js web/wxml.js examples/miniprogram
+//go:embed web/index.html web/demo.css web/wx.js web/wxml.js web/chat.html web/chat.js web/chat.css examples/miniprogram
 var Assets embed.FS
