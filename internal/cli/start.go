@@ -31,6 +31,7 @@ type startFlags struct {
 	maxMsg    *flagx.SizeValue
 	proxies   *[]netip.Prefix
 	origins   *[]string
+	routes    *[]string
 	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
@@ -49,6 +50,8 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.PushInterval, "push-interval", 10*time.Second, "how often the push app sends 你好! to every connection")
 	fs.StringVar(&o.NATS, "nats", "", "use this NATS server (comma-separated URLs for a cluster) instead of the embedded one")
 	fs.StringVar(&o.NATSListen, "nats-listen", bus.DefaultEmbeddedListen, "where the embedded NATS server listens (port 0: any free port)")
+	fs.StringVar(&o.ClusterListen, "cluster-listen", "", "where the embedded NATS accepts routes from other hosts (host:port); enables multi-host")
+	f.routes = flagx.List(fs, "routes", "other hosts' -cluster-listen addresses as nats://host:port, comma-separated (may include this host)")
 	fs.StringVar(&o.ClusterName, "cluster-name", bus.DefaultPrefix, "the prefix of every NATS subject")
 	fs.StringVar(&o.Node, "node", defaultNode(), "this host's name in connection ids")
 	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "how long graceful stops and reloads wait for clients before closing them")
@@ -100,7 +103,23 @@ func (f *startFlags) validate() []string {
 		p = append(p, fmt.Sprintf("-node %q: letters, digits, '-' and '_' only", o.Node))
 	}
 	o.MaxMessage, o.SendBuffer = int64(*f.maxMsg), int64(*f.sendBuf)
-	o.AllowOrigins, o.Subprotocols = *f.origins, *f.protocols
+	o.AllowOrigins, o.Subprotocols, o.Routes = *f.origins, *f.protocols, *f.routes
+	if o.ClusterListen != "" {
+		if _, _, err := net.SplitHostPort(o.ClusterListen); err != nil {
+			p = append(p, fmt.Sprintf("-cluster-listen %q: want host:port, e.g. 10.0.0.1:6222", o.ClusterListen))
+		}
+		if o.NATS != "" {
+			p = append(p, "-cluster-listen clusters the embedded NATS; with -nats, cluster that server instead")
+		}
+	}
+	if len(o.Routes) > 0 && o.ClusterListen == "" {
+		p = append(p, "-routes needs -cluster-listen")
+	}
+	for _, r := range o.Routes {
+		if !strings.HasPrefix(r, "nats://") {
+			p = append(p, fmt.Sprintf("-routes %q: want nats://host:port", r))
+		}
+	}
 	for _, p := range *f.proxies {
 		o.TrustedProxies = append(o.TrustedProxies, p.String())
 	}

@@ -36,7 +36,9 @@ type Master struct {
 	wg         sync.WaitGroup // timers, watchers, child waiters, control accept loop
 	opMu       sync.Mutex     // serialises stop and reload
 	slots      []*slot
-	stopping   bool          // guarded by mu
+	stopping   bool // guarded by mu
+	timers     int  // cluster timers started; guarded by mu
+	lead       *leadership
 	mu         sync.Mutex    // guards slots' fields and stopping
 	done       chan struct{} // closed when the cluster has stopped
 	stopOnce   sync.Once
@@ -105,6 +107,9 @@ func (m *Master) Start(ctx context.Context) (err error) {
 		return err
 	}
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())
+	if err := m.startLeadership(m.timersCtx); err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
 	if cs, ok := m.app.(app.ClusterStarter); ok {
 		if err := cs.StartCluster(m.timersCtx, cluster{m}); err != nil {
 			return fmt.Errorf("master: app: %w", err)
@@ -120,9 +125,12 @@ func (m *Master) Start(ctx context.Context) (err error) {
 func (m *Master) startBus(ctx context.Context) error {
 	m.natsURL = m.opts.NATS
 	if m.natsURL == "" {
-		e, err := bus.StartEmbedded(bus.EmbeddedOptions{Listen: m.opts.NATSListen, Name: m.opts.Node}, m.log)
+		e, err := bus.StartEmbedded(bus.EmbeddedOptions{
+			Listen: m.opts.NATSListen, Name: m.opts.Node,
+			ClusterListen: m.opts.ClusterListen, Routes: m.opts.Routes, ClusterName: m.opts.ClusterName,
+		}, m.log)
 		if err != nil {
-			return fmt.Errorf("master: -nats-listen: %w", err)
+			return fmt.Errorf("master: -nats-listen/-cluster-listen: %w", err)
 		}
 		m.nats = e
 		m.natsURL = e.ClientURL()
@@ -389,18 +397,10 @@ func (c cluster) Broadcast(msg app.Message) error {
 
 func (c cluster) Logger() *slog.Logger { return c.m.log }
 
-func (c cluster) Every(d time.Duration, fn func(context.Context)) {
-	ctx := c.m.timersCtx
-	c.m.wg.Go(func() {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				fn(ctx)
-			}
-		}
-	})
+func (c cluster) Every(d time.Duration, fn func(context.Context, app.Tick)) {
+	c.m.mu.Lock()
+	c.m.timers++
+	timer := c.m.timers
+	c.m.mu.Unlock()
+	c.m.every(timer, d, fn)
 }

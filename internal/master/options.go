@@ -15,14 +15,18 @@ type Options struct {
 	PushInterval time.Duration // push app interval
 	NATS         string        // external NATS URL; "" runs the embedded server
 	NATSListen   string        // embedded NATS address
-	ClusterName  string        // subject prefix
-	Node         string        // this host's name in connection ids
-	Grace        time.Duration // default grace for graceful stops and reloads
-	MaxMessage   int64         // bytes
-	SendBuffer   int64         // bytes
-	PIDFile      string
-	LogLevel     string
-	WorkerBin    string
+	// ClusterListen and Routes cluster the embedded NATS with other
+	// hosts' (see bus.EmbeddedOptions).
+	ClusterListen string
+	Routes        []string
+	ClusterName   string        // subject prefix
+	Node          string        // this host's name in connection ids
+	Grace         time.Duration // default grace for graceful stops and reloads
+	MaxMessage    int64         // bytes
+	SendBuffer    int64         // bytes
+	PIDFile       string
+	LogLevel      string
+	WorkerBin     string
 
 	// Passed to the workers (see cmd/worker's flags).
 	TLSCert, TLSKey    string

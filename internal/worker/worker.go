@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +82,33 @@ type Worker struct {
 
 	mu       sync.Mutex
 	draining bool
+	ticks    ticks
+}
+
+// ticks remembers the last tick delivered per cluster timer.
+type ticks struct {
+	mu   sync.Mutex
+	last map[string]uint64
+}
+
+// first reports whether "<timer>:<seq>" is newer than every tick of its
+// timer delivered so far, and records it. A malformed value passes.
+func (t *ticks) first(v string) bool {
+	timer, seqStr, ok := strings.Cut(v, ":")
+	seq, err := strconv.ParseUint(seqStr, 10, 64)
+	if !ok || err != nil {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last = make(map[string]uint64)
+	}
+	if last, seen := t.last[timer]; seen && seq <= last {
+		return false
+	}
+	t.last[timer] = seq
+	return true
 }
 
 // Run starts the worker and serves until the master asks it to stop, the
@@ -144,8 +173,12 @@ func (w *Worker) start(ctx context.Context) error {
 	return nil
 }
 
-// deliver writes a bus message to this worker's connections.
+// deliver writes a bus message to this worker's connections, each cluster
+// timer tick once.
 func (w *Worker) deliver(m bus.Message) {
+	if m.Tick != "" && !w.ticks.first(m.Tick) {
+		return
+	}
 	op := ws.OpText
 	if m.Binary {
 		op = ws.OpBinary

@@ -108,14 +108,27 @@ type WorkerStarter interface {
 }
 
 // Cluster is what the master offers an application: work done once for the
-// whole cluster.
+// whole cluster, on whichever host leads it.
 type Cluster interface {
 	// Broadcast sends m to every connection of the cluster.
 	Broadcast(m Message) error
-	// Every calls fn every d until the cluster stops; calls do not overlap.
-	Every(d time.Duration, fn func(ctx context.Context))
+	// Every calls fn once per period d for the whole cluster: on the
+	// leading master only, at wall-clock multiples of d (so hosts agree on
+	// the ticks; keep their clocks in sync). Calls do not overlap. When the
+	// leader dies, another master takes over within about a second.
+	Every(d time.Duration, fn func(ctx context.Context, t Tick))
 	// Logger is the master's logger.
 	Logger() *slog.Logger
+}
+
+// Tick is one firing of a cluster timer.
+type Tick interface {
+	// Broadcast sends m to every connection of the cluster once for this
+	// tick: should two masters both send it while leadership changes
+	// hands, every worker delivers only the first.
+	Broadcast(m Message) error
+	// Seq numbers the tick: the wall-clock time divided by the period.
+	Seq() uint64
 }
 
 // ClusterStarter is implemented by applications with cluster-wide work.

@@ -107,8 +107,8 @@ func (p *Push) StartWorker(_ context.Context, w Worker) error {
 // StartCluster starts the one timer of the cluster.
 func (p *Push) StartCluster(_ context.Context, c Cluster) error {
 	msg := Text(p.cfg.PushMessage)
-	c.Every(p.cfg.PushInterval, func(context.Context) {
-		if err := c.Broadcast(msg); err != nil {
+	c.Every(p.cfg.PushInterval, func(_ context.Context, t Tick) {
+		if err := t.Broadcast(msg); err != nil {
 			c.Logger().Warn("push failed", "err", err)
 		}
 	})

@@ -1,11 +1,13 @@
 package bus
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +29,15 @@ type EmbeddedOptions struct {
 	// ReadyTimeout bounds the wait for the server to accept clients.
 	// Default 10s.
 	ReadyTimeout time.Duration
+	// ClusterListen, when set, is where this server accepts routes from
+	// the other hosts' servers (host:port).
+	ClusterListen string
+	// Routes are the other hosts' cluster addresses (nats://host:port).
+	// A server may list itself; NATS ignores that route.
+	Routes []string
+	// ClusterName names the NATS cluster; every host's must match.
+	// Default "wsfleet".
+	ClusterName string
 }
 
 // Embedded is a NATS server running inside this process.
@@ -58,12 +69,16 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 		// NATS would only log this and never become ready; say it now.
 		return nil, err
 	}
-	ns, err := server.NewServer(&server.Options{
+	so := &server.Options{
 		ServerName: opts.Name,
 		Host:       host,
 		Port:       port,
 		NoSigs:     true,
-	})
+	}
+	if err := clusterOptions(so, opts); err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS: %w", err)
 	}
@@ -77,11 +92,42 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 	return &Embedded{ns: ns}, nil
 }
 
+// clusterOptions fills so's route settings from opts.
+func clusterOptions(so *server.Options, opts EmbeddedOptions) error {
+	if opts.ClusterListen == "" {
+		if len(opts.Routes) > 0 {
+			return fmt.Errorf("bus: routes need a cluster address (-cluster-listen)")
+		}
+		return nil
+	}
+	host, portStr, err := net.SplitHostPort(opts.ClusterListen)
+	if err != nil {
+		return fmt.Errorf("bus: cluster address %q: %w", opts.ClusterListen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 {
+		return fmt.Errorf("bus: cluster address %q: bad port", opts.ClusterListen)
+	}
+	if err := probe(opts.ClusterListen); err != nil {
+		return err
+	}
+	so.Cluster.Host, so.Cluster.Port = host, port
+	so.Cluster.Name = cmp.Or(opts.ClusterName, DefaultPrefix)
+	if len(opts.Routes) > 0 {
+		routes := server.RoutesFromStr(strings.Join(opts.Routes, ","))
+		if len(routes) != len(opts.Routes) {
+			return fmt.Errorf("bus: routes %q: want nats://host:port, comma-separated", opts.Routes)
+		}
+		so.Routes = routes
+	}
+	return nil
+}
+
 func probe(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("bus: embedded NATS cannot listen on %s: address already in use (use -nats-listen or -nats)", addr)
+			return fmt.Errorf("bus: embedded NATS cannot listen on %s: address already in use", addr)
 		}
 		return fmt.Errorf("bus: embedded NATS cannot listen on %s: %w", addr, err)
 	}

@@ -28,6 +28,10 @@ const (
 	HeaderLeave  = "Wsfleet-Leave"
 	HeaderBind   = "Wsfleet-Bind"
 	HeaderUnbind = "Wsfleet-Unbind"
+	// HeaderTick marks a cluster timer's broadcast, "<timer>:<tick>", so a
+	// worker delivers each tick once even when two masters sent it during a
+	// change of leader.
+	HeaderTick = "Wsfleet-Tick"
 )
 
 // Message is one WebSocket message on its way to connections.
@@ -49,6 +53,8 @@ type Message struct {
 	// connection (see HeaderJoin).
 	Join, Leave, Bind string
 	Unbind            bool
+	// Tick, on a broadcast, names the cluster timer tick that sent it.
+	Tick string
 }
 
 // IsCommand reports whether m asks something of its connection rather than
@@ -59,7 +65,7 @@ func (m Message) IsCommand() bool {
 
 func (m Message) natsMsg(subject string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if m.Binary || m.Exclude != "" || m.Conn != "" || m.IsCommand() {
+	if m.Binary || m.Exclude != "" || m.Conn != "" || m.IsCommand() || m.Tick != "" {
 		nm.Header = nats.Header{}
 		if m.Binary {
 			nm.Header.Set(HeaderOp, "binary")
@@ -81,6 +87,9 @@ func (m Message) natsMsg(subject string) *nats.Msg {
 		if m.Unbind {
 			nm.Header.Set(HeaderUnbind, "1")
 		}
+		if m.Tick != "" {
+			nm.Header.Set(HeaderTick, m.Tick)
+		}
 	}
 	return nm
 }
@@ -97,6 +106,7 @@ func messageOf(nm *nats.Msg) Message {
 		}
 		m.Join, m.Leave, m.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
 		m.Unbind = nm.Header.Get(HeaderUnbind) != ""
+		m.Tick = nm.Header.Get(HeaderTick)
 	}
 	return m
 }

@@ -17,10 +17,24 @@ import (
 // not heard from for PeerTTL is taken for gone (a killed host), and a clean
 // stop says so at once.
 
-// Heartbeat timing.
+// Heartbeat timing of workers.
 const (
 	HeartbeatInterval = time.Second
 	PeerTTL           = 3500 * time.Millisecond
+)
+
+// Role is what a heartbeat announces: a worker (presence) or a master
+// (leader election). Each role has its own subject and timing.
+type Role struct {
+	name     string
+	Interval time.Duration // between beats
+	TTL      time.Duration // silence after which a peer is taken for gone
+}
+
+// The roles.
+var (
+	Workers = Role{name: "workers", Interval: HeartbeatInterval, TTL: PeerTTL}
+	Masters = Role{name: "masters", Interval: 250 * time.Millisecond, TTL: time.Second}
 )
 
 type heartbeat struct {
@@ -34,6 +48,7 @@ type heartbeat struct {
 
 // Peers is the set of live workers, kept from their heartbeats.
 type Peers struct {
+	role Role
 	sub  *nats.Subscription
 	mu   sync.Mutex
 	seen map[WorkerID]time.Time
@@ -41,9 +56,9 @@ type Peers struct {
 
 // TrackPeers starts following the workers' heartbeats. self, when not
 // zero, answers other workers' hellos.
-func (c *Client) TrackPeers(self WorkerID) (*Peers, error) {
-	p := &Peers{seen: make(map[WorkerID]time.Time)}
-	sub, err := c.nc.Subscribe(c.subj.heartbeat(), func(nm *nats.Msg) {
+func (c *Client) TrackPeers(role Role, self WorkerID) (*Peers, error) {
+	p := &Peers{role: role, seen: make(map[WorkerID]time.Time)}
+	sub, err := c.nc.Subscribe(c.subj.heartbeat(role.name), func(nm *nats.Msg) {
 		var hb heartbeat
 		if json.Unmarshal(nm.Data, &hb) != nil {
 			return
@@ -56,7 +71,7 @@ func (c *Client) TrackPeers(self WorkerID) (*Peers, error) {
 		}
 		p.mu.Unlock()
 		if hb.Hello && hb.WorkerID != self && self != (WorkerID{}) {
-			c.beat(heartbeat{WorkerID: self})
+			c.beat(role, heartbeat{WorkerID: self})
 		}
 	})
 	if err != nil {
@@ -70,18 +85,18 @@ func (c *Client) TrackPeers(self WorkerID) (*Peers, error) {
 	return p, nil
 }
 
-func (c *Client) beat(hb heartbeat) {
-	b, _ := json.Marshal(hb)            // plain struct: cannot fail
-	c.nc.Publish(c.subj.heartbeat(), b) // at most once, like every beat
+func (c *Client) beat(role Role, hb heartbeat) {
+	b, _ := json.Marshal(hb)                     // plain struct: cannot fail
+	c.nc.Publish(c.subj.heartbeat(role.name), b) // at most once, like every beat
 }
 
-// Live lists the workers heard from within PeerTTL.
+// Live lists the peers heard from within the role's TTL.
 func (p *Peers) Live() []WorkerID {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]WorkerID, 0, len(p.seen))
 	for w, t := range p.seen {
-		if time.Since(t) < PeerTTL {
+		if time.Since(t) < p.role.TTL {
 			out = append(out, w)
 		} else {
 			delete(p.seen, w)
@@ -95,27 +110,27 @@ func (p *Peers) Stop() { p.sub.Unsubscribe() }
 
 // Hello announces self to the cluster and asks every worker to announce
 // itself back. It returns once the server has the announcement.
-func (c *Client) Hello(self WorkerID) error {
-	c.beat(heartbeat{WorkerID: self, Hello: true})
+func (c *Client) Hello(role Role, self WorkerID) error {
+	c.beat(role, heartbeat{WorkerID: self, Hello: true})
 	if err := c.nc.Flush(); err != nil {
 		return fmt.Errorf("bus: hello: %w", err)
 	}
 	return nil
 }
 
-// RunHeartbeat announces self every HeartbeatInterval until ctx ends, then
-// says goodbye so that queries stop waiting for it at once.
-func (c *Client) RunHeartbeat(ctx context.Context, self WorkerID) {
-	t := time.NewTicker(HeartbeatInterval)
+// RunHeartbeat announces self every role.Interval until ctx ends, then
+// says goodbye so that peers stop counting it at once.
+func (c *Client) RunHeartbeat(ctx context.Context, role Role, self WorkerID) {
+	t := time.NewTicker(role.Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			c.beat(heartbeat{WorkerID: self, Bye: true})
+			c.beat(role, heartbeat{WorkerID: self, Bye: true})
 			c.nc.Flush()
 			return
 		case <-t.C:
-			c.beat(heartbeat{WorkerID: self})
+			c.beat(role, heartbeat{WorkerID: self})
 		}
 	}
 }

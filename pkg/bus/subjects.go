@@ -14,12 +14,12 @@ const DefaultPrefix = "wsfleet"
 // (rooms, user ids) go through Token.
 type subjects struct{ prefix string }
 
-func (s subjects) all() string              { return s.prefix + ".all" }
-func (s subjects) room(room string) string  { return s.prefix + ".room." + Token(room) }
-func (s subjects) user(uid string) string   { return s.prefix + ".user." + Token(uid) }
-func (s subjects) presence() string         { return s.prefix + ".presence" }
-func (s subjects) heartbeat() string        { return s.prefix + ".hb" }
-func (s subjects) event(kind string) string { return s.prefix + ".events." + kind }
+func (s subjects) all() string                  { return s.prefix + ".all" }
+func (s subjects) room(room string) string      { return s.prefix + ".room." + Token(room) }
+func (s subjects) user(uid string) string       { return s.prefix + ".user." + Token(uid) }
+func (s subjects) presence() string             { return s.prefix + ".presence" }
+func (s subjects) heartbeat(role string) string { return s.prefix + ".hb." + role }
+func (s subjects) event(kind string) string     { return s.prefix + ".events." + kind }
 func (s subjects) worker(w WorkerID) string {
 	return s.prefix + ".conn." + w.Node + "." + strconv.Itoa(w.PID)
 }

@@ -80,7 +80,7 @@ func New(opts Options) *Hub {
 // and starts announcing the worker.
 func (h *Hub) Start(ctx context.Context) error {
 	b := h.opts.Bus
-	peers, err := b.TrackPeers(h.opts.Self)
+	peers, err := b.TrackPeers(bus.Workers, h.opts.Self)
 	if err != nil {
 		return err
 	}
@@ -99,12 +99,12 @@ func (h *Hub) Start(ctx context.Context) error {
 	h.subs = []*bus.Subscription{s1, s2}
 	// Subscribed everywhere first, then announced: a query that counts us
 	// finds us answering.
-	if err := b.Hello(h.opts.Self); err != nil {
+	if err := b.Hello(bus.Workers, h.opts.Self); err != nil {
 		h.Stop()
 		return err
 	}
 	ctx, h.stop = context.WithCancel(context.Background())
-	h.wg.Go(func() { b.RunHeartbeat(ctx, h.opts.Self) })
+	h.wg.Go(func() { b.RunHeartbeat(ctx, bus.Workers, h.opts.Self) })
 	return nil
 }
 
