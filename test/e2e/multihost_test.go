@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -22,7 +24,25 @@ type tickSeen struct {
 // header, however many masters sent it.
 func subscribeDistinctTicks(t *testing.T, url string) <-chan tickSeen {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.Name("e2e tick observer"))
+	return subscribeDistinctTicksVia(t, url, nil)
+}
+
+// natsDialer adapts a dial function to nats.CustomDialer.
+type natsDialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func (d natsDialer) Dial(network, addr string) (net.Conn, error) {
+	return d(context.Background(), network, addr)
+}
+
+// subscribeDistinctTicksVia is subscribeDistinctTicks through dial (nil:
+// the default dialer), e.g. from a test host's network namespace.
+func subscribeDistinctTicksVia(t *testing.T, url string, dial natsDialer) <-chan tickSeen {
+	t.Helper()
+	opts := []nats.Option{nats.Name("e2e tick observer")}
+	if dial != nil {
+		opts = append(opts, nats.SetCustomDialer(dial))
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
