@@ -19,6 +19,7 @@ type handler struct {
 	app    app.App
 	hub    *hub.Hub
 	events *events // nil without -events
+	log    *slog.Logger
 }
 
 // conn is an application's view of a gateway connection. It lives in the
@@ -52,6 +53,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 		return err
 	}
 	h.events.open(c)
+	h.log.Debug("connection opened", "conn", c.ID(), "remote", c.RemoteAddr(), "uri", c.RequestURI())
 	return nil
 }
 
@@ -67,6 +69,7 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 	if !ok { // the upgrade never reached OnOpen's first line
 		ac = &conn{Conn: c}
 	}
+	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
 	h.app.OnClose(ac, code)
 	if h.events != nil {
 		h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))

@@ -152,7 +152,7 @@ func (w *Worker) start(ctx context.Context) error {
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
-	h := handler{app: o.App, hub: w.hub}
+	h := handler{app: o.App, hub: w.hub, log: w.log}
 	if o.Events {
 		h.events = &events{bc: bc, self: self, log: w.log}
 		gwOpts.KeepHeaders = true

@@ -123,7 +123,7 @@ http {
 // port, and `connections` shows the client's own address, not nginx's.
 func TestNginxWSS(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 2, app: "push", pushInterval: time.Second,
-		extra: []string{"-trusted-proxy", "127.0.0.1"}})
+		extra: []string{"-trusted-proxy", "127.0.0.1", "-log-level", "debug"}})
 	pair, err := testcert.Write(t.TempDir(), "your.domain.example")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +139,14 @@ func TestNginxWSS(t *testing.T) {
 	if len(cs.Connections) != 1 || !strings.HasPrefix(cs.Connections[0].Remote, "127.0.0.2") {
 		t.Fatalf("connections through nginx: %+v; want one from 127.0.0.2", cs.Connections)
 	}
+	// And the worker's log names the client, not nginx.
+	waitFor(t, 10*time.Second, func() error {
+		out, _ := os.ReadFile(c.fgOut)
+		if !strings.Contains(string(out), "conn="+cs.Connections[0].ID+" remote=127.0.0.2") {
+			return fmt.Errorf("no log line for the connection from 127.0.0.2")
+		}
+		return nil
+	})
 
 	plain, _ := dialRaw(t, ws.Dialer{}, "ws://"+plainAddr+"/")
 	roundTripText(t, plain, "x", "服務器已經收到了你的消息")
