@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -183,32 +184,22 @@ func runRestart(ctx context.Context, env Env, args []string) int {
 }
 
 func runStatus(ctx context.Context, env Env, args []string) int {
-	fs, pidFile := newFlags(env, "status", "[-json]",
+	return query(ctx, env, args, "status",
 		"Show the master and, for each worker, its pid, memory, connections, messages in and out,\n"+
-			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy.")
-	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if code, ok := parse(env, fs, args); !ok {
-		return code
-	}
-	c, _, err := dial(*pidFile)
-	if err != nil {
-		return fail(env, err)
-	}
-	defer c.Close()
-	var st master.Status
-	if err := c.Call(ctx, "status", nil, &st); err != nil {
-		return fail(env, fmt.Errorf("master: status: %w", err))
-	}
-	if *asJSON {
-		return printJSON(env, st)
-	}
-	printStatus(env.Stdout, st)
-	return ExitOK
+			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy.",
+		printStatus)
 }
 
 func runConnections(ctx context.Context, env Env, args []string) int {
-	fs, pidFile := newFlags(env, "connections", "[-json]",
-		"List every connection of every worker: id, worker pid, remote address, bytes in and out, age.")
+	return query(ctx, env, args, "connections",
+		"List every connection of every worker: id, worker pid, remote address, bytes in and out, age.",
+		printConnections)
+}
+
+// query runs a read-only verb: it asks the master for op and prints the
+// answer as a table, or as JSON with -json.
+func query[T any](ctx context.Context, env Env, args []string, op, about string, table func(io.Writer, T)) int {
+	fs, pidFile := newFlags(env, op, "[-json]", about)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if code, ok := parse(env, fs, args); !ok {
 		return code
@@ -218,14 +209,14 @@ func runConnections(ctx context.Context, env Env, args []string) int {
 		return fail(env, err)
 	}
 	defer c.Close()
-	var cs master.Connections
-	if err := c.Call(ctx, "connections", nil, &cs); err != nil {
-		return fail(env, fmt.Errorf("master: connections: %w", err))
+	var ans T
+	if err := c.Call(ctx, op, nil, &ans); err != nil {
+		return fail(env, fmt.Errorf("master: %s: %w", op, err))
 	}
 	if *asJSON {
-		return printJSON(env, cs)
+		return printJSON(env, ans)
 	}
-	printConnections(env.Stdout, cs)
+	table(env.Stdout, ans)
 	return ExitOK
 }
 
