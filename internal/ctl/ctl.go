@@ -36,7 +36,7 @@ type Event struct {
 // Client sends requests over one connection and matches the answers.
 type Client struct {
 	rwc    io.ReadWriteCloser
-	wmu    sync.Mutex // serialises writes
+	out    lineWriter
 	mu     sync.Mutex
 	nextID uint64
 	calls  map[uint64]chan envelope
@@ -50,6 +50,7 @@ type Client struct {
 func NewClient(rwc io.ReadWriteCloser) *Client {
 	c := &Client{
 		rwc:    rwc,
+		out:    lineWriter{w: rwc},
 		calls:  make(map[uint64]chan envelope),
 		events: make(chan Event, 16),
 		done:   make(chan struct{}),
@@ -154,14 +155,22 @@ func (c *Client) Call(ctx context.Context, op string, args, result any) error {
 	}
 }
 
-func (c *Client) write(e envelope) error {
+func (c *Client) write(e envelope) error { return c.out.write(e) }
+
+// lineWriter writes envelopes one JSON line each, whole lines only.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) write(e envelope) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_, err = c.rwc.Write(append(b, '\n'))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err = l.w.Write(append(b, '\n'))
 	return err
 }
 

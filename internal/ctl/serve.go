@@ -15,11 +15,11 @@ type HandlerFunc func(ctx context.Context, op string, args json.RawMessage) (any
 // Conn is the serving side of one control connection.
 type Conn struct {
 	rwc io.ReadWriteCloser
-	wmu sync.Mutex
+	out lineWriter
 }
 
 // NewConn wraps the serving side of rwc.
-func NewConn(rwc io.ReadWriteCloser) *Conn { return &Conn{rwc: rwc} }
+func NewConn(rwc io.ReadWriteCloser) *Conn { return &Conn{rwc: rwc, out: lineWriter{w: rwc}} }
 
 // Notify sends an event to the client.
 func (c *Conn) Notify(event string, data any) error {
@@ -79,16 +79,7 @@ func (c *Conn) answer(ctx context.Context, h HandlerFunc, req envelope) {
 	_ = c.write(out) // the client may be gone; nothing else to tell
 }
 
-func (c *Conn) write(e envelope) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_, err = c.rwc.Write(append(b, '\n'))
-	return err
-}
+func (c *Conn) write(e envelope) error { return c.out.write(e) }
 
 // Close ends the connection.
 func (c *Conn) Close() error { return c.rwc.Close() }
