@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"sync"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -63,12 +62,12 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 	return compile(ws.OpClose, ws.NewCloseFrameBody(code, reason))
 }
 
-// enqueue appends a frame to the connection's queue and makes sure a writer
-// runs. Control frames (pong) bypass the SendBuffer limit; they are small
-// and bounded by the reader.
+// enqueue appends a frame to the connection's queue and gets it written.
+// Control frames (pong) bypass the SendBuffer limit; they are small and
+// bounded by the reader.
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
-	if c.closeSent {
+	if c.closeSent || c.killed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
@@ -88,10 +87,18 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 	return nil
 }
 
-// appendLocked queues b and starts a writer if none runs. c.mu is held.
+// appendLocked queues b and gets it written: a poller's connection writes
+// at once unless the socket is full or the poller flushes after reading; a
+// TLS connection starts its writer goroutine if none runs. c.mu is held.
 func (c *Conn) appendLocked(b []byte) {
 	c.outbox = append(c.outbox, b)
 	c.queued += len(b)
+	if c.p != nil {
+		if !c.waitOut && !c.holdFlush {
+			c.flushLocked()
+		}
+		return
+	}
 	if !c.writing {
 		c.writing = true
 		c.srv.wg.Add(1)
@@ -99,59 +106,36 @@ func (c *Conn) appendLocked(b []byte) {
 	}
 }
 
-// closeAfterFlushLocked makes the writer close TCP once the queue is empty,
-// or closes it now when nothing is queued. With linger it only half-closes
-// (the reader drains and closes); without, the close handshake is complete
-// and TCP is closed outright. c.mu is held.
+// closeAfterFlushLocked closes TCP once the queue is written, or now when
+// nothing is queued. With linger it only half-closes (the reader drains
+// and closes); without, the close handshake is complete and TCP is closed
+// outright. c.mu is held.
 func (c *Conn) closeAfterFlushLocked(linger bool) {
 	if c.closing {
 		return
 	}
 	c.closing, c.linger = true, linger
-	if !c.writing {
+	busy := c.writing
+	if c.p != nil {
+		busy = len(c.outbox) > 0
+	}
+	if !busy {
 		c.finishTCPLocked()
 	}
 }
 
 // finishTCPLocked closes or half-closes TCP once the queue is written.
+// c.mu is held.
 func (c *Conn) finishTCPLocked() {
-	if c.linger {
+	switch {
+	case c.p != nil && c.linger:
+		c.halfCloseFDLocked()
+		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout)) // the drain's bound
+	case c.p != nil:
+		c.p.wake(c) // the poller closes the socket and runs OnClose
+	case c.linger:
 		c.halfClose()
-	} else {
+	default:
 		c.closeTCP()
-	}
-}
-
-// writeLoop writes everything queued, one writev per batch, and exits when
-// the queue is empty. It is the only goroutine that writes c.nc.
-func (c *Conn) writeLoop() {
-	defer c.srv.wg.Done()
-	for {
-		c.mu.Lock()
-		if len(c.outbox) == 0 {
-			c.writing = false
-			c.outbox = nil // an idle connection keeps no buffer
-			if c.closing {
-				c.finishTCPLocked()
-			}
-			c.mu.Unlock()
-			return
-		}
-		batch, n := c.outbox, c.queued
-		c.outbox, c.queued = nil, 0
-		c.mu.Unlock()
-
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		if _, err := batch.WriteTo(c.nc); err != nil {
-			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
-			c.srv.sendFailures.Add(1)
-			c.mu.Lock()
-			c.outbox, c.queued, c.writing = nil, 0, false
-			c.closeSent = true
-			c.mu.Unlock()
-			c.closeTCP()
-			return
-		}
-		c.bytesOut.Add(uint64(n))
 	}
 }
