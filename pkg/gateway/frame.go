@@ -259,7 +259,10 @@ func (c *Conn) keep(b []byte) error {
 		c.in.b = nil
 		return nil
 	}
-	room := max(need, len(rest)+minRead)
+	room := need // the partial frame's size: room for exactly the rest of it
+	if need == 0 {
+		room = len(rest) + minRead // a partial header
+	}
 	if cap(c.in.b) >= room && cap(c.in.b) <= 2*room && len(c.in.b) > 0 && &b[0] == &c.in.b[0] {
 		c.in.b = c.in.b[:copy(c.in.b, rest)] // shift within the kept buffer
 		return nil
