@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"github.com/gobwas/ws"
@@ -37,18 +38,36 @@ func (f *PreparedFrame) bytesFor(c *Conn) []byte {
 // compile encodes header and payload into one buffer, so each frame is one
 // write (and several queued frames one writev).
 func compile(op ws.OpCode, data []byte) []byte {
-	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(data))}
+	return compileHeader(ws.Header{Fin: true, OpCode: op, Length: int64(len(data))}, data)
+}
+
+// compileHeader encodes an unmasked frame with header h and payload data
+// into one new buffer: the only allocation of a Send.
+func compileHeader(h ws.Header, data []byte) []byte {
 	b := make([]byte, ws.HeaderSize(h)+len(data))
-	// Writing to a correctly sized fixed buffer cannot fail.
-	_ = ws.WriteHeader(sliceWriter{b}, h)
+	putHeader(b, h)
 	copy(b[len(b)-len(data):], data)
 	return b
 }
 
-// sliceWriter writes into a preallocated slice from its start.
-type sliceWriter struct{ b []byte }
-
-func (w sliceWriter) Write(p []byte) (int, error) { return copy(w.b, p), nil }
+// putHeader writes an unmasked frame header at the start of b, which has
+// room for it (RFC 6455 §5.2); ws.WriteHeader would allocate.
+func putHeader(b []byte, h ws.Header) {
+	b[0] = byte(h.OpCode) | h.Rsv<<4
+	if h.Fin {
+		b[0] |= 0x80
+	}
+	switch n := h.Length; {
+	case n < 126:
+		b[1] = byte(n)
+	case n <= 0xffff:
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+	default:
+		b[1] = 127
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+	}
+}
 
 func closeFrame(code ws.StatusCode, reason string) []byte {
 	if code == ws.StatusNoStatusRcvd {
