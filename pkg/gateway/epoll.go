@@ -1,11 +1,13 @@
+//go:build linux
+
 package gateway
 
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +51,54 @@ func (s *Server) startEngine() (*engine, error) {
 	}
 	e.goroutine(func() { s.runSweeper(e.stop) })
 	return e, nil
+}
+
+// runPolled moves c to a poller: it takes the socket out of nc, runs
+// OnOpen, and hands c over. It returns false, leaving nc open, when the
+// engine or the socket cannot be had; c then runs on a goroutine.
+func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
+	p := s.pollerFor()
+	if p == nil {
+		return false
+	}
+	fd, err := detach(nc)
+	if err != nil {
+		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
+		return false
+	}
+	c.p, c.fd = p, fd
+	c.queuedTask = true // the poller ignores wake-ups until handOver
+	s.register(c)
+	if err := s.handler.OnOpen(c); err != nil {
+		code, reason := closeFor(err)
+		c.startClose(code, reason, true)
+	} else {
+		s.closeIfStopping(c)
+	}
+	p.handOver(c)
+	return true
+}
+
+// pollerFor picks a poller round-robin, starting the engine with the first
+// connection; nil when it cannot start or Shutdown stopped it.
+func (s *Server) pollerFor() *poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng == nil {
+		if s.engDone {
+			return nil
+		}
+		e, err := s.startEngine()
+		if err != nil {
+			s.log.Error("epoll engine unavailable; connections run on goroutines", "err", err)
+			s.engDone = true
+			return nil
+		}
+		s.eng = e
+	}
+	p := s.eng.pollers[s.eng.next%len(s.eng.pollers)]
+	s.eng.next++
+	return p
 }
 
 // goroutine starts f and has the engine wait for it.
@@ -211,6 +261,3 @@ func (p *poller) closeAll() {
 		p.finish(c)
 	}
 }
-
-// nowNano is the clock of the timestamps the sweeper compares.
-func nowNano() int64 { return time.Now().UnixNano() }

@@ -1,3 +1,5 @@
+//go:build linux
+
 package gateway
 
 import (
@@ -16,17 +18,6 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )
-
-// opener hands every new connection to the test.
-type opener struct {
-	echo
-	conns chan *Conn
-}
-
-func (o *opener) OnOpen(c *Conn) error {
-	o.conns <- c
-	return nil
-}
 
 // settle polls until the goroutine count is at most want, and reports it.
 func settle(want int) int {

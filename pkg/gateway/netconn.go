@@ -17,6 +17,23 @@ import (
 // readBufferSize is the goroutine engine's per-connection read buffer.
 const readBufferSize = 1024
 
+// runOnGoroutine runs c on the calling goroutine to its end: OnOpen, the
+// read loop, OnClose.
+func (s *Server) runOnGoroutine(c *Conn, nc net.Conn) {
+	c.nc, c.tcpGone = nc, make(chan struct{})
+	s.register(c)
+	code, reason := ws.StatusCode(0), ""
+	if err := s.handler.OnOpen(c); err != nil {
+		code, reason = closeFor(err)
+		c.startClose(code, reason, true)
+		c.drain()
+	} else {
+		s.closeIfStopping(c)
+		code, reason = c.readLoop()
+	}
+	s.end(c, code, reason)
+}
+
 // readLoop reads frames until the connection ends and returns the close code
 // and reason to report to OnClose. It runs on the connection's own goroutine.
 func (c *Conn) readLoop() (ws.StatusCode, string) {

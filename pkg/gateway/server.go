@@ -176,18 +176,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	if s.opts.TLS == nil && s.runPolled(c, nc) {
 		return
 	}
-	c.nc, c.tcpGone = nc, make(chan struct{})
-	s.register(c)
-	code, reason := ws.StatusCode(0), ""
-	if err := s.handler.OnOpen(c); err != nil {
-		code, reason = closeFor(err)
-		c.startClose(code, reason, true)
-		c.drain()
-	} else {
-		s.closeIfStopping(c)
-		code, reason = c.readLoop()
-	}
-	s.end(c, code, reason)
+	s.runOnGoroutine(c, nc)
 }
 
 func (s *Server) newConn(hs handshake) *Conn {
@@ -203,54 +192,6 @@ func (s *Server) newConn(hs handshake) *Conn {
 	}
 	c.lastRead.Store(c.created.UnixNano())
 	return c
-}
-
-// runPolled moves c to a poller: it takes the socket out of nc, runs
-// OnOpen, and hands c over. It returns false, leaving nc open, when the
-// engine or the socket cannot be had; c then runs on a goroutine.
-func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
-	p := s.pollerFor()
-	if p == nil {
-		return false
-	}
-	fd, err := detach(nc)
-	if err != nil {
-		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
-		return false
-	}
-	c.p, c.fd = p, fd
-	c.queuedTask = true // the poller ignores wake-ups until handOver
-	s.register(c)
-	if err := s.handler.OnOpen(c); err != nil {
-		code, reason := closeFor(err)
-		c.startClose(code, reason, true)
-	} else {
-		s.closeIfStopping(c)
-	}
-	p.handOver(c)
-	return true
-}
-
-// pollerFor picks a poller round-robin, starting the engine with the first
-// connection; nil when it cannot start or Shutdown stopped it.
-func (s *Server) pollerFor() *poller {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.eng == nil {
-		if s.engDone {
-			return nil
-		}
-		e, err := s.startEngine()
-		if err != nil {
-			s.log.Error("epoll engine unavailable; connections run on goroutines", "err", err)
-			s.engDone = true
-			return nil
-		}
-		s.eng = e
-	}
-	p := s.eng.pollers[s.eng.next%len(s.eng.pollers)]
-	s.eng.next++
-	return p
 }
 
 func (s *Server) register(c *Conn) {

@@ -66,3 +66,6 @@ func (c *Conn) sweep(now int64) {
 		c.startClose(ws.StatusGoingAway, "idle timeout", true)
 	}
 }
+
+// nowNano is the clock of the timestamps the sweeper compares.
+func nowNano() int64 { return time.Now().UnixNano() }
