@@ -366,3 +366,36 @@ type bufferedConn struct {
 }
 
 func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// burster answers one message with n large messages, all from OnMessage.
+type burster struct {
+	echo
+	n, size int
+}
+
+func (b *burster) OnMessage(c *Conn, _ Message) {
+	for i := range b.n {
+		c.Send(ws.OpBinary, bytes.Repeat([]byte{byte(i)}, b.size))
+	}
+}
+
+// TestBurstFromOneCallback: replies queued by one callback are written as
+// they come once they pass holdFlushMax, not all at the end, so a client
+// that reads them does not hit SendBuffer.
+func TestBurstFromOneCallback(t *testing.T) {
+	h := &burster{n: 12, size: 128 << 10}
+	s, url := startServer(t, Options{SendBuffer: 1 << 20, PingInterval: -1}, h)
+	c := dial(t, url)
+	if err := wsutil.WriteClientText(c, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range h.n {
+		data, _, err := wsutil.ReadServerData(c)
+		if err != nil || len(data) != h.size || data[0] != byte(i) {
+			t.Fatalf("message %d: %d bytes, %v", i, len(data), err)
+		}
+	}
+	if f := s.Stats().SendFailures; f != 0 {
+		t.Fatalf("%d send failures", f)
+	}
+}

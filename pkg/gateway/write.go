@@ -113,7 +113,7 @@ func (c *Conn) appendLocked(b []byte) {
 	c.outbox = append(c.outbox, b)
 	c.queued += len(b)
 	if c.p != nil {
-		if !c.waitOut && !c.holdFlush {
+		if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
 			c.flushLocked()
 		}
 		return
@@ -124,6 +124,11 @@ func (c *Conn) appendLocked(b []byte) {
 		go c.writeLoop()
 	}
 }
+
+// holdFlushMax bounds what a poller's callbacks queue before it flushes:
+// past it they write at once, so that replies to one read cannot pile up
+// to Options.SendBuffer on a client that reads them.
+const holdFlushMax = 64 << 10
 
 // closeAfterFlushLocked closes TCP once the queue is written, or now when
 // nothing is queued. With linger it only half-closes (the reader drains
