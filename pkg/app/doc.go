@@ -3,9 +3,11 @@
 //
 // An application has two sides. Its connection callbacks ([App]) run in every
 // worker, for that worker's own connections: OnOpen once, OnMessage for every
-// message in the order the client sent them, OnClose once, all on the
-// connection's own goroutine, so callbacks for one connection never overlap
-// while callbacks for different connections run concurrently. Optionally,
+// message in the order the client sent them, OnClose once; callbacks for one
+// connection never overlap while callbacks for different connections run
+// concurrently. OnMessage and OnClose run on a poller goroutine shared by
+// many connections (see pkg/gateway): they must not block, so slow work
+// goes to a goroutine of the application's own. Optionally,
 // [WorkerStarter] gives it the worker's services when a worker starts, and
 // [ClusterStarter] runs once for the whole cluster, in the master, for work
 // that must happen once per cluster rather than once per worker (the push

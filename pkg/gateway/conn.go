@@ -15,7 +15,6 @@ import (
 // network.
 type Conn struct {
 	srv      *Server
-	nc       net.Conn
 	id       string
 	remote   string
 	protocol string
@@ -28,18 +27,35 @@ type Conn struct {
 	// callbacks should touch it.
 	Value any
 
+	// The transport: a plain TCP connection belongs to a poller (p, fd); a
+	// TLS connection keeps its net.Conn and a reader goroutine (nc).
+	nc net.Conn
+	p  *poller
+	fd int
+
+	// Reading state, owned by the reader goroutine or the poller.
+	msg      message
+	in       input
+	finished bool // poller: OnClose ran
+	drained  int  // poller: bytes discarded during a lingering close
+
 	mu        sync.Mutex
-	outbox    net.Buffers // frames waiting for the writer
+	outbox    net.Buffers // frames not yet written
 	queued    int         // bytes in outbox
-	writing   bool        // a writer goroutine is running
+	writing   bool        // goroutine engine: a writer goroutine runs
 	closeSent bool        // a close frame is queued: no more data frames
 	closing   bool        // close TCP once the outbox is written
-	linger    bool        // ...only half-close it; the reader drains
+	linger    bool        // ...only half-close it and drain what comes
 	closeCode ws.StatusCode
 	closeWhy  string
+	epollState
+
+	lastRead   atomic.Int64 // unix nanos of the last read; the idle check
+	closeBy    atomic.Int64 // unix nanos by which a close must be over; 0: none
+	stallSince atomic.Int64 // poller: the socket is full since; 0: it is not
 
 	tcpOnce  sync.Once
-	tcpGone  chan struct{} // closed when the TCP connection is closed
+	tcpGone  chan struct{} // goroutine engine: closed when TCP is closed
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
 	msgsIn   atomic.Uint64
@@ -98,45 +114,32 @@ func (c *Conn) Close(code ws.StatusCode, reason string) {
 // bounded by CloseTimeout.
 func (c *Conn) startClose(code ws.StatusCode, reason string, now bool) {
 	c.mu.Lock()
-	if c.closeSent {
-		if now {
-			c.closeAfterFlushLocked(true)
-		}
-		c.mu.Unlock()
-		return
+	first := !c.closeSent
+	if first {
+		c.setCloseSentLocked(code, reason)
+		c.appendLocked(closeFrame(code, reason))
 	}
-	c.closeSent = true
-	c.closeCode, c.closeWhy = code, reason
-	c.appendLocked(closeFrame(code, reason))
 	if now {
 		c.closeAfterFlushLocked(true)
 	}
 	c.mu.Unlock()
-	if !now {
+	if first && !now && c.nc != nil {
 		// Wake the reader if the client never answers (RFC 6455 §7.1.1).
+		// A poller's connection has the sweeper check closeBy instead.
 		c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
 	}
 }
 
-// halfClose sends FIN after the close frame but keeps reading, so that data
-// the client sent meanwhile is drained rather than answered with a reset
-// that could destroy the close frame in flight (a lingering close).
-func (c *Conn) halfClose() {
-	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
-		if tc.CloseWrite() == nil {
-			return
-		}
-	}
-	c.closeTCP()
+// setCloseSentLocked records that a close frame is queued (no data frames
+// follow it) and starts the clock of the close handshake. c.mu is held.
+func (c *Conn) setCloseSentLocked(code ws.StatusCode, reason string) {
+	c.closeSent = true
+	c.closeCode, c.closeWhy = code, reason
+	c.closeBy.Store(time.Now().Add(c.srv.opts.CloseTimeout).UnixNano())
 }
 
-// closeTCP closes the socket once; the reader and the writer see errors.
-func (c *Conn) closeTCP() {
-	c.tcpOnce.Do(func() {
-		c.nc.Close()
-		close(c.tcpGone)
-	})
-}
+// touch records that bytes arrived, for the idle check.
+func (c *Conn) touch() { c.lastRead.Store(time.Now().UnixNano()) }
 
 // ConnInfo is a snapshot of one connection for status listings.
 type ConnInfo struct {

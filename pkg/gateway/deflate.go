@@ -70,9 +70,5 @@ func decompress(p []byte, max int64) ([]byte, error) {
 // compileDeflated encodes a compressed final frame with RSV1 set.
 func compileDeflated(op ws.OpCode, data []byte) []byte {
 	z := compress(data)
-	h := ws.Header{Fin: true, OpCode: op, Rsv: ws.Rsv(true, false, false), Length: int64(len(z))}
-	b := make([]byte, ws.HeaderSize(h)+len(z))
-	_ = ws.WriteHeader(sliceWriter{b}, h)
-	copy(b[len(b)-len(z):], z)
-	return b
+	return compileHeader(ws.Header{Fin: true, OpCode: op, Rsv: ws.Rsv(true, false, false), Length: int64(len(z))}, z)
 }

@@ -4,29 +4,53 @@
 // bounded write queue, answers pings, runs the close handshake and keeps the
 // local registry of connections.
 //
+// # Two engines
+//
+// A plain TCP connection runs on the epoll engine (epoll.go): after the
+// upgrade its socket leaves Go's netpoller and joins one of GOMAXPROCS
+// pollers, each a goroutine with its own epoll set and read buffer. An idle
+// connection holds no goroutine and no buffer: its Conn, a few hundred
+// bytes, and its socket. A poller reads what a connection sent into its
+// buffer, handles every complete frame in it, and keeps bytes (in a buffer
+// allocated then) only for a partial frame. Timeouts are timestamps checked
+// by one sweeper goroutine, not timers.
+//
+// A TLS connection (Options.TLS) stays on the goroutine engine
+// (netconn.go), because crypto/tls needs a net.Conn: a reader goroutine for
+// its whole life with a 1 KiB read buffer, plus crypto/tls's own record
+// buffers, and a writer goroutine while output is queued. Both engines run
+// the same frame core (frame.go).
+//
 // # Goroutines and callbacks
 //
-// Each connection has one reader goroutine, its owner: it runs the upgrade,
-// then Handler.OnOpen, then Handler.OnMessage for every complete message in
-// the order the client sent them, then Handler.OnClose exactly once. A
-// callback for one connection never runs concurrently with another callback
-// for the same connection; callbacks for different connections run
-// concurrently.
+// Handler.OnOpen runs on the connection's handshake goroutine, once the
+// upgrade is done. Handler.OnMessage runs for every complete message in the
+// order the client sent them, then Handler.OnClose exactly once, after the
+// connection left the registry. A callback for one connection never runs
+// concurrently with another callback for the same connection; callbacks for
+// different connections run concurrently.
 //
-// Writes never happen on the caller's goroutine: [Conn.Send] and
-// [Server.Broadcast] append the encoded frame to the connection's queue and
-// return. A writer goroutine exists only while a connection has queued output;
-// it writes everything queued with one writev and exits when the queue is
-// empty, so an idle connection holds no writer.
+// On the epoll engine OnMessage and OnClose run on the connection's poller,
+// which serves thousands of connections: callbacks must not block. Hand
+// long work (a database call, a request to another service) to a goroutine
+// of your own and Send the answer from there. Message.Data is only valid
+// until OnMessage returns: it may point into the poller's read buffer.
+//
+// Writes never wait for the network: [Conn.Send] and [Server.Broadcast]
+// append the encoded frame to the connection's queue and write what the
+// socket takes at once, without blocking (one writev for several queued
+// frames); the poller writes the rest when the socket has room. A broadcast
+// encodes its frame once and spreads the connections over a few goroutines
+// when there are many.
 //
 // # Limits and close codes
 //
 // Every queue is bounded (Options.SendBuffer): a client that stops reading
 // and falls further behind is closed with 1008 (policy violation, reason
-// "send buffer full") and never delays the others. A message over
-// Options.MaxMessage closes with 1009, a protocol violation (RFC 6455 §5:
-// unmasked frame, reserved bits or opcodes, bad fragmentation, bad control
-// frame) with 1002, invalid UTF-8 in a text message with 1007 (§8.1). A
-// server stop closes with 1001, a worker replaced by a reload with 1012
-// ([StatusServiceRestart]).
+// "send buffer full") and never delays the others; one that takes no byte
+// for Options.WriteTimeout is cut. A message over Options.MaxMessage closes
+// with 1009, a protocol violation (RFC 6455 §5: unmasked frame, reserved
+// bits or opcodes, bad fragmentation, bad control frame) with 1002, invalid
+// UTF-8 in a text message with 1007 (§8.1). A server stop closes with 1001,
+// a worker replaced by a reload with 1012 ([StatusServiceRestart]).
 package gateway

@@ -34,6 +34,17 @@ func (e *echo) OnClose(_ *Conn, code int, _ string) {
 	e.mu.Unlock()
 }
 
+// opener hands every new connection to the test.
+type opener struct {
+	echo
+	conns chan *Conn
+}
+
+func (o *opener) OnOpen(c *Conn) error {
+	o.conns <- c
+	return nil
+}
+
 // startServer runs a Server on a loopback port until the test ends.
 func startServer(t *testing.T, opts Options, h Handler) (*Server, string) {
 	t.Helper()

@@ -1,12 +1,5 @@
 package gateway
 
-import (
-	"errors"
-	"net"
-
-	"github.com/gobwas/ws"
-)
-
 // Message is one complete WebSocket message from a client.
 type Message struct {
 	// Binary is true for a binary message, false for text (valid UTF-8).
@@ -27,15 +20,4 @@ type Handler interface {
 	// OnClose runs once, after the connection left the registry, with the
 	// close code sent or received (1006 when TCP dropped without one).
 	OnClose(c *Conn, code int, reason string)
-}
-
-var errNetClosed = net.ErrClosed
-
-// wrapRead turns gobwas/ws header errors, which are not ws.ProtocolError,
-// into protocol errors (close 1002); network errors pass unchanged.
-func wrapRead(err error) error {
-	if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-		return ws.ProtocolError(err.Error())
-	}
-	return err
 }

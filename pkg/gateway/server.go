@@ -24,13 +24,19 @@ type Server struct {
 	log     *slog.Logger
 	ping    []byte // a compiled ping frame, shared
 
-	wg  sync.WaitGroup // every connection goroutine (readers, writers, pinger)
+	wg  sync.WaitGroup // handshakes and the TLS engine's readers and writers
 	seq atomic.Uint64
 
-	mu    sync.RWMutex
-	conns map[*Conn]struct{}
-	lns   map[net.Listener]struct{}
-	empty chan struct{} // closed when conns becomes empty; nil when nobody waits
+	mu       sync.RWMutex
+	conns    map[*Conn]struct{}
+	lns      map[net.Listener]struct{}
+	live     int           // connections registered or still in OnClose
+	empty    chan struct{} // closed when live drops to 0; nil when nobody waits
+	eng      *engine       // the pollers, started with the first plain connection
+	engDone  bool          // Shutdown stopped the engine; no new one starts
+	stopping bool          // Shutdown began: new connections are closed at once
+	stopCode ws.StatusCode
+	stopWhy  string
 
 	msgsIn       atomic.Uint64
 	msgsOut      atomic.Uint64
@@ -114,9 +120,7 @@ func (s *Server) RunPinger(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, c := range s.snapshot() {
-				c.enqueue(s.ping, true)
-			}
+			fanOut(s.snapshot(), func(c *Conn) bool { return c.enqueue(s.ping, true) == nil })
 		}
 	}
 }
@@ -161,14 +165,23 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
-	if br.Buffered() == 0 {
-		// The common case: keep a small reader, not the handshake's.
-		s.releaseHead(br)
-		br = bufio.NewReaderSize(nc, readBufferSize)
+	c := s.newConn(hs)
+	if n := br.Buffered(); n > 0 {
+		// Frames the client sent right behind its request: the first
+		// thing the frame core reads.
+		b, _ := br.Peek(n)
+		c.in.b = append(make([]byte, 0, n+minRead), b...)
 	}
+	s.releaseHead(br)
+	if s.opts.TLS == nil && s.runPolled(c, nc) {
+		return
+	}
+	s.runOnGoroutine(c, nc)
+}
+
+func (s *Server) newConn(hs handshake) *Conn {
 	c := &Conn{
 		srv:      s,
-		nc:       nc,
 		id:       s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
 		remote:   hs.remote,
 		protocol: hs.protocol,
@@ -176,22 +189,28 @@ func (s *Server) serveConn(nc net.Conn) {
 		header:   hs.header,
 		uri:      hs.uri,
 		created:  time.Now(),
-		tcpGone:  make(chan struct{}),
+		fd:       -1,
 	}
+	c.lastRead.Store(c.created.UnixNano())
+	return c
+}
+
+func (s *Server) register(c *Conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	s.live++
 	s.mu.Unlock()
+}
 
-	code, reason := ws.StatusCode(0), ""
-	if err := s.handler.OnOpen(c); err != nil {
-		code, reason = closeFor(err)
-		c.startClose(code, reason, true)
-		c.drain()
-	} else {
-		code, reason = c.readLoop(br, s.handler)
+// closeIfStopping closes a connection that completed its upgrade after
+// Shutdown began.
+func (s *Server) closeIfStopping(c *Conn) {
+	s.mu.RLock()
+	stopping, code, why := s.stopping, s.stopCode, s.stopWhy
+	s.mu.RUnlock()
+	if stopping {
+		c.Close(code, why)
 	}
-	s.unregister(c)
-	s.handler.OnClose(c, int(code), reason)
 }
 
 func (s *Server) releaseHead(br *bufio.Reader) {
@@ -199,10 +218,16 @@ func (s *Server) releaseHead(br *bufio.Reader) {
 	headReaders.Put(br)
 }
 
-func (s *Server) unregister(c *Conn) {
+// end takes c out of the registry, then runs OnClose; WaitEmpty counts a
+// connection until its OnClose has returned.
+func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	if len(s.conns) == 0 && s.empty != nil {
+	s.mu.Unlock()
+	s.handler.OnClose(c, int(code), reason)
+	s.mu.Lock()
+	s.live--
+	if s.live == 0 && s.empty != nil {
 		close(s.empty)
 		s.empty = nil
 	}
@@ -218,23 +243,6 @@ func (s *Server) snapshot() []*Conn {
 		out = append(out, c)
 	}
 	return out
-}
-
-// Broadcast sends one message to every connection except the one whose id is
-// exclude (if any), encoding the frame once. It returns how many connections
-// it was queued for.
-func (s *Server) Broadcast(op ws.OpCode, data []byte, exclude string) int {
-	f := PrepareFrame(op, data)
-	n := 0
-	for _, c := range s.snapshot() {
-		if c.id == exclude {
-			continue
-		}
-		if c.SendFrame(f) == nil {
-			n++
-		}
-	}
-	return n
 }
 
 // Len is the number of live connections.
@@ -283,10 +291,11 @@ func (s *Server) CloseAll(code ws.StatusCode, reason string) {
 	}
 }
 
-// WaitEmpty returns nil once no connection is left, or ctx's error.
+// WaitEmpty returns nil once no connection is left and every OnClose has
+// returned, or ctx's error.
 func (s *Server) WaitEmpty(ctx context.Context) error {
 	s.mu.Lock()
-	if len(s.conns) == 0 {
+	if s.live == 0 {
 		s.mu.Unlock()
 		return nil
 	}
@@ -304,18 +313,47 @@ func (s *Server) WaitEmpty(ctx context.Context) error {
 }
 
 // Shutdown stops accepting, closes every connection with code and reason,
-// and waits for their goroutines. When ctx ends first, the remaining TCP
-// connections are closed without waiting for the clients, and Shutdown still
-// waits for the goroutines, which then end promptly.
+// and waits for their goroutines and the engine's. When ctx ends first, the
+// remaining TCP connections are closed without waiting for the clients, and
+// Shutdown still waits for the goroutines, which then end promptly.
 func (s *Server) Shutdown(ctx context.Context, code ws.StatusCode, reason string) error {
+	s.mu.Lock()
+	if !s.stopping {
+		s.stopping, s.stopCode, s.stopWhy = true, code, reason
+	}
+	s.mu.Unlock()
 	s.StopAccepting()
 	s.CloseAll(code, reason)
 	err := s.WaitEmpty(ctx)
 	if err != nil {
-		for _, c := range s.snapshot() {
+		s.abortAll()
+	}
+	s.wg.Wait() // handshakes under way, and the TLS engine
+	// Connections upgraded during the wait were closed with the code;
+	// they had their chance, the engine stops now.
+	if s.Len() > 0 {
+		s.abortAll()
+		wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		s.WaitEmpty(wctx)
+		cancel()
+	}
+	s.mu.Lock()
+	e := s.eng
+	s.eng, s.engDone = nil, true
+	s.mu.Unlock()
+	if e != nil {
+		e.shutdown()
+	}
+	return err
+}
+
+// abortAll closes every connection's TCP without waiting for its client.
+func (s *Server) abortAll() {
+	for _, c := range s.snapshot() {
+		if c.p != nil {
+			c.kill()
+		} else {
 			c.closeTCP()
 		}
 	}
-	s.wg.Wait()
-	return err
 }

@@ -1,8 +1,8 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"sync"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -38,18 +38,36 @@ func (f *PreparedFrame) bytesFor(c *Conn) []byte {
 // compile encodes header and payload into one buffer, so each frame is one
 // write (and several queued frames one writev).
 func compile(op ws.OpCode, data []byte) []byte {
-	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(data))}
+	return compileHeader(ws.Header{Fin: true, OpCode: op, Length: int64(len(data))}, data)
+}
+
+// compileHeader encodes an unmasked frame with header h and payload data
+// into one new buffer: the only allocation of a Send.
+func compileHeader(h ws.Header, data []byte) []byte {
 	b := make([]byte, ws.HeaderSize(h)+len(data))
-	// Writing to a correctly sized fixed buffer cannot fail.
-	_ = ws.WriteHeader(sliceWriter{b}, h)
+	putHeader(b, h)
 	copy(b[len(b)-len(data):], data)
 	return b
 }
 
-// sliceWriter writes into a preallocated slice from its start.
-type sliceWriter struct{ b []byte }
-
-func (w sliceWriter) Write(p []byte) (int, error) { return copy(w.b, p), nil }
+// putHeader writes an unmasked frame header at the start of b, which has
+// room for it (RFC 6455 §5.2); ws.WriteHeader would allocate.
+func putHeader(b []byte, h ws.Header) {
+	b[0] = byte(h.OpCode) | h.Rsv<<4
+	if h.Fin {
+		b[0] |= 0x80
+	}
+	switch n := h.Length; {
+	case n < 126:
+		b[1] = byte(n)
+	case n <= 0xffff:
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+	default:
+		b[1] = 127
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+	}
+}
 
 func closeFrame(code ws.StatusCode, reason string) []byte {
 	if code == ws.StatusNoStatusRcvd {
@@ -63,12 +81,12 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 	return compile(ws.OpClose, ws.NewCloseFrameBody(code, reason))
 }
 
-// enqueue appends a frame to the connection's queue and makes sure a writer
-// runs. Control frames (pong) bypass the SendBuffer limit; they are small
-// and bounded by the reader.
+// enqueue appends a frame to the connection's queue and gets it written.
+// Control frames (pong) bypass the SendBuffer limit; they are small and
+// bounded by the reader.
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
-	if c.closeSent {
+	if c.closeSent || c.killed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
@@ -88,10 +106,18 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 	return nil
 }
 
-// appendLocked queues b and starts a writer if none runs. c.mu is held.
+// appendLocked queues b and gets it written: a poller's connection writes
+// at once unless the socket is full or the poller flushes after reading; a
+// TLS connection starts its writer goroutine if none runs. c.mu is held.
 func (c *Conn) appendLocked(b []byte) {
 	c.outbox = append(c.outbox, b)
 	c.queued += len(b)
+	if c.p != nil {
+		if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
+			c.flushLocked()
+		}
+		return
+	}
 	if !c.writing {
 		c.writing = true
 		c.srv.wg.Add(1)
@@ -99,59 +125,41 @@ func (c *Conn) appendLocked(b []byte) {
 	}
 }
 
-// closeAfterFlushLocked makes the writer close TCP once the queue is empty,
-// or closes it now when nothing is queued. With linger it only half-closes
-// (the reader drains and closes); without, the close handshake is complete
-// and TCP is closed outright. c.mu is held.
+// holdFlushMax bounds what a poller's callbacks queue before it flushes:
+// past it they write at once, so that replies to one read cannot pile up
+// to Options.SendBuffer on a client that reads them.
+const holdFlushMax = 64 << 10
+
+// closeAfterFlushLocked closes TCP once the queue is written, or now when
+// nothing is queued. With linger it only half-closes (the reader drains
+// and closes); without, the close handshake is complete and TCP is closed
+// outright. c.mu is held.
 func (c *Conn) closeAfterFlushLocked(linger bool) {
 	if c.closing {
 		return
 	}
 	c.closing, c.linger = true, linger
-	if !c.writing {
+	busy := c.writing
+	if c.p != nil {
+		busy = len(c.outbox) > 0
+	}
+	if !busy {
 		c.finishTCPLocked()
 	}
 }
 
 // finishTCPLocked closes or half-closes TCP once the queue is written.
+// c.mu is held.
 func (c *Conn) finishTCPLocked() {
-	if c.linger {
+	switch {
+	case c.p != nil && c.linger:
+		c.halfCloseFDLocked()
+		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout)) // the drain's bound
+	case c.p != nil:
+		c.p.wake(c) // the poller closes the socket and runs OnClose
+	case c.linger:
 		c.halfClose()
-	} else {
+	default:
 		c.closeTCP()
-	}
-}
-
-// writeLoop writes everything queued, one writev per batch, and exits when
-// the queue is empty. It is the only goroutine that writes c.nc.
-func (c *Conn) writeLoop() {
-	defer c.srv.wg.Done()
-	for {
-		c.mu.Lock()
-		if len(c.outbox) == 0 {
-			c.writing = false
-			c.outbox = nil // an idle connection keeps no buffer
-			if c.closing {
-				c.finishTCPLocked()
-			}
-			c.mu.Unlock()
-			return
-		}
-		batch, n := c.outbox, c.queued
-		c.outbox, c.queued = nil, 0
-		c.mu.Unlock()
-
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		if _, err := batch.WriteTo(c.nc); err != nil {
-			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
-			c.srv.sendFailures.Add(1)
-			c.mu.Lock()
-			c.outbox, c.queued, c.writing = nil, 0, false
-			c.closeSent = true
-			c.mu.Unlock()
-			c.closeTCP()
-			return
-		}
-		c.bytesOut.Add(uint64(n))
 	}
 }

@@ -1,0 +1,263 @@
+//go:build linux
+
+package gateway
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// The epoll engine, for plain TCP connections. After the upgrade a
+// connection's socket leaves Go's netpoller (its fd is duplicated and the
+// net.Conn closed) and joins one poller's epoll set. A poller goroutine
+// waits for readiness, reads what is there into its own buffer and runs the
+// frame core on it: an idle connection holds no goroutine and no buffer.
+//
+// Ownership: a connection's poller is the only goroutine that reads its
+// socket, closes it and calls its OnMessage and OnClose. Writers take the
+// connection's mutex around each non-blocking write; the socket is closed
+// under that mutex too, so no write can reach a reused descriptor. Other
+// goroutines (the sweeper, Shutdown, a writer that saw the socket fail)
+// ask the poller to act by waking it with the connection (poller.wake).
+
+// engine is the pollers and the sweeper of one Server.
+type engine struct {
+	pollers []*poller
+	next    int // round-robin; under Server.mu
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// startEngine creates one poller per GOMAXPROCS and the sweeper.
+func (s *Server) startEngine() (*engine, error) {
+	e := &engine{stop: make(chan struct{})}
+	for range runtime.GOMAXPROCS(0) {
+		p, err := newPoller(s)
+		if err != nil {
+			for _, p := range e.pollers {
+				p.closeFDs()
+			}
+			return nil, err
+		}
+		e.pollers = append(e.pollers, p)
+	}
+	for _, p := range e.pollers {
+		e.goroutine(p.run)
+	}
+	e.goroutine(func() { s.runSweeper(e.stop) })
+	return e, nil
+}
+
+// runPolled moves c to a poller: it takes the socket out of nc, runs
+// OnOpen, and hands c over. It returns false, leaving nc open, when the
+// engine or the socket cannot be had; c then runs on a goroutine.
+func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
+	p := s.pollerFor()
+	if p == nil {
+		return false
+	}
+	fd, err := detach(nc)
+	if err != nil {
+		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
+		return false
+	}
+	c.p, c.fd = p, fd
+	c.queuedTask = true // the poller ignores wake-ups until handOver
+	s.register(c)
+	if err := s.handler.OnOpen(c); err != nil {
+		code, reason := closeFor(err)
+		c.startClose(code, reason, true)
+	} else {
+		s.closeIfStopping(c)
+	}
+	p.handOver(c)
+	return true
+}
+
+// pollerFor picks a poller round-robin, starting the engine with the first
+// connection; nil when it cannot start or Shutdown stopped it.
+func (s *Server) pollerFor() *poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng == nil {
+		if s.engDone {
+			return nil
+		}
+		e, err := s.startEngine()
+		if err != nil {
+			s.log.Error("epoll engine unavailable; connections run on goroutines", "err", err)
+			s.engDone = true
+			return nil
+		}
+		s.eng = e
+	}
+	p := s.eng.pollers[s.eng.next%len(s.eng.pollers)]
+	s.eng.next++
+	return p
+}
+
+// goroutine starts f and has the engine wait for it.
+func (e *engine) goroutine(f func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+}
+
+// shutdown stops the pollers and the sweeper and waits for them. Each
+// poller closes its epoll and event fds; connections still in a poller are
+// closed and get OnClose (Server.Shutdown has closed them all before).
+func (e *engine) shutdown() {
+	close(e.stop)
+	for _, p := range e.pollers {
+		p.mu.Lock()
+		p.stopping = true
+		p.mu.Unlock()
+		p.notify()
+	}
+	e.wg.Wait()
+}
+
+// poller owns the connections in one epoll set.
+type poller struct {
+	srv   *Server
+	epfd  int
+	evfd  int             // an eventfd in the set: wake-ups from other goroutines
+	buf   []byte          // the read buffer every connection of this poller shares
+	conns map[int32]*Conn // by fd; the poller goroutine only
+
+	mu       sync.Mutex
+	tasks    []*Conn // connections to look at (Conn.queued guarded by mu)
+	stopping bool
+}
+
+// pollBufferSize is each poller's read buffer; one read takes at most this
+// much from one connection, so a busy connection cannot starve the others.
+const pollBufferSize = 64 << 10
+
+func newPoller(s *Server) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("gateway: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(evfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
+	}
+	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize), conns: make(map[int32]*Conn)}, nil
+}
+
+func (p *poller) closeFDs() {
+	unix.Close(p.epfd)
+	unix.Close(p.evfd)
+}
+
+// run is the poller goroutine.
+func (p *poller) run() {
+	defer p.closeFDs()
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			p.srv.log.Error("epoll_wait failed; poller stops", "err", err)
+			p.closeAll()
+			return
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == p.evfd {
+				if p.runTasks() {
+					p.closeAll()
+					return
+				}
+				continue
+			}
+			c := p.conns[ev.Fd]
+			if c == nil {
+				continue // closed earlier in this batch
+			}
+			if ev.Events&unix.EPOLLOUT != 0 {
+				p.writable(c)
+			}
+			if ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !c.finished {
+				p.readable(c, ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0)
+			}
+		}
+	}
+}
+
+// wake asks the poller to look at c (its state changed on another
+// goroutine) and returns at once.
+func (p *poller) wake(c *Conn) {
+	p.mu.Lock()
+	if c.queuedTask {
+		p.mu.Unlock()
+		return
+	}
+	c.queuedTask = true
+	first := len(p.tasks) == 0
+	p.tasks = append(p.tasks, c)
+	p.mu.Unlock()
+	if first {
+		p.notify()
+	}
+}
+
+// handOver gives a new connection to the poller: from here on the poller
+// owns it. Until then wake ignores it (queuedTask starts true), so no
+// poller callback can overlap OnOpen.
+func (p *poller) handOver(c *Conn) {
+	p.mu.Lock()
+	first := len(p.tasks) == 0
+	p.tasks = append(p.tasks, c)
+	p.mu.Unlock()
+	if first {
+		p.notify()
+	}
+}
+
+var one = binary.NativeEndian.AppendUint64(nil, 1)
+
+func (p *poller) notify() {
+	unix.Write(p.evfd, one) // EAGAIN: the counter is already non-zero
+}
+
+// runTasks services the connections other goroutines woke the poller for,
+// and reports whether the poller should stop.
+func (p *poller) runTasks() bool {
+	var b [8]byte
+	unix.Read(p.evfd, b[:])
+	p.mu.Lock()
+	tasks, stop := p.tasks, p.stopping
+	p.tasks = nil
+	for _, c := range tasks {
+		c.queuedTask = false
+	}
+	p.mu.Unlock()
+	for _, c := range tasks {
+		p.service(c)
+	}
+	return stop
+}
+
+// closeAll ends every connection left when the poller stops.
+func (p *poller) closeAll() {
+	for _, c := range p.conns {
+		p.finish(c)
+	}
+}

@@ -1,0 +1,339 @@
+//go:build linux
+
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// epollState is a poller connection's share of Conn.mu.
+type epollState struct {
+	added      bool   // in the poller's epoll set
+	events     uint32 // the interest registered
+	waitOut    bool   // the socket was full: EPOLLOUT is armed, the poller goes on
+	holdFlush  bool   // the poller is consuming input and flushes afterwards
+	stopRead   bool   // no more reading: the close handshake is complete
+	killed     bool   // close the socket now, whatever is queued
+	dead       bool   // the socket is closed
+	queuedTask bool   // in the poller's task list; guarded by poller.mu
+}
+
+// detach takes a plain TCP connection out of Go's netpoller: it duplicates
+// the socket (through SyscallConn, so the original stays non-blocking) and
+// closes the net.Conn. It fails, leaving nc open, when nc is not a socket.
+func detach(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("gateway: %T has no file descriptor", nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	fd, dupErr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) {
+		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	if dupErr != nil {
+		return -1, fmt.Errorf("gateway: dup socket: %w", dupErr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	nc.Close()
+	return fd, nil
+}
+
+// service looks at c after a wake-up: adds a new connection to the epoll
+// set, closes one whose close is over or that was killed.
+func (p *poller) service(c *Conn) {
+	if c.finished {
+		return
+	}
+	c.mu.Lock()
+	if !c.added {
+		c.added = true
+		p.conns[int32(c.fd)] = c
+		c.events = c.interestLocked()
+		ev := unix.EpollEvent{Events: c.events, Fd: int32(c.fd)}
+		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
+			c.killed = true
+		}
+		if c.closing && c.linger {
+			c.in = input{} // failing already (OnOpen refused): nothing to read
+		}
+		if len(c.in.b) > 0 && !c.killed {
+			// The frames the client sent right behind its request.
+			c.holdFlush = true
+			c.mu.Unlock()
+			err := c.consumePending()
+			c.mu.Lock()
+			c.endHoldLocked()
+			if err != nil {
+				c.mu.Unlock()
+				p.readFailed(c, err)
+				c.mu.Lock()
+			}
+		}
+	}
+	done := c.killed || c.closing && !c.linger && len(c.outbox) == 0
+	c.mu.Unlock()
+	if done {
+		p.finish(c)
+	}
+}
+
+// interestLocked is the readiness c waits for. c.mu is held.
+func (c *Conn) interestLocked() uint32 {
+	var ev uint32
+	if !c.stopRead {
+		ev |= unix.EPOLLIN
+	}
+	if c.waitOut {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
+}
+
+// updateInterestLocked changes the registration when what c waits for
+// changed. c.mu is held.
+func (c *Conn) updateInterestLocked() {
+	want := c.interestLocked()
+	if !c.added || c.dead || want == c.events {
+		return
+	}
+	c.events = want
+	ev := unix.EpollEvent{Events: want, Fd: int32(c.fd)}
+	if err := unix.EpollCtl(c.p.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+		c.srv.log.Error("epoll_ctl mod failed", "conn", c.id, "err", err)
+		c.killLocked()
+	}
+}
+
+// readable handles a read readiness (or a hang-up) of c.
+func (p *poller) readable(c *Conn, hup bool) {
+	c.mu.Lock()
+	if c.stopRead {
+		c.mu.Unlock()
+		if hup {
+			p.finish(c) // the peer is gone; nothing left to write to
+		}
+		return
+	}
+	if c.closing && c.linger {
+		c.mu.Unlock()
+		p.discard(c)
+		return
+	}
+	c.holdFlush = true
+	c.mu.Unlock()
+	err := c.readOnce(c.readFD, p.buf)
+	c.mu.Lock()
+	c.endHoldLocked()
+	c.mu.Unlock()
+	if err != nil {
+		p.readFailed(c, err)
+	}
+}
+
+// endHoldLocked writes what the poller's callbacks queued while it was
+// consuming input, in one writev. c.mu is held.
+func (c *Conn) endHoldLocked() {
+	c.holdFlush = false
+	if len(c.outbox) > 0 && !c.waitOut {
+		c.flushLocked()
+	}
+}
+
+// readFD reads once from the socket: (0, nil) when nothing is there.
+func (c *Conn) readFD(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(c.fd, b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0, nil
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// discard reads and drops what a failing client still sends (a lingering
+// close, see netconn.go drain) until it closes its side, drainLimit bytes
+// or the sweeper's closeBy deadline.
+func (p *poller) discard(c *Conn) {
+	n, err := c.readFD(p.buf)
+	c.drained += n
+	if err != nil || c.drained > drainLimit {
+		p.finish(c)
+	}
+}
+
+// readFailed ends reading c after err, as netconn.go's endRead does for the
+// goroutine engine, without blocking: what is left is a state the writer,
+// the poller or the sweeper completes.
+func (p *poller) readFailed(c *Conn, err error) {
+	switch {
+	case errors.Is(err, errPeerClosed):
+		// The handshake is complete: our echo (or our own earlier close
+		// frame) is queued; close TCP once it is written (RFC 6455 §7.1.1:
+		// the server closes first). Nothing more is read.
+		c.mu.Lock()
+		c.stopRead = true
+		c.updateInterestLocked()
+		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout))
+		c.closeAfterFlushLocked(false)
+		c.mu.Unlock()
+	case isNetErr(err):
+		// The client vanished, with or without answering our close frame.
+		p.finish(c)
+	default:
+		code, why := closeFor(err)
+		c.srv.log.Debug("failing connection", "conn", c.id, "code", code, "err", err)
+		c.startClose(code, why, true)
+	}
+}
+
+// writable continues a write the socket could not take at once.
+func (p *poller) writable(c *Conn) {
+	c.mu.Lock()
+	if c.waitOut && !c.dead {
+		c.flushLocked()
+	}
+	c.mu.Unlock()
+}
+
+// maxIovec bounds one writev (IOV_MAX on Linux).
+const maxIovec = 1024
+
+// flushLocked writes the queue with non-blocking writes, several frames in
+// one writev, until it is empty or the socket is full; then EPOLLOUT is
+// armed and the poller goes on when there is room. c.mu is held.
+func (c *Conn) flushLocked() {
+	for len(c.outbox) > 0 && !c.dead && !c.killed {
+		var n int
+		var err error
+		if len(c.outbox) == 1 {
+			n, err = unix.Write(c.fd, c.outbox[0])
+		} else {
+			n, err = unix.Writev(c.fd, c.outbox[:min(len(c.outbox), maxIovec)])
+		}
+		if n > 0 {
+			c.wroteLocked(n)
+		}
+		switch {
+		case err == nil, err == unix.EINTR:
+		case err == unix.EAGAIN:
+			if !c.waitOut {
+				c.waitOut = true
+				c.stallSince.Store(nowNano())
+				c.updateInterestLocked()
+			}
+			return
+		default:
+			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
+			c.srv.sendFailures.Add(1)
+			c.killLocked()
+			return
+		}
+	}
+	if c.dead || c.killed {
+		return
+	}
+	c.outbox = nil // an idle connection keeps no buffer
+	if c.waitOut {
+		c.waitOut = false
+		c.stallSince.Store(0)
+		c.updateInterestLocked()
+	}
+	if c.closing {
+		c.finishTCPLocked()
+	}
+}
+
+// wroteLocked drops n written bytes from the head of the queue. c.mu is held.
+func (c *Conn) wroteLocked(n int) {
+	c.queued -= n
+	c.bytesOut.Add(uint64(n))
+	if c.waitOut {
+		c.stallSince.Store(nowNano()) // progress: the write timeout starts again
+	}
+	for n > 0 {
+		if n < len(c.outbox[0]) {
+			c.outbox[0] = c.outbox[0][n:]
+			return
+		}
+		n -= len(c.outbox[0])
+		c.outbox[0] = nil
+		c.outbox = c.outbox[1:]
+	}
+}
+
+// halfCloseFDLocked sends FIN after the close frame and keeps reading: a
+// lingering close (see netconn.go halfClose). c.mu is held.
+func (c *Conn) halfCloseFDLocked() {
+	if !c.dead {
+		unix.Shutdown(c.fd, unix.SHUT_WR)
+	}
+}
+
+// kill closes c's socket soon, without a close handshake: its client
+// stopped reading (write timeout), never finished the close handshake, or
+// the server is shutting down and out of time.
+func (c *Conn) kill() {
+	c.mu.Lock()
+	c.killLocked()
+	c.mu.Unlock()
+}
+
+// killLocked: c.mu is held.
+func (c *Conn) killLocked() {
+	if c.killed || c.dead {
+		return
+	}
+	c.killed = true
+	c.outbox, c.queued = nil, 0
+	c.p.wake(c)
+}
+
+// finish closes c's socket and ends the connection: it leaves the registry,
+// then OnClose runs, with the close code sent or received, or 1006.
+func (p *poller) finish(c *Conn) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.mu.Lock()
+	code, why := c.closeCode, c.closeWhy
+	if !c.closeSent {
+		code, why = ws.StatusAbnormalClosure, ""
+	}
+	c.closeSent, c.killed, c.dead = true, true, true
+	c.outbox, c.queued = nil, 0
+	c.waitOut = false
+	c.stallSince.Store(0)
+	c.closeBy.Store(0)
+	if c.added {
+		delete(p.conns, int32(c.fd))
+	}
+	unix.Close(c.fd) // leaves the epoll set with it
+	c.mu.Unlock()
+	c.msg, c.in = message{}, input{}
+	c.srv.end(c, code, why)
+}

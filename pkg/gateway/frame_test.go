@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// event is what a connection did with its input: a message delivered, a
+// pong or a close echo written.
+type event struct {
+	kind string // "text", "binary", "pong", "close"
+	data string
+}
+
+// collector records messages in order.
+type collector struct {
+	mu     sync.Mutex
+	events []event
+}
+
+func (*collector) OnOpen(*Conn) error { return nil }
+func (r *collector) OnMessage(_ *Conn, m Message) {
+	kind := "text"
+	if m.Binary {
+		kind = "binary"
+	}
+	r.mu.Lock()
+	r.events = append(r.events, event{kind, string(m.Data)})
+	r.mu.Unlock()
+}
+func (*collector) OnClose(*Conn, int, string) {}
+
+// recordConn is a net.Conn that only records what is written to it.
+type recordConn struct {
+	net.Conn
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (w *recordConn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
+}
+func (*recordConn) SetWriteDeadline(time.Time) error { return nil }
+func (*recordConn) CloseWrite() error                { return nil }
+func (*recordConn) Close() error                     { return nil }
+
+// naiveEvents is the oracle: it reads the stream frame by frame with
+// gobwas/ws and reassembles messages the obvious way.
+func naiveEvents(t *testing.T, stream []byte) (msgs, writes []event) {
+	t.Helper()
+	r := bytes.NewReader(stream)
+	var open ws.OpCode
+	var buf []byte
+	for {
+		f, err := ws.ReadFrame(r)
+		if err == io.EOF {
+			return msgs, writes
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.Cipher(f.Payload, f.Header.Mask, 0)
+		switch op := f.Header.OpCode; op {
+		case ws.OpPing:
+			writes = append(writes, event{"pong", string(f.Payload)})
+		case ws.OpClose:
+			writes = append(writes, event{"close", string(f.Payload)})
+			return msgs, writes // nothing after the close frame counts
+		default:
+			if op != ws.OpContinuation {
+				open, buf = op, nil
+			}
+			buf = append(buf, f.Payload...)
+			if f.Header.Fin {
+				kind := "text"
+				if open == ws.OpBinary {
+					kind = "binary"
+				}
+				msgs = append(msgs, event{kind, string(buf)})
+			}
+		}
+	}
+}
+
+// writtenEvents decodes what the connection wrote.
+func writtenEvents(t *testing.T, b []byte) []event {
+	t.Helper()
+	var out []event
+	r := bytes.NewReader(b)
+	for r.Len() > 0 {
+		f, err := ws.ReadFrame(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kind := map[ws.OpCode]string{ws.OpPong: "pong", ws.OpClose: "close"}[f.Header.OpCode]
+		out = append(out, event{kind, string(f.Payload)})
+	}
+	return out
+}
+
+// testStream is several frames of every kind: lengths on either side of
+// the 7-bit and 16-bit encodings, a fragmented message with a ping inside,
+// empty frames, a close frame, then bytes that must be ignored.
+func testStream(big bool) []byte {
+	var b bytes.Buffer
+	pattern := func(n int) []byte {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte('a' + i%26)
+		}
+		return p
+	}
+	b.Write(masked(ws.NewTextFrame([]byte("héllo"))))
+	b.Write(masked(ws.NewBinaryFrame(nil)))
+	b.Write(masked(ws.NewBinaryFrame(pattern(125))))
+	b.Write(masked(ws.NewBinaryFrame(pattern(126))))
+	b.Write(masked(ws.NewFrame(ws.OpText, false, []byte("fr"))))
+	b.Write(masked(ws.NewPingFrame([]byte("ping in between"))))
+	b.Write(masked(ws.NewFrame(ws.OpContinuation, false, nil)))
+	b.Write(masked(ws.NewFrame(ws.OpContinuation, true, []byte("agmented"))))
+	b.Write(masked(ws.NewPingFrame(nil)))
+	if big {
+		b.Write(masked(ws.NewBinaryFrame(pattern(65535))))
+		b.Write(masked(ws.NewBinaryFrame(pattern(70000))))
+		b.Write(masked(ws.NewFrame(ws.OpBinary, false, pattern(5000))))
+		b.Write(masked(ws.NewFrame(ws.OpContinuation, true, pattern(6000))))
+	}
+	b.Write(masked(ws.NewTextFrame([]byte("last"))))
+	b.Write(masked(ws.NewCloseFrame(ws.NewCloseFrameBody(4000, "bye"))))
+	b.Write(masked(ws.NewTextFrame([]byte("after the close"))))
+	return b.Bytes()
+}
+
+// feed runs stream through a fresh connection's readOnce in the given
+// chunks, with a scratch buffer of scratchSize, and returns what it did.
+func feed(t *testing.T, stream []byte, chunks []int, scratchSize int) (msgs, writes []event) {
+	t.Helper()
+	h := &collector{}
+	s := New(Options{MaxMessage: 1 << 20}, h, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	rc := &recordConn{}
+	c.nc, c.tcpGone = rc, make(chan struct{})
+	rest := bytes.Clone(stream) // consume unmasks in place
+	var pending []byte
+	read := func(p []byte) (int, error) {
+		if len(pending) == 0 {
+			if len(chunks) == 0 {
+				return 0, io.EOF
+			}
+			pending, rest = rest[:chunks[0]], rest[chunks[0]:]
+			chunks = chunks[1:]
+		}
+		n := copy(p, pending)
+		pending = pending[n:]
+		return n, nil
+	}
+	scratch := make([]byte, scratchSize)
+	var err error
+	for i := 0; err == nil; i++ {
+		if i > 2*len(stream)+10 {
+			t.Fatal("no progress")
+		}
+		err = c.readOnce(read, scratch)
+	}
+	if err != errPeerClosed {
+		t.Fatalf("ended with %v, want the peer's close", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Microsecond) {
+		c.mu.Lock()
+		writing := c.writing
+		c.mu.Unlock()
+		if !writing {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not finish")
+		}
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return h.events, writtenEvents(t, rc.out.Bytes())
+}
+
+func checkFeed(t *testing.T, name string, stream []byte, chunks []int, scratch int) {
+	t.Helper()
+	wantMsgs, wantWrites := naiveEvents(t, bytes.Clone(stream))
+	msgs, writes := feed(t, stream, chunks, scratch)
+	if !slices.Equal(msgs, wantMsgs) {
+		t.Fatalf("%s: messages differ from the naive reader's (%d vs %d)", name, len(msgs), len(wantMsgs))
+	}
+	if !slices.Equal(writes, wantWrites) {
+		t.Fatalf("%s: writes %v, want %v", name, writes, wantWrites)
+	}
+}
+
+// split cuts n bytes into chunks of the given sizes (the last one takes
+// the rest).
+func split(n int, sizes ...int) []int {
+	var out []int
+	for _, s := range sizes {
+		if s > 0 && s < n {
+			out = append(out, s)
+			n -= s
+		}
+	}
+	return append(out, n)
+}
+
+// TestPartialFramesAtEveryBoundary splits a stream at every byte: the frame
+// core must keep partial frames and deliver exactly what a naive reader
+// sees, whatever the reads look like.
+func TestPartialFramesAtEveryBoundary(t *testing.T) {
+	stream := testStream(false)
+	for _, scratch := range []int{16, readBufferSize, pollBufferSize} {
+		for k := 1; k < len(stream); k++ {
+			checkFeed(t, fmt.Sprintf("scratch %d, split at %d", scratch, k), stream, split(len(stream), k), scratch)
+		}
+	}
+}
+
+func TestPartialFramesByteByByteAndRandomChunks(t *testing.T) {
+	small := testStream(false)
+	ones := make([]int, len(small))
+	for i := range ones {
+		ones[i] = 1
+	}
+	checkFeed(t, "byte by byte", small, ones, pollBufferSize)
+	// The big stream has 64-bit lengths and frames larger than any
+	// buffer; its chunks are tiny or large, at random.
+	big := testStream(true)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 30 {
+		var chunks []int
+		for n := len(big); n > 0; {
+			k := 1 + rng.IntN(16)
+			if rng.IntN(2) == 0 {
+				k = 1 + rng.IntN(9000)
+			}
+			chunks = append(chunks, min(n, k))
+			n -= min(n, k)
+		}
+		scratch := []int{7, readBufferSize, pollBufferSize}[round%3]
+		checkFeed(t, fmt.Sprintf("round %d", round), big, chunks, scratch)
+	}
+}
+
+// TestPartialFrameIsNotPinned: once a partial frame is complete, the
+// connection keeps no input buffer.
+func TestPartialFrameIsNotPinned(t *testing.T) {
+	s := New(Options{}, &collector{}, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	frame := masked(ws.NewBinaryFrame(make([]byte, 10000)))
+	if err := c.keep(bytes.Clone(frame[:5000])); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.in.b) != 5000 || cap(c.in.b) < len(frame) {
+		t.Fatalf("kept %d bytes with room %d, want 5000 with room for %d", len(c.in.b), cap(c.in.b), len(frame))
+	}
+	c.in.b = append(c.in.b, frame[5000:]...)
+	if err := c.keep(c.in.b); err != nil {
+		t.Fatal(err)
+	}
+	if c.in.b != nil {
+		t.Fatalf("kept %d bytes after a complete frame", len(c.in.b))
+	}
+}

@@ -1,0 +1,186 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// The goroutine engine, for TLS connections (crypto/tls needs a net.Conn):
+// one reader goroutine per connection for its whole life, feeding the frame
+// core through a readBufferSize buffer, and a writer goroutine while output
+// is queued. Timeouts are the net.Conn's deadlines.
+
+// readBufferSize is the goroutine engine's per-connection read buffer.
+const readBufferSize = 1024
+
+// runOnGoroutine runs c on the calling goroutine to its end: OnOpen, the
+// read loop, OnClose.
+func (s *Server) runOnGoroutine(c *Conn, nc net.Conn) {
+	c.nc, c.tcpGone = nc, make(chan struct{})
+	s.register(c)
+	code, reason := ws.StatusCode(0), ""
+	if err := s.handler.OnOpen(c); err != nil {
+		code, reason = closeFor(err)
+		c.startClose(code, reason, true)
+		c.drain()
+	} else {
+		s.closeIfStopping(c)
+		code, reason = c.readLoop()
+	}
+	s.end(c, code, reason)
+}
+
+// readLoop reads frames until the connection ends and returns the close code
+// and reason to report to OnClose. It runs on the connection's own goroutine.
+func (c *Conn) readLoop() (ws.StatusCode, string) {
+	if err := c.consumePending(); err != nil {
+		return c.endRead(err)
+	}
+	buf := make([]byte, readBufferSize)
+	for {
+		c.extendIdle()
+		if err := c.readOnce(c.nc.Read, buf); err != nil {
+			return c.endRead(err)
+		}
+	}
+}
+
+// extendIdle moves the read deadline forward unless a close is under way
+// (then the deadline bounds the wait for the client's close frame).
+func (c *Conn) extendIdle() {
+	if c.srv.opts.IdleTimeout < 0 {
+		return
+	}
+	c.mu.Lock()
+	closing := c.closeSent
+	c.mu.Unlock()
+	if !closing {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.IdleTimeout))
+	}
+}
+
+// endRead finishes the connection after the read loop stopped with err and
+// returns the code to report.
+func (c *Conn) endRead(err error) (ws.StatusCode, string) {
+	c.mu.Lock()
+	sent, code, why := c.closeSent, c.closeCode, c.closeWhy
+	c.mu.Unlock()
+	switch {
+	case errors.Is(err, errPeerClosed):
+		// The handshake is complete: our echo (or our own earlier close
+		// frame) is queued; close TCP once it is written (RFC 6455 §7.1.1:
+		// the server closes first).
+		c.mu.Lock()
+		c.closeAfterFlushLocked(false)
+		c.mu.Unlock()
+		select {
+		case <-c.tcpGone:
+		case <-time.After(c.srv.opts.CloseTimeout):
+			c.closeTCP()
+		}
+		return code, why
+	case sent:
+		// We closed first; the client never answered, or answered and then
+		// dropped TCP. Report our code.
+	case isTimeout(err):
+		// Nothing read for IdleTimeout, not even a pong.
+		code, why = ws.StatusGoingAway, "idle timeout"
+		c.startClose(code, why, true)
+	case isNetErr(err):
+		// The client vanished without a close frame.
+		c.closeTCP()
+		return ws.StatusAbnormalClosure, ""
+	default:
+		code, why = closeFor(err)
+		c.srv.log.Debug("failing connection", "conn", c.id, "code", code, "err", err)
+		c.startClose(code, why, true)
+	}
+	c.mu.Lock()
+	c.closeAfterFlushLocked(true)
+	c.mu.Unlock()
+	c.drain()
+	return code, why
+}
+
+// drain discards what the client still sends until it closes its side, for
+// at most CloseTimeout and a bounded number of bytes, then closes TCP.
+func (c *Conn) drain() {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
+	io.Copy(io.Discard, io.LimitReader(c.nc, drainLimit))
+	c.closeTCP()
+}
+
+// drainLimit bounds what a lingering close reads from a client that keeps
+// sending.
+const drainLimit = 1 << 20
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isNetErr reports whether err came from the transport rather than from
+// the frame core (syscall.Errno has a Timeout method too).
+func isNetErr(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// halfClose sends FIN after the close frame but keeps reading, so that data
+// the client sent meanwhile is drained rather than answered with a reset
+// that could destroy the close frame in flight (a lingering close).
+func (c *Conn) halfClose() {
+	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		if tc.CloseWrite() == nil {
+			return
+		}
+	}
+	c.closeTCP()
+}
+
+// closeTCP closes the socket once; the reader and the writer see errors.
+func (c *Conn) closeTCP() {
+	c.tcpOnce.Do(func() {
+		c.nc.Close()
+		close(c.tcpGone)
+	})
+}
+
+// writeLoop writes everything queued, one writev per batch, and exits when
+// the queue is empty. It is the only goroutine that writes c.nc.
+func (c *Conn) writeLoop() {
+	defer c.srv.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.outbox) == 0 {
+			c.writing = false
+			c.outbox = nil // an idle connection keeps no buffer
+			if c.closing {
+				c.finishTCPLocked()
+			}
+			c.mu.Unlock()
+			return
+		}
+		batch, n := c.outbox, c.queued
+		c.outbox, c.queued = nil, 0
+		c.mu.Unlock()
+
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		if _, err := batch.WriteTo(c.nc); err != nil {
+			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
+			c.srv.sendFailures.Add(1)
+			c.mu.Lock()
+			c.outbox, c.queued, c.writing = nil, 0, false
+			c.closeSent = true
+			c.mu.Unlock()
+			c.closeTCP()
+			return
+		}
+		c.bytesOut.Add(uint64(n))
+	}
+}
