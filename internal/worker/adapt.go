@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/gobwas/ws"
 
@@ -20,6 +21,8 @@ type handler struct {
 	hub    *hub.Hub
 	events *events // nil without -events
 	log    *slog.Logger
+	inline bool            // the app never blocks: call it on the poller
+	wg     *sync.WaitGroup // mailboxes' goroutines
 }
 
 // conn is an application's view of a gateway connection. It lives in the
@@ -27,6 +30,7 @@ type handler struct {
 type conn struct {
 	*gateway.Conn
 	val any
+	box mailbox
 }
 
 func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
@@ -42,7 +46,7 @@ func opOf(binary bool) ws.OpCode {
 }
 
 func (h handler) OnOpen(c *gateway.Conn) error {
-	ac := &conn{Conn: c}
+	ac := &conn{Conn: c, box: mailbox{wg: h.wg}}
 	c.Value = ac
 	h.hub.Add(c)
 	if err := h.app.OnOpen(ac); err != nil {
@@ -59,7 +63,16 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 
 func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	h.events.message(c, m)
-	h.app.OnMessage(c.Value.(*conn), app.Message{Binary: m.Binary, Data: m.Data})
+	ac := c.Value.(*conn)
+	if h.inline {
+		h.app.OnMessage(ac, app.Message{Binary: m.Binary, Data: m.Data})
+		return
+	}
+	// m.Data may point into the poller's buffer: the mailbox gets a copy.
+	msg := app.Message{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
+	if !ac.box.post(func() { h.app.OnMessage(ac, msg) }) {
+		overloaded(c)
+	}
 }
 
 // OnClose runs the application's callback while the connection is still in
@@ -67,14 +80,27 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 	ac, ok := c.Value.(*conn)
 	if !ok { // the upgrade never reached OnOpen's first line
-		ac = &conn{Conn: c}
+		ac = &conn{Conn: c, box: mailbox{wg: h.wg}}
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
-	h.app.OnClose(ac, code)
-	if h.events != nil {
-		h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))
+	closed := func() {
+		h.app.OnClose(ac, code)
+		if h.events != nil {
+			h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))
+		}
+		h.hub.Remove(c)
 	}
-	h.hub.Remove(c)
+	if h.inline {
+		closed()
+		return
+	}
+	for !ac.box.post(closed) {
+		// Full of messages that will never be answered: the last word
+		// must still be said, after them.
+		ac.box.mu.Lock()
+		ac.box.queue = ac.box.queue[:0]
+		ac.box.mu.Unlock()
+	}
 }
 
 // services is what the worker offers the application (app.Worker).

@@ -83,6 +83,7 @@ type Worker struct {
 	mu       sync.Mutex
 	draining bool
 	ticks    ticks
+	apps     sync.WaitGroup // connections' mailbox goroutines
 }
 
 // ticks remembers the last tick delivered per cluster timer.
@@ -152,7 +153,8 @@ func (w *Worker) start(ctx context.Context) error {
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
-	h := handler{app: o.App, hub: w.hub, log: w.log}
+	_, inline := o.App.(app.Inline)
+	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps}
 	if o.Events {
 		h.events = &events{bc: bc, self: self, log: w.log}
 		gwOpts.KeepHeaders = true
@@ -251,6 +253,7 @@ func (w *Worker) stop(req StopRequest) {
 	if err := w.gw.Shutdown(ctx, ws.StatusCode(req.Code), reason); err != nil {
 		w.log.Warn("connections cut after the close timeout", "err", err)
 	}
+	w.apps.Wait() // the applications' last OnClose calls
 	w.hub.Stop()
 	w.bc.Close(ctx)
 }

@@ -53,6 +53,19 @@ type App interface {
 	OnClose(c Conn, code int)
 }
 
+// Inline is implemented by applications whose OnMessage and OnClose never
+// block (no network round trip, no lock held long): the worker then calls
+// them straight from the connection engine's poller, which is cheapest.
+// Other applications' callbacks run on a goroutine of the connection's own
+// while it has work, so they may block (presence queries, JoinRoom) without
+// delaying other connections; a connection with more than 256 messages
+// waiting is closed with 1013. OnOpen always runs before the connection's
+// first read and should be quick.
+type Inline interface {
+	// InlineCallbacks is a marker.
+	InlineCallbacks()
+}
+
 // Worker is what a worker offers an application: GatewayWorker's calls,
 // working the same from any worker on any host. Sends go through the bus:
 // at most once, and in order for messages from one worker. Presence calls

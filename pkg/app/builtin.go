@@ -62,6 +62,9 @@ func (None) OnMessage(Conn, Message) {}
 // OnClose does nothing.
 func (None) OnClose(Conn, int) {}
 
+// InlineCallbacks: None never blocks.
+func (None) InlineCallbacks() {}
+
 // Echo answers every message with "hello " + the message, as the tutorial's
 // first server does.
 type Echo struct{}
@@ -78,6 +81,9 @@ func (Echo) OnMessage(c Conn, m Message) {
 
 // OnClose does nothing.
 func (Echo) OnClose(Conn, int) {}
+
+// InlineCallbacks: Echo never blocks.
+func (Echo) InlineCallbacks() {}
 
 // Push is the tutorial's second server: it logs and acknowledges every
 // message, and pushes a greeting to every connection on a cluster-wide
@@ -130,3 +136,6 @@ func (p *Push) OnMessage(c Conn, m Message) {
 
 // OnClose does nothing.
 func (p *Push) OnClose(Conn, int) {}
+
+// InlineCallbacks: Push only queues a reply and writes a log line.
+func (p *Push) InlineCallbacks() {}
