@@ -5,9 +5,10 @@
 // worker, for that worker's own connections: OnOpen once, OnMessage for every
 // message in the order the client sent them, OnClose once; callbacks for one
 // connection never overlap while callbacks for different connections run
-// concurrently. OnMessage and OnClose run on a poller goroutine shared by
-// many connections (see pkg/gateway): they must not block, so slow work
-// goes to a goroutine of the application's own. Optionally,
+// concurrently. OnMessage and OnClose run on a goroutine of the
+// connection's own while it has work, so they may block; an application
+// whose callbacks never block implements [Inline] and is called straight
+// from the connection engine's poller instead. Optionally,
 // [WorkerStarter] gives it the worker's services when a worker starts, and
 // [ClusterStarter] runs once for the whole cluster, in the master, for work
 // that must happen once per cluster rather than once per worker (the push
@@ -18,4 +19,6 @@
 //	echo   answers every message with "hello " + the message (binary stays binary)
 //	push   answers every message with 服務器已經收到了你的消息 and logs it;
 //	       every Config.PushInterval every connection of the cluster gets 你好!
+//	chat   chat rooms over a JSON protocol (docs/protocol.md)
+//	none   nothing: a backend on NATS does the work (-events, docs/backend.md)
 package app
