@@ -33,17 +33,22 @@ type chatIn struct {
 	Name *string `json:"name"`
 	Text *string `json:"text"`
 	To   *string `json:"to"`
+	Conn *string `json:"conn"`
 }
 
 // chatOut is every server message.
 type chatOut struct {
-	Type  string   `json:"type"`
-	Room  string   `json:"room,omitempty"`
-	Name  string   `json:"name,omitempty"`
-	From  string   `json:"from,omitempty"`
-	Text  string   `json:"text,omitempty"`
-	Names []string `json:"names,omitempty"`
-	Error string   `json:"error,omitempty"`
+	Type        string   `json:"type"`
+	Room        string   `json:"room,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	From        string   `json:"from,omitempty"`
+	Text        string   `json:"text,omitempty"`
+	Names       []string `json:"names,omitempty"`
+	Count       *int     `json:"count,omitempty"`
+	Conn        string   `json:"conn,omitempty"`
+	Online      *bool    `json:"online,omitempty"`
+	Connections *int     `json:"connections,omitempty"`
+	Error       string   `json:"error,omitempty"`
 }
 
 func (o chatOut) msg() Message {
@@ -98,6 +103,12 @@ func (ch *Chat) handle(c Conn, m Message) error {
 		return ch.members(c, in)
 	case "whisper":
 		return ch.whisper(c, in)
+	case "whoami":
+		return c.Send(chatOut{Type: "you", Conn: c.ID(), Name: nameOf(c)}.msg())
+	case "online":
+		return ch.online(c, in)
+	case "count":
+		return ch.count(c)
 	case "":
 		return errors.New(`missing field "type"`)
 	}
@@ -196,6 +207,10 @@ func (ch *Chat) members(c Conn, in chatIn) error {
 	if err != nil {
 		return err
 	}
+	n, err := ch.w.RoomCount(ctx, room)
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	names := []string{}
 	for _, m := range ms {
@@ -205,7 +220,55 @@ func (ch *Chat) members(c Conn, in chatIn) error {
 		}
 	}
 	sort.Strings(names)
-	return c.Send(chatOut{Type: "members", Room: room, Names: names}.msg())
+	return c.Send(chatOut{Type: "members", Room: room, Names: names, Count: &n}.msg())
+}
+
+// nameOf is the connection's chat name, or "".
+func nameOf(c Conn) string {
+	name, _ := c.Value().(string)
+	return name
+}
+
+// online answers whether a user (by name) or a connection (by id) is
+// connected anywhere in the cluster.
+func (ch *Chat) online(c Conn, in chatIn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	switch {
+	case in.Name != nil:
+		name, err := need("name", in.Name, maxChatName)
+		if err != nil {
+			return err
+		}
+		n, err := ch.w.UserConnections(ctx, name)
+		if err != nil {
+			return err
+		}
+		on := n > 0
+		return c.Send(chatOut{Type: "online", Name: name, Online: &on, Connections: &n}.msg())
+	case in.Conn != nil:
+		id, err := need("conn", in.Conn, 256)
+		if err != nil {
+			return err
+		}
+		on, err := ch.w.IsOnline(ctx, id)
+		if err != nil {
+			return err
+		}
+		return c.Send(chatOut{Type: "online", Conn: id, Online: &on}.msg())
+	}
+	return errors.New(`missing field "name" or "conn"`)
+}
+
+// count answers how many connections the cluster has.
+func (ch *Chat) count(c Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := ch.w.ConnectionCount(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Send(chatOut{Type: "count", Connections: &n}.msg())
 }
 
 func (ch *Chat) whisper(c Conn, in chatIn) error {

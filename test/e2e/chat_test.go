@@ -11,14 +11,18 @@ import (
 
 // chatMsg is any chat protocol message (docs/protocol.md).
 type chatMsg struct {
-	Type  string   `json:"type"`
-	Room  string   `json:"room,omitempty"`
-	Name  string   `json:"name,omitempty"`
-	From  string   `json:"from,omitempty"`
-	Text  string   `json:"text,omitempty"`
-	To    string   `json:"to,omitempty"`
-	Names []string `json:"names,omitempty"`
-	Error string   `json:"error,omitempty"`
+	Type        string   `json:"type"`
+	Room        string   `json:"room,omitempty"`
+	Name        string   `json:"name,omitempty"`
+	From        string   `json:"from,omitempty"`
+	Text        string   `json:"text,omitempty"`
+	To          string   `json:"to,omitempty"`
+	Conn        string   `json:"conn,omitempty"`
+	Names       []string `json:"names,omitempty"`
+	Count       int      `json:"count,omitempty"`
+	Online      bool     `json:"online,omitempty"`
+	Connections int      `json:"connections,omitempty"`
+	Error       string   `json:"error,omitempty"`
 }
 
 func (c *wsClient) sendChat(m chatMsg) {
@@ -110,8 +114,29 @@ func TestChatAcrossWorkers(t *testing.T) {
 	got := clients[0].expectChat("members")
 	want := append([]string(nil), names...)
 	sort.Strings(want)
-	if fmt.Sprint(got.Names) != fmt.Sprint(want) {
-		t.Fatalf("members %v, want %v", got.Names, want)
+	if fmt.Sprint(got.Names) != fmt.Sprint(want) || got.Count != len(names) {
+		t.Fatalf("members %v (count %d), want %v", got.Names, got.Count, want)
+	}
+
+	// Presence from any worker: a user's connections, a connection by id,
+	// the cluster's count.
+	clients[3].sendChat(chatMsg{Type: "whoami"})
+	me := clients[3].expectChat("you")
+	clients[6].sendChat(chatMsg{Type: "online", Conn: me.Conn})
+	if m := clients[6].expectChat("online"); !m.Online || m.Conn != me.Conn || me.Name != "dan" {
+		t.Fatalf("online(%s) = %+v (whoami %+v)", me.Conn, m, me)
+	}
+	clients[6].sendChat(chatMsg{Type: "online", Conn: me.Conn + "9"})
+	if m := clients[6].expectChat("online"); m.Online {
+		t.Fatalf("online(unknown id) = %+v", m)
+	}
+	clients[5].sendChat(chatMsg{Type: "online", Name: "ann"})
+	if m := clients[5].expectChat("online"); !m.Online || m.Connections != 1 {
+		t.Fatalf("online(ann) = %+v", m)
+	}
+	clients[5].sendChat(chatMsg{Type: "count"})
+	if m := clients[5].expectChat("count"); m.Connections != len(names) {
+		t.Fatalf("count = %+v, want %d", m, len(names))
 	}
 
 	// A whisper finds its user on whatever worker; nobody else gets it.
