@@ -30,7 +30,7 @@ type handler struct {
 type conn struct {
 	*gateway.Conn
 	val any
-	box mailbox
+	box *mailbox // nil for an Inline application
 }
 
 func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
@@ -45,10 +45,19 @@ func opOf(binary bool) ws.OpCode {
 	return ws.OpText
 }
 
+// wrap makes the application's view of c; only an application that may
+// block gets a mailbox.
+func (h handler) wrap(c *gateway.Conn) *conn {
+	ac := &conn{Conn: c}
+	if !h.inline {
+		ac.box = &mailbox{wg: h.wg}
+	}
+	return ac
+}
+
 func (h handler) OnOpen(c *gateway.Conn) error {
-	ac := &conn{Conn: c, box: mailbox{wg: h.wg}}
+	ac := h.wrap(c)
 	c.Value = ac
-	h.hub.Add(c)
 	if err := h.app.OnOpen(ac); err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {
@@ -80,7 +89,7 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 	ac, ok := c.Value.(*conn)
 	if !ok { // the upgrade never reached OnOpen's first line
-		ac = &conn{Conn: c, box: mailbox{wg: h.wg}}
+		ac = h.wrap(c)
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
 	closed := func() {

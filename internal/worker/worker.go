@@ -86,6 +86,13 @@ type Worker struct {
 	apps     sync.WaitGroup // connections' mailbox goroutines
 }
 
+// registry is the gateway's connection registry, for the hub, which is
+// made before the gateway.
+type registry struct{ w *Worker }
+
+func (r registry) Lookup(id string) *gateway.Conn { return r.w.gw.Lookup(id) }
+func (r registry) Len() int                       { return r.w.gw.Len() }
+
 // ticks remembers the last tick delivered per cluster timer.
 type ticks struct {
 	mu   sync.Mutex
@@ -143,7 +150,7 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	w.bc = bc
 	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
-	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log})
+	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}})
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)
 		return err

@@ -14,14 +14,11 @@ import (
 // Its methods are safe for concurrent use. Send and Close never block on the
 // network.
 type Conn struct {
-	srv      *Server
-	id       string
-	remote   string
-	protocol string
-	uri      string
-	deflate  bool // permessage-deflate was negotiated
-	header   map[string]string
-	created  time.Time
+	srv     *Server
+	id      string
+	remote  string
+	extra   *handshakeExtra // nil: no subprotocol, URI "/", no kept headers
+	created int64           // unix nanos
 
 	// Value is free for the application; only the connection's own
 	// callbacks should touch it.
@@ -29,19 +26,20 @@ type Conn struct {
 
 	// The transport: a plain TCP connection belongs to a poller (p, fd); a
 	// TLS connection keeps its net.Conn and a reader goroutine (nc).
-	nc net.Conn
-	p  *poller
-	fd int
+	nc      net.Conn
+	p       *poller
+	fd      int32
+	drained int32 // poller: bytes discarded during a lingering close
 
 	// Reading state, owned by the reader goroutine or the poller.
-	msg      message
-	in       input
-	finished bool // poller: OnClose ran
-	drained  int  // poller: bytes discarded during a lingering close
+	msg message
+	in  input
 
 	mu        sync.Mutex
 	outbox    net.Buffers // frames not yet written
 	queued    int         // bytes in outbox
+	deflate   bool        // permessage-deflate was negotiated; set before use
+	finished  bool        // poller: OnClose ran; the poller's alone
 	writing   bool        // goroutine engine: a writer goroutine runs
 	closeSent bool        // a close frame is queued: no more data frames
 	closing   bool        // close TCP once the outbox is written
@@ -70,7 +68,12 @@ func (c *Conn) ID() string { return c.id }
 func (c *Conn) RemoteAddr() string { return c.remote }
 
 // Subprotocol is the negotiated subprotocol, or "".
-func (c *Conn) Subprotocol() string { return c.protocol }
+func (c *Conn) Subprotocol() string {
+	if c.extra == nil {
+		return ""
+	}
+	return c.extra.protocol
+}
 
 // Compressed reports whether permessage-deflate was negotiated.
 func (c *Conn) Compressed() bool { return c.deflate }
@@ -79,10 +82,28 @@ func (c *Conn) Compressed() bool { return c.deflate }
 // otherwise), one value per name, repeated ones joined with ", ". gobwas/ws
 // consumes Upgrade, Connection and the Sec-WebSocket-* headers itself; they
 // are not here. Read-only.
-func (c *Conn) Header() map[string]string { return c.header }
+func (c *Conn) Header() map[string]string {
+	if c.extra == nil {
+		return nil
+	}
+	return c.extra.header
+}
 
 // RequestURI is the path and query of the upgrade request.
-func (c *Conn) RequestURI() string { return c.uri }
+func (c *Conn) RequestURI() string {
+	if c.extra == nil {
+		return "/"
+	}
+	return c.extra.uri
+}
+
+// handshakeExtra is what few connections need kept from their upgrade; most
+// have none, and an idle connection's every byte counts (issue 5).
+type handshakeExtra struct {
+	protocol string
+	uri      string
+	header   map[string]string
+}
 
 // Send queues one message. It fails with ErrClosed once the connection is
 // closing, and with ErrSendBufferFull (and closes the connection with 1008)
@@ -154,7 +175,7 @@ type ConnInfo struct {
 
 func (c *Conn) info() ConnInfo {
 	return ConnInfo{
-		ID: c.id, Remote: c.remote, Created: c.created,
+		ID: c.id, Remote: c.remote, Created: time.Unix(0, c.created),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		MessagesIn: c.msgsIn.Load(), MessagesOut: c.msgsOut.Load(),
 	}

@@ -66,7 +66,7 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
-	c.p, c.fd = p, fd
+	c.p, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
 	s.register(c)
 	if err := s.handler.OnOpen(c); err != nil {

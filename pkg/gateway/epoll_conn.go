@@ -63,10 +63,10 @@ func (p *poller) service(c *Conn) {
 	c.mu.Lock()
 	if !c.added {
 		c.added = true
-		p.conns[int32(c.fd)] = c
+		p.conns[c.fd] = c
 		c.events = c.interestLocked()
-		ev := unix.EpollEvent{Events: c.events, Fd: int32(c.fd)}
-		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		ev := unix.EpollEvent{Events: c.events, Fd: c.fd}
+		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev); err != nil {
 			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
 			c.killed = true
 		}
@@ -114,8 +114,8 @@ func (c *Conn) updateInterestLocked() {
 		return
 	}
 	c.events = want
-	ev := unix.EpollEvent{Events: want, Fd: int32(c.fd)}
-	if err := unix.EpollCtl(c.p.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+	ev := unix.EpollEvent{Events: want, Fd: c.fd}
+	if err := unix.EpollCtl(c.p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
 		c.srv.log.Error("epoll_ctl mod failed", "conn", c.id, "err", err)
 		c.killLocked()
 	}
@@ -159,7 +159,7 @@ func (c *Conn) endHoldLocked() {
 // readFD reads once from the socket: (0, nil) when nothing is there.
 func (c *Conn) readFD(b []byte) (int, error) {
 	for {
-		n, err := unix.Read(c.fd, b)
+		n, err := unix.Read(int(c.fd), b)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -179,7 +179,7 @@ func (c *Conn) readFD(b []byte) (int, error) {
 // or the sweeper's closeBy deadline.
 func (p *poller) discard(c *Conn) {
 	n, err := c.readFD(p.buf)
-	c.drained += n
+	c.drained += int32(n)
 	if err != nil || c.drained > drainLimit {
 		p.finish(c)
 	}
@@ -230,9 +230,9 @@ func (c *Conn) flushLocked() {
 		var n int
 		var err error
 		if len(c.outbox) == 1 {
-			n, err = unix.Write(c.fd, c.outbox[0])
+			n, err = unix.Write(int(c.fd), c.outbox[0])
 		} else {
-			n, err = unix.Writev(c.fd, c.outbox[:min(len(c.outbox), maxIovec)])
+			n, err = unix.Writev(int(c.fd), c.outbox[:min(len(c.outbox), maxIovec)])
 		}
 		if n > 0 {
 			c.wroteLocked(n)
@@ -289,7 +289,7 @@ func (c *Conn) wroteLocked(n int) {
 // lingering close (see netconn.go halfClose). c.mu is held.
 func (c *Conn) halfCloseFDLocked() {
 	if !c.dead {
-		unix.Shutdown(c.fd, unix.SHUT_WR)
+		unix.Shutdown(int(c.fd), unix.SHUT_WR)
 	}
 }
 
@@ -330,9 +330,9 @@ func (p *poller) finish(c *Conn) {
 	c.stallSince.Store(0)
 	c.closeBy.Store(0)
 	if c.added {
-		delete(p.conns, int32(c.fd))
+		delete(p.conns, c.fd)
 	}
-	unix.Close(c.fd) // leaves the epoll set with it
+	unix.Close(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()
 	c.msg, c.in = message{}, input{}
 	c.srv.end(c, code, why)

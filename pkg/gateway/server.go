@@ -28,7 +28,7 @@ type Server struct {
 	seq atomic.Uint64
 
 	mu       sync.RWMutex
-	conns    map[*Conn]struct{}
+	conns    map[string]*Conn // by id
 	lns      map[net.Listener]struct{}
 	live     int           // connections registered or still in OnClose
 	empty    chan struct{} // closed when live drops to 0; nil when nobody waits
@@ -63,7 +63,7 @@ func New(opts Options, h Handler, log *slog.Logger) *Server {
 		handler: h,
 		log:     log,
 		ping:    compile(ws.OpPing, nil),
-		conns:   make(map[*Conn]struct{}),
+		conns:   make(map[string]*Conn),
 		lns:     make(map[net.Listener]struct{}),
 	}
 }
@@ -181,23 +181,23 @@ func (s *Server) serveConn(nc net.Conn) {
 
 func (s *Server) newConn(hs handshake) *Conn {
 	c := &Conn{
-		srv:      s,
-		id:       s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
-		remote:   hs.remote,
-		protocol: hs.protocol,
-		deflate:  hs.deflate,
-		header:   hs.header,
-		uri:      hs.uri,
-		created:  time.Now(),
-		fd:       -1,
+		srv:     s,
+		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
+		remote:  hs.remote,
+		deflate: hs.deflate,
+		created: time.Now().UnixNano(),
+		fd:      -1,
 	}
-	c.lastRead.Store(c.created.UnixNano())
+	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
+		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}
+	}
+	c.lastRead.Store(c.created)
 	return c
 }
 
 func (s *Server) register(c *Conn) {
 	s.mu.Lock()
-	s.conns[c] = struct{}{}
+	s.conns[c.id] = c
 	s.live++
 	s.mu.Unlock()
 }
@@ -222,7 +222,7 @@ func (s *Server) releaseHead(br *bufio.Reader) {
 // connection until its OnClose has returned.
 func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	delete(s.conns, c.id)
 	s.mu.Unlock()
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
@@ -239,10 +239,17 @@ func (s *Server) snapshot() []*Conn {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]*Conn, 0, len(s.conns))
-	for c := range s.conns {
+	for _, c := range s.conns {
 		out = append(out, c)
 	}
 	return out
+}
+
+// Lookup returns the live connection with the given id, or nil.
+func (s *Server) Lookup(id string) *Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.conns[id]
 }
 
 // Len is the number of live connections.

@@ -24,6 +24,17 @@ type Options struct {
 	Log *slog.Logger
 	// QueryTimeout bounds a presence query. Default 1s.
 	QueryTimeout time.Duration
+	// Conns is the worker's registry of live connections (the gateway's).
+	// Required.
+	Conns Registry
+}
+
+// Registry finds the worker's live connections.
+type Registry interface {
+	// Lookup returns the connection with the id, or nil.
+	Lookup(id string) *gateway.Conn
+	// Len is the number of live connections.
+	Len() int
 }
 
 // ErrNotLocal: the connection passed to Join, Leave, Bind or Unbind is not
@@ -39,8 +50,9 @@ type Hub struct {
 	wg    sync.WaitGroup
 	stop  context.CancelFunc
 
+	// state holds only connections in a room or bound to a user: one that
+	// is in neither (most of a push app's) costs the hub nothing.
 	mu    sync.RWMutex
-	conns map[string]*gateway.Conn
 	state map[*gateway.Conn]*membership
 	rooms map[string]*group
 	users map[string]*group
@@ -69,7 +81,6 @@ func New(opts Options) *Hub {
 	}
 	return &Hub{
 		opts: opts, log: opts.Log,
-		conns: make(map[string]*gateway.Conn),
 		state: make(map[*gateway.Conn]*membership),
 		rooms: make(map[string]*group),
 		users: make(map[string]*group),
@@ -129,14 +140,6 @@ func (h *Hub) Stop() {
 	}
 }
 
-// Add registers a new local connection.
-func (h *Hub) Add(c *gateway.Conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.conns[c.ID()] = c
-	h.state[c] = &membership{}
-}
-
 // Remove forgets a closed connection: it leaves its rooms and its user.
 func (h *Hub) Remove(c *gateway.Conn) {
 	h.mu.Lock()
@@ -152,21 +155,41 @@ func (h *Hub) Remove(c *gateway.Conn) {
 		h.leaveLocked(h.users, m.uid, c)
 	}
 	delete(h.state, c)
-	delete(h.conns, c.ID())
+}
+
+// stateLocked returns c's membership, creating it. h.mu is held.
+func (h *Hub) stateLocked(c *gateway.Conn) (*membership, error) {
+	if m := h.state[c]; m != nil {
+		return m, nil
+	}
+	if h.opts.Conns.Lookup(c.ID()) != c {
+		return nil, ErrNotLocal
+	}
+	m := &membership{}
+	h.state[c] = m
+	return m, nil
+}
+
+// tidyLocked drops c's membership once it is in no room and no user.
+func (h *Hub) tidyLocked(c *gateway.Conn, m *membership) {
+	if len(m.rooms) == 0 && m.uid == "" {
+		delete(h.state, c)
+	}
 }
 
 // Join adds c to room.
 func (h *Hub) Join(c *gateway.Conn, room string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	m := h.state[c]
-	if m == nil {
-		return ErrNotLocal
+	m, err := h.stateLocked(c)
+	if err != nil {
+		return err
 	}
 	if _, ok := m.rooms[room]; ok {
 		return nil
 	}
 	if err := h.joinLocked(h.rooms, room, c, h.opts.Bus.SubscribeRoom); err != nil {
+		h.tidyLocked(c, m)
 		return err
 	}
 	if m.rooms == nil {
@@ -182,13 +205,14 @@ func (h *Hub) Leave(c *gateway.Conn, room string) error {
 	defer h.mu.Unlock()
 	m := h.state[c]
 	if m == nil {
-		return ErrNotLocal
+		return nil // in no room
 	}
 	if _, ok := m.rooms[room]; !ok {
 		return nil
 	}
 	delete(m.rooms, room)
 	h.leaveLocked(h.rooms, room, c)
+	h.tidyLocked(c, m)
 	return nil
 }
 
@@ -215,14 +239,15 @@ func (h *Hub) Bind(c *gateway.Conn, uid string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	m := h.state[c]
-	if m == nil {
-		return ErrNotLocal
+	m, err := h.stateLocked(c)
+	if err != nil {
+		return err
 	}
 	if m.uid == uid {
 		return nil
 	}
 	if err := h.joinLocked(h.users, uid, c, h.opts.Bus.SubscribeUser); err != nil {
+		h.tidyLocked(c, m)
 		return err
 	}
 	if m.uid != "" {
@@ -238,12 +263,13 @@ func (h *Hub) Unbind(c *gateway.Conn) error {
 	defer h.mu.Unlock()
 	m := h.state[c]
 	if m == nil {
-		return ErrNotLocal
+		return nil // bound to no one
 	}
 	if m.uid != "" {
 		h.leaveLocked(h.users, m.uid, c)
 		m.uid = ""
 	}
+	h.tidyLocked(c, m)
 	return nil
 }
 
@@ -319,9 +345,7 @@ func (h *Hub) deliverGroup(groups map[string]*group, name string, m bus.Message)
 // deliverDirect handles a message or a command for one of this worker's
 // connections.
 func (h *Hub) deliverDirect(m bus.Message) {
-	h.mu.RLock()
-	c := h.conns[m.Conn]
-	h.mu.RUnlock()
+	c := h.opts.Conns.Lookup(m.Conn)
 	if c == nil {
 		return // gone meanwhile: at most once
 	}

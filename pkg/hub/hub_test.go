@@ -17,6 +17,12 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
+// registry reads a test worker's gateway, made after its hub.
+type registry struct{ w *worker }
+
+func (r registry) Lookup(id string) *gateway.Conn { return r.w.gw.Lookup(id) }
+func (r registry) Len() int                       { return r.w.gw.Len() }
+
 // worker is one in-process worker: a gateway, a bus connection, a hub.
 type worker struct {
 	id   bus.WorkerID
@@ -29,7 +35,7 @@ type worker struct {
 
 type hooks struct{ w *worker }
 
-func (h hooks) OnOpen(c *gateway.Conn) error             { h.w.hub.Add(c); h.w.open <- c; return nil }
+func (h hooks) OnOpen(c *gateway.Conn) error             { h.w.open <- c; return nil }
 func (h hooks) OnMessage(*gateway.Conn, gateway.Message) {}
 func (h hooks) OnClose(c *gateway.Conn, _ int, _ string) { h.w.hub.Remove(c) }
 
@@ -49,7 +55,7 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.hub = New(Options{Self: w.id, Bus: bc, Log: log, QueryTimeout: 2 * time.Second})
+		w.hub = New(Options{Self: w.id, Bus: bc, Log: log, QueryTimeout: 2 * time.Second, Conns: registry{w}})
 		if err := w.hub.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -35,9 +35,9 @@ func (h *Hub) answer(raw []byte) []byte {
 		h.mu.RLock()
 		switch q.Kind {
 		case "count":
-			a.Count = len(h.conns)
+			a.Count = h.opts.Conns.Len()
 		case "conn":
-			if _, ok := h.conns[q.Name]; ok {
+			if h.opts.Conns.Lookup(q.Name) != nil {
 				a.Count = 1
 			}
 		case "user":
