@@ -5,37 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 )
-
-// benchServer runs a Server on a loopback port until the benchmark ends.
-func benchServer(b *testing.B, opts Options, h Handler) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := New(opts, h, slog.New(slog.DiscardHandler))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.Serve(ctx, ln)
-	}()
-	b.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		s.Shutdown(sctx, ws.StatusGoingAway, "bench over")
-	})
-	return "ws://" + ln.Addr().String() + "/"
-}
 
 // BenchmarkEcho measures the server's echo path over real loopback sockets:
 // each client goroutine writes one masked frame and reads the echo. The
@@ -43,7 +16,7 @@ func benchServer(b *testing.B, opts Options, h Handler) string {
 func BenchmarkEcho(b *testing.B) {
 	for _, size := range []int{16, 1024, 16 << 10} {
 		b.Run(fmt.Sprintf("size=%d", size), func(b *testing.B) {
-			url := benchServer(b, Options{PingInterval: -1}, &echo{})
+			_, url := startServer(b, Options{PingInterval: -1}, &echo{})
 			frame := masked(ws.NewBinaryFrame(make([]byte, size)))
 			b.SetBytes(int64(size))
 			b.ReportAllocs()

@@ -45,8 +45,9 @@ func (o *opener) OnOpen(c *Conn) error {
 	return nil
 }
 
-// startServer runs a Server on a loopback port until the test ends.
-func startServer(t *testing.T, opts Options, h Handler) (*Server, string) {
+// startServer runs a Server on a loopback port until the test or benchmark
+// ends.
+func startServer(t testing.TB, opts Options, h Handler) (*Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
