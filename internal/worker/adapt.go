@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 
 	"github.com/gobwas/ws"
@@ -45,6 +46,19 @@ func opOf(binary bool) ws.OpCode {
 	return ws.OpText
 }
 
+// guard runs one application callback; a panic in it is logged with its
+// stack and closes that connection with 1011 (internal error) instead of
+// taking the worker and every other connection down with it.
+func (h handler) guard(c *gateway.Conn, callback string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("application panicked", "callback", callback, "conn", c.ID(), "panic", r, "stack", string(debug.Stack()))
+			c.Close(ws.StatusInternalServerError, "internal error")
+		}
+	}()
+	f()
+}
+
 // wrap makes the application's view of c; only an application that may
 // block gets a mailbox.
 func (h handler) wrap(c *gateway.Conn) *conn {
@@ -58,7 +72,9 @@ func (h handler) wrap(c *gateway.Conn) *conn {
 func (h handler) OnOpen(c *gateway.Conn) error {
 	ac := h.wrap(c)
 	c.Value = ac
-	if err := h.app.OnOpen(ac); err != nil {
+	var err error
+	h.guard(c, "OnOpen", func() { err = h.app.OnOpen(ac) })
+	if err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {
 			return &gateway.CloseError{Code: ws.StatusCode(ce.Code), Reason: ce.Reason}
@@ -74,12 +90,12 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	h.events.message(c, m)
 	ac := c.Value.(*conn)
 	if h.inline {
-		h.app.OnMessage(ac, app.Message{Binary: m.Binary, Data: m.Data})
+		h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, app.Message{Binary: m.Binary, Data: m.Data}) })
 		return
 	}
 	// m.Data may point into the poller's buffer: the mailbox gets a copy.
 	msg := app.Message{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
-	if !ac.box.post(func() { h.app.OnMessage(ac, msg) }) {
+	if !ac.box.post(func() { h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, msg) }) }) {
 		overloaded(c)
 	}
 }
@@ -93,7 +109,7 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
 	closed := func() {
-		h.app.OnClose(ac, code)
+		h.guard(c, "OnClose", func() { h.app.OnClose(ac, code) })
 		if h.events != nil {
 			h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))
 		}
