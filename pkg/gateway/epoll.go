@@ -6,10 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
 	"runtime"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -130,8 +128,6 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	epf   *os.File        // epfd as a pollable file: the poller parks in Go's netpoller
-	eprc  syscall.RawConn // epf's
 	evfd  int             // an eventfd in the set: wake-ups from other goroutines
 	buf   []byte          // the read buffer every connection of this poller shares
 	conns map[int32]*Conn // by fd; the poller goroutine only
@@ -161,47 +157,12 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
 	}
-	// An epoll fd is itself pollable (readable while it has events). Made
-	// non-blocking and handed to Go's netpoller, it lets the poller wait
-	// parked like any goroutine on a socket, instead of in a blocking
-	// epoll_wait that holds an OS thread, makes the scheduler hand its P
-	// over, and keeps sysmon waking every few microseconds to do so.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		unix.Close(evfd)
-		return nil, fmt.Errorf("gateway: epoll fd: %w", err)
-	}
-	epf := os.NewFile(uintptr(epfd), "epoll")
-	rc, err := epf.SyscallConn()
-	if err != nil {
-		epf.Close()
-		unix.Close(evfd)
-		return nil, fmt.Errorf("gateway: epoll fd: %w", err)
-	}
-	return &poller{srv: s, epfd: epfd, epf: epf, eprc: rc, evfd: evfd, buf: make([]byte, pollBufferSize), conns: make(map[int32]*Conn)}, nil
+	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize), conns: make(map[int32]*Conn)}, nil
 }
 
 func (p *poller) closeFDs() {
-	p.epf.Close() // closes epfd
+	unix.Close(p.epfd)
 	unix.Close(p.evfd)
-}
-
-// wait returns the next ready events, parking in Go's netpoller while there
-// are none.
-func (p *poller) wait(events []unix.EpollEvent) (int, error) {
-	var n int
-	var werr error
-	err := p.eprc.Read(func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), events, 0)
-		if werr == unix.EINTR {
-			n, werr = 0, nil
-		}
-		return n > 0 || werr != nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, werr
 }
 
 // run is the poller goroutine.
@@ -209,8 +170,11 @@ func (p *poller) run() {
 	defer p.closeFDs()
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := p.wait(events)
+		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
 			p.srv.log.Error("epoll_wait failed; poller stops", "err", err)
 			p.closeAll()
 			return
