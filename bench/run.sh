@@ -193,6 +193,10 @@ main() {
 	idle_broadcast idle-small "$SMALL" "$SMALL"
 	if ((LARGE > 0)); then
 		idle_broadcast idle-large "$LARGE" "$PEER_LARGE"
+		# wsfleet at the peers' large size too, for a broadcast at the same N.
+		start_wsfleet push "$IDLE_COUNT"
+		measure idle-same -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
+		stop_server
 	fi
 	echo_all
 	start_wsfleet push "$PUSH_COUNT" "$PUSH_INTERVAL"
