@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -33,10 +32,10 @@ type engine struct {
 	wg      sync.WaitGroup
 }
 
-// startEngine creates one poller per GOMAXPROCS and the sweeper.
+// startEngine creates Options.Pollers pollers and the sweeper.
 func (s *Server) startEngine() (*engine, error) {
 	e := &engine{stop: make(chan struct{})}
-	for range runtime.GOMAXPROCS(0) {
+	for range s.opts.Pollers {
 		p, err := newPoller(s)
 		if err != nil {
 			for _, p := range e.pollers {

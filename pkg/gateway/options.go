@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"time"
 )
 
@@ -59,6 +60,13 @@ type Options struct {
 	// Deflate negotiates permessage-deflate (RFC 7692) with clients that
 	// offer it, with no context takeover either way.
 	Deflate bool
+	// Pollers is how many epoll pollers serve plain TCP connections.
+	// Default GOMAXPROCS-1, at least 1. Fewer pollers batch more events
+	// per epoll_wait; and a poller blocked in epoll_wait holds its P in a
+	// system call, so with as many pollers as Ps the runtime's sysmon
+	// never backs off and retakes a P every 20 µs (see docs/benchmarks.md).
+	// Several processes on one port (wsfleet's workers) want one each.
+	Pollers int
 }
 
 func (o Options) withDefaults() Options {
@@ -82,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 60 * time.Second
+	}
+	if o.Pollers <= 0 {
+		o.Pollers = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	return o
 }

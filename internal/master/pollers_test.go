@@ -1,0 +1,19 @@
+package master
+
+import "testing"
+
+func TestPollersFor(t *testing.T) {
+	for _, c := range []struct{ asked, count, cores, want int }{
+		{0, 4, 2, 1},   // more workers than cores: one each
+		{0, 2, 2, 1},   // a core each, and a P left over
+		{0, 1, 2, 1},   // one worker on two cores: cores-1
+		{0, 1, 1, 1},   // never zero
+		{0, 1, 16, 15}, // one big worker
+		{0, 4, 16, 4},  // the cores shared out
+		{3, 4, 2, 3},   // asked for wins
+	} {
+		if got := PollersFor(c.asked, c.count, c.cores); got != c.want {
+			t.Errorf("PollersFor(%d, %d, %d) = %d, want %d", c.asked, c.count, c.cores, got, c.want)
+		}
+	}
+}
