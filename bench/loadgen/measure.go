@@ -142,6 +142,12 @@ type BroadcastResult struct {
 	// MedianRound is the index of the round with the median p99, the one to
 	// plot.
 	MedianRound int `json:"median_round"`
+	// ServerCPUUS and ClientCPUUS are the CPU time the server's and the
+	// clients' processes spent per delivered message, in µs, over all
+	// rounds from each publish until every client process reported: where
+	// the time of a broadcast goes on a machine the two share.
+	ServerCPUUS float64 `json:"server_cpu_us_per_delivery"`
+	ClientCPUUS float64 `json:"client_cpu_us_per_delivery"`
 }
 
 func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
@@ -152,7 +158,11 @@ func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
 	defer done()
 	b := &BroadcastResult{Trigger: r.o.trigger}
 	var p50, p99, p100 []float64
+	spids, cpids := procTree(r.o.serverPID), r.fleet.pids()
+	var serverCPU, clientCPU float64
+	delivered := 0
 	for round := 1; round <= r.o.rounds; round++ {
+		s0, c0 := cpuSeconds(spids), cpuSeconds(cpids)
 		if err := publish(stampPayload(round, time.Now())); err != nil {
 			return nil, err
 		}
@@ -172,12 +182,15 @@ func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("broadcast round %d: %w", round, err)
 		}
+		serverCPU += cpuSeconds(spids) - s0
+		clientCPU += cpuSeconds(cpids) - c0
 		var lat []int64
 		for _, e := range got {
 			lat = append(lat, e.LatUS...)
 		}
 		s := spreadOf(lat, r.res.Connect.Opened)
 		b.Rounds = append(b.Rounds, s)
+		delivered += s.Delivered
 		if s.Delivered == s.Connections {
 			b.FullyDelivered++
 		}
@@ -187,6 +200,10 @@ func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
 		}
 	}
 	b.P50MS, b.P99MS, b.P100MS = median(p50), median(p99), median(p100)
+	if delivered > 0 {
+		b.ServerCPUUS = serverCPU * 1e6 / float64(delivered)
+		b.ClientCPUUS = clientCPU * 1e6 / float64(delivered)
+	}
 	for i, s := range b.Rounds {
 		if s.P99MS == b.P99MS {
 			b.MedianRound = i

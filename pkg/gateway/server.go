@@ -109,21 +109,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // RunPinger pings every connection each Options.PingInterval until ctx ends.
 // Browsers and mini-program runtimes answer pings on their own, which keeps
 // proxies from timing idle connections out and feeds the idle check.
+//
+// The pings are spread over the interval: it is cut into pingSlices, and
+// each connection is pinged in the slice its creation time falls in, so
+// 50k connections cost a small steady load rather than 50k pings (and 50k
+// pongs back) at once every interval, which would also delay whatever
+// broadcast falls on that moment.
 func (s *Server) RunPinger(ctx context.Context) {
 	if s.opts.PingInterval < 0 {
 		return
 	}
-	t := time.NewTicker(s.opts.PingInterval)
+	t := time.NewTicker(s.opts.PingInterval / pingSlices)
 	defer t.Stop()
-	for {
+	for slice := int64(0); ; slice = (slice + 1) % pingSlices {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fanOut(s.snapshot(), func(c *Conn) bool { return c.enqueue(s.ping, true) == nil })
+			s.fanOut(s.snapshot(), func(c *Conn) bool {
+				return c.pingSlice() == slice && c.enqueue(s.ping, true) == nil
+			})
 		}
 	}
 }
+
+// pingSlices is how many parts RunPinger spreads its pings over.
+const pingSlices = 16
+
+// pingSlice is the part of the ping interval in which c is pinged: its
+// creation time in µs, modulo pingSlices, which spreads connections
+// evenly even when thousands open within one second.
+func (c *Conn) pingSlice() int64 { return c.created / 1000 % pingSlices }
 
 // serveConn upgrades nc (or answers a plain HTTP request) and runs the
 // connection to its end.
