@@ -54,7 +54,8 @@ else
 	PER_PROC=18000
 fi
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
-ECHO_COUNT=$(nproc)   # wsfleet workers for echo: one per core
+ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one process
+ECHO_WIDE=$(nproc)    # ...and again with one per core (label echo-N-wide)
 PEERS="gorilla nbio"
 
 OUT=bench/out/$MODE
@@ -173,6 +174,13 @@ echo_all() {
 		measure "echo-$c" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
 	done
 	stop_server
+	if ((ECHO_WIDE > ECHO_COUNT)); then
+		start_wsfleet echo "$ECHO_WIDE"
+		for c in $ECHO_CLIENTS; do
+			measure "echo-$c-wide" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
+		done
+		stop_server
+	fi
 	for s in $PEERS; do
 		start_peer "$s"
 		for c in $ECHO_CLIENTS; do

@@ -67,8 +67,9 @@ type child struct {
 	cfg   childConfig
 	outMu sync.Mutex
 	out   *json.Encoder
-	conns []*client
-	wg    sync.WaitGroup // connection goroutines
+	conns []*client      // echo: each with its goroutine
+	rd    *reader        // idle: every connection on one epoll set
+	wg    sync.WaitGroup // connection goroutines, the reader
 
 	closing atomic.Bool
 	dropped atomic.Int64
@@ -227,37 +228,49 @@ func (ch *child) open() event {
 	close(jobs)
 	wg.Wait()
 	if !cfg.Echo {
-		for i, c := range ch.conns {
-			if c != nil {
-				ch.wg.Add(1)
-				go ch.readLoop(c, i)
-			}
+		if err := ch.startReader(); err != nil {
+			return event{Ev: "opened", Failed: cfg.Conns, Errors: []string{err.Error()}}
 		}
 	}
 	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()), Errors: ch.errs.list()}
 }
 
-// readLoop reads an idle connection until it closes, timing broadcasts and
-// recording pushes.
-func (ch *child) readLoop(c *client, i int) {
-	defer ch.wg.Done()
-	last := -1
-	for {
-		_, p, err := c.next()
-		if err != nil {
+// startReader moves the idle connections to the reader and starts it.
+func (ch *child) startReader() error {
+	last := make([]int, len(ch.conns)) // per connection, the last round seen
+	for i := range last {
+		last[i] = -1
+	}
+	rd, err := newReader(func(i int, p []byte) { ch.received(i, p, &last[i]) }, ch.lost)
+	if err != nil {
+		return err
+	}
+	for i, c := range ch.conns {
+		if c == nil {
+			continue
+		}
+		ch.conns[i] = nil
+		if err := rd.add(i, c); err != nil {
+			c.abort()
 			ch.lost(err)
-			return
 		}
-		now := time.Now().UnixNano()
-		if ch.recording.Load() {
-			ch.pmu.Lock()
-			ch.recv[i] = append(ch.recv[i], now)
-			ch.pmu.Unlock()
-		}
-		if r, stamp, ok := parseStamp(p); ok && r != last {
-			last = r
-			ch.recordRound(r, (now-stamp)/1000)
-		}
+	}
+	ch.rd = rd
+	ch.wg.Go(rd.run)
+	return nil
+}
+
+// received times a broadcast and records a push that connection i got.
+func (ch *child) received(i int, p []byte, last *int) {
+	now := time.Now().UnixNano()
+	if ch.recording.Load() {
+		ch.pmu.Lock()
+		ch.recv[i] = append(ch.recv[i], now)
+		ch.pmu.Unlock()
+	}
+	if r, stamp, ok := parseStamp(p); ok && r != *last {
+		*last = r
+		ch.recordRound(r, (now-stamp)/1000)
 	}
 }
 
@@ -336,6 +349,9 @@ func (ch *child) closeAll() {
 		if c != nil {
 			c.abort()
 		}
+	}
+	if ch.rd != nil {
+		ch.rd.stop()
 	}
 	ch.wg.Wait()
 }

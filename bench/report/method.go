@@ -16,8 +16,11 @@ them over pipes, one JSON line per command and per answer. Connections are sprea
 addresses 127.P.0.2, 127.P.0.3, … (at most 15,000 per address, each address having its own ephemeral port
 range to the one destination; P is new for every phase), dialled with ` + "`IP_BIND_ADDRESS_NO_PORT`" + ` so the
 port is chosen at connect time, and closed with a reset (` + "`SO_LINGER 0`" + `) so no TIME_WAIT outlives a phase.
-Clients use gobwas/ws frames directly, one goroutine per connection, and answer pings. Any connection that
-fails to open, is lost, or gets a wrong echo fails the run.
+Clients use gobwas/ws to dial and answer pings. An echo client is a goroutine; the idle connections of a client
+process (memory, broadcast, push) are all read from one epoll set by one goroutine, because a goroutine per
+connection on Go's netpoller cost the clients 15-20 µs of CPU per broadcast message received, taken from the
+server on the shared cores (now about 12 µs, most of it the kernel's receive path). Any connection that fails
+to open, is lost, or gets a wrong echo fails the run.
 
 **Memory.** PSS (` + "`Pss:`" + ` of ` + "`/proc/PID/smaps_rollup`" + `) summed over the server's process tree
 (the root process and every descendant, found through ` + "`/proc/*/stat`" + `), before the clients connect and
@@ -30,7 +33,11 @@ idle and broadcast phases run the push app (its timer set to 1 h so it stays qui
 are single processes, so they cannot hold 50k connections here and their large phase is 19k.
 
 **Echo.** 32-byte text messages, closed loop per client, after an unmeasured warm-up; wsfleet runs its echo app
-(which answers "hello " + the message: the clients expect that prefix) with one worker per core. Latency is
+(which answers "hello " + the message: the clients expect that prefix) with one worker, as each peer is one
+process, and again with one worker per core (rows "-count 2"). Each worker runs one epoll poller per core it
+has, at most one fewer than its Ps (` + "`master start -pollers`" + `): a poller blocked in epoll_wait holds its P in
+a system call, and with every P held so the Go runtime's sysmon never backs off and retakes a P every 20 µs,
+which perf showed costing a worker 15 % of its CPU. Latency is
 kept in a histogram of 2 % buckets; the maximum is exact. Round trips per server CPU-second divide the round
 trips in the window by utime + stime of all server processes over the same window. "Rest of machine" is the
 machine's busy time (/proc/stat) less server and clients: other processes, and interrupt time not charged to
@@ -39,7 +46,19 @@ either.
 **Broadcast.** Each round's payload is "B <round> <publish time in ns>"; each client notes the delay on
 arrival, and its process reports every connection's delay once all its connections have the round (or after
 10 s). Rounds are 0.3 s apart. The plots show, for the round with the median p99, the share of connections
-that have the message against time.
+that have the message against time. CPU per delivery is utime + stime of the server's processes, and of the
+client processes, from each publish until every client process reported, summed over the rounds and divided
+by the messages delivered.
+
+**What bounds a broadcast here.** On loopback the sender's write() also runs the receiver's half of TCP (the
+segment is delivered, the socket queued and its reader woken in the writer's system call), and the clients
+share the two cores. So a broadcast to N connections takes at least N × (server + client CPU per delivery) ÷ 2
+cores, whatever the server does. In the runs behind this report the server side cost 13-15 µs per delivery at
+19k connections for wsfleet, gorilla and nbio alike (all three make one write() per connection) and 18-24 µs
+at 50k (50k sockets no longer fit the caches), with the clients at 12-23 µs: 50k × ~40 µs ÷ 2 ≈ 1 s, five
+times the issue's 200 ms. A peer writes from one goroutine, so its broadcast is also bounded by N × its own
+cost per delivery; wsfleet's workers write in parallel, which gains only as much as the second core has left
+once the clients had theirs. On separate client machines the receive half would not run on the server.
 
 **Push.** wsfleet's push app with 8 workers and its timer every 5 s, long enough for one tick to reach every
 connection before the next (quick mode: 2 workers, 1 s). The load generator subscribes to ` + "`wsfleet.all`" + ` itself to know when each tick was published (a client that

@@ -172,8 +172,12 @@ func (d *doc) targets() {
 			continue
 		}
 		rt := w.Echo.PerCPUSecond / g.Echo.PerCPUSecond
-		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's, %s clients | wsfleet %s, gorilla %s: %.2f× | %s |",
-			c, thousands(w.Echo.PerCPUSecond), thousands(g.Echo.PerCPUSecond), rt, d.met(rt >= 1.1))
+		wide := ""
+		if ww := r.get("wsfleet", "echo-"+c+"-wide"); ww != nil && ww.Echo != nil {
+			wide = fmt.Sprintf(" (`%s`: %s, %.2f×)", ww.Config, thousands(ww.Echo.PerCPUSecond), ww.Echo.PerCPUSecond/g.Echo.PerCPUSecond)
+		}
+		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's, %s clients | wsfleet `%s` %s, gorilla %s: %.2f×%s | %s |",
+			c, w.Config, thousands(w.Echo.PerCPUSecond), thousands(g.Echo.PerCPUSecond), rt, wide, d.met(rt >= 1.1))
 	}
 	if w := r.get("wsfleet", size); w != nil && w.Broadcast != nil {
 		b := w.Broadcast
@@ -297,7 +301,14 @@ func (d *doc) echo() {
 	}
 	for _, l := range labels {
 		for _, s := range servers {
-			if r := d.run.get(s, l); r != nil && r.Echo != nil {
+			rs := []*result{d.run.get(s, l)}
+			if s == "wsfleet" {
+				rs = append(rs, d.run.get(s, l+"-wide"))
+			}
+			for _, r := range rs {
+				if r == nil || r.Echo == nil {
+					continue
+				}
 				e := r.Echo
 				d.p("| %s | `%s` | %d | %s | %.2f | %s | %s | %s | %s | %.2f | %.2f |", s, r.Config, e.Clients,
 					thousands(e.PerSecond), e.ServerCPUSeconds, thousands(e.PerCPUSecond), ms(e.P50MS), ms(e.P99MS),
@@ -336,12 +347,12 @@ func (d *doc) broadcast() error {
 		"100 %% of the connections have it (each message carries its publish time; every client process reads the " +
 		"same clock). wsfleet's is published on its NATS subject `wsfleet.all`, as any application would; a peer's " +
 		"is asked for by a control connection (\"BROADCAST <payload>\"). Figures are the median of the rounds.\n")
-	d.p("| server | connections | p50 ms | p99 ms | 100 %% ms | rounds that reached all |")
-	d.p("| --- | ---: | ---: | ---: | ---: | ---: |")
+	d.p("| server | connections | p50 ms | p99 ms | 100 %% ms | rounds that reached all | server CPU µs per delivery | clients' CPU µs per delivery |")
+	d.p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	row := func(s string, r *result) {
 		b := r.Broadcast
-		d.p("| %s | %s | %s | %s | %s | %d of %d |", s, thousands(float64(r.Conns)), ms(b.P50MS), ms(b.P99MS),
-			ms(b.P100MS), b.FullyDelivered, len(b.Rounds))
+		d.p("| %s | %s | %s | %s | %s | %d of %d | %.1f | %.1f |", s, thousands(float64(r.Conns)), ms(b.P50MS), ms(b.P99MS),
+			ms(b.P100MS), b.FullyDelivered, len(b.Rounds), b.ServerCPUUS, b.ClientCPUUS)
 	}
 	for _, size := range d.sizes() {
 		for _, s := range servers {

@@ -42,6 +42,8 @@ type result struct {
 		P99MS          float64  `json:"p99_ms"`
 		P100MS         float64  `json:"p100_ms"`
 		MedianRound    int      `json:"median_round"`
+		ServerCPUUS    float64  `json:"server_cpu_us_per_delivery"`
+		ClientCPUUS    float64  `json:"client_cpu_us_per_delivery"`
 	} `json:"broadcast"`
 	Echo *struct {
 		Clients          int     `json:"clients"`

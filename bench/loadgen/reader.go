@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// reader reads a client process's idle connections (modes idle, broadcast
+// and push) on one epoll set from one goroutine: a wake-up returns a batch
+// of ready sockets and each costs one read, with no goroutine switch. A
+// goroutine per connection on Go's netpoller cost the clients 15-20 µs of
+// CPU per delivered broadcast message, more than most servers spend
+// sending it, and on the machine's two cores that CPU is taken from the
+// server under test (docs/benchmarks.md).
+type reader struct {
+	epfd  int
+	evfd  int // closeAll wakes the reader through it
+	conns map[int32]*rconn
+	buf   []byte
+	// onData gets each data message of connection i, valid until it
+	// returns; onLost a connection that ended.
+	onData func(i int, p []byte)
+	onLost func(err error)
+}
+
+// rconn is one connection in the reader.
+type rconn struct {
+	i    int
+	fd   int
+	pend []byte // a partial frame
+}
+
+func newReader(onData func(int, []byte), onLost func(error)) (*reader, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("loadgen: eventfd: %w", err)
+	}
+	r := &reader{epfd: epfd, evfd: evfd, conns: make(map[int32]*rconn), buf: make([]byte, 64<<10), onData: onData, onLost: onLost}
+	if err := r.watch(evfd); err != nil {
+		r.closeFDs()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *reader) watch(fd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("loadgen: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+func (r *reader) closeFDs() {
+	unix.Close(r.epfd)
+	unix.Close(r.evfd)
+}
+
+// add takes c's socket out of Go's netpoller (a non-blocking duplicate; c
+// is closed) with what its bufio.Reader already holds. Call it before run.
+func (r *reader) add(i int, c *client) error {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("loadgen: %T has no file descriptor", c.nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("loadgen: %w", err)
+	}
+	fd, dupErr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return fmt.Errorf("loadgen: %w", err)
+	}
+	if dupErr != nil {
+		return fmt.Errorf("loadgen: dup: %w", dupErr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("loadgen: %w", err)
+	}
+	rc := &rconn{i: i, fd: fd}
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		rc.pend = append([]byte(nil), b...)
+	}
+	c.nc.Close()
+	if err := r.watch(fd); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	r.conns[int32(fd)] = rc
+	if len(rc.pend) > 0 {
+		r.consume(rc, nil)
+	}
+	return nil
+}
+
+// stop ends run: it closes every connection with a reset and returns.
+func (r *reader) stop() {
+	unix.Write(r.evfd, binary.NativeEndian.AppendUint64(nil, 1))
+}
+
+// run reads until stop.
+func (r *reader) run() {
+	defer r.closeFDs()
+	events := make([]unix.EpollEvent, 512)
+	for {
+		n, err := unix.EpollWait(r.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			r.onLost(fmt.Errorf("epoll_wait: %w", err))
+			r.abortAll()
+			return
+		}
+		for _, ev := range events[:n] {
+			if int(ev.Fd) == r.evfd {
+				r.abortAll()
+				return
+			}
+			if rc := r.conns[ev.Fd]; rc != nil {
+				r.readable(rc)
+			}
+		}
+	}
+}
+
+// abortAll closes every connection with a reset (SO_LINGER 0), so no
+// TIME_WAIT holds a source port for the next phase.
+func (r *reader) abortAll() {
+	for _, rc := range r.conns {
+		unix.SetsockoptLinger(rc.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		unix.Close(rc.fd)
+	}
+	clear(r.conns)
+}
+
+func (r *reader) readable(rc *rconn) {
+	n, err := unix.Read(rc.fd, r.buf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		r.lose(rc, &net.OpError{Op: "read", Net: "tcp", Err: err})
+		return
+	case n == 0:
+		r.lose(rc, io.EOF)
+		return
+	}
+	r.consume(rc, r.buf[:n])
+}
+
+// consume handles every complete frame of rc.pend followed by b and keeps
+// the rest.
+func (r *reader) consume(rc *rconn, b []byte) {
+	if len(rc.pend) > 0 {
+		b = append(rc.pend, b...)
+		rc.pend = nil
+	}
+	for len(b) > 0 {
+		h, hl, ok := parseHeader(b)
+		if !ok || len(b) < hl+int(h.Length) {
+			if h.Length > maxPayload {
+				r.lose(rc, fmt.Errorf("loadgen: %d-byte frame from the server", h.Length))
+				return
+			}
+			rc.pend = append([]byte(nil), b...)
+			return
+		}
+		p := b[hl : hl+int(h.Length)]
+		b = b[hl+int(h.Length):]
+		if h.Masked {
+			ws.Cipher(p, h.Mask, 0)
+		}
+		switch h.OpCode {
+		case ws.OpPing:
+			if err := writeAll(rc.fd, maskedFrame(ws.OpPong, p)); err != nil {
+				r.lose(rc, err)
+				return
+			}
+		case ws.OpPong, ws.OpContinuation:
+			// Continuations do not occur: the benchmark's messages are one frame.
+		case ws.OpClose:
+			r.lose(rc, io.EOF)
+			return
+		default:
+			r.onData(rc.i, p)
+		}
+	}
+}
+
+// parseHeader decodes the frame header at the start of b: the header, its
+// length, and false when b holds less than a whole header.
+func parseHeader(b []byte) (ws.Header, int, bool) {
+	var h ws.Header
+	if len(b) < 2 {
+		return h, 0, false
+	}
+	h.Fin = b[0]&0x80 != 0
+	h.OpCode = ws.OpCode(b[0] & 0x0f)
+	h.Masked = b[1]&0x80 != 0
+	hl := 2
+	switch l := b[1] & 0x7f; l {
+	case 126:
+		if len(b) < 4 {
+			return h, 0, false
+		}
+		h.Length, hl = int64(binary.BigEndian.Uint16(b[2:])), 4
+	case 127:
+		if len(b) < 10 {
+			return h, 0, false
+		}
+		h.Length, hl = int64(binary.BigEndian.Uint64(b[2:])), 10
+	default:
+		h.Length = int64(l)
+	}
+	if h.Masked {
+		if len(b) < hl+4 {
+			return h, 0, false
+		}
+		copy(h.Mask[:], b[hl:hl+4])
+		hl += 4
+	}
+	return h, hl, true
+}
+
+// writeAll writes a small frame on a non-blocking socket, waiting briefly
+// if it is full (a pong; the server reads its socket).
+func writeAll(fd int, b []byte) error {
+	for deadline := time.Now().Add(time.Second); len(b) > 0; {
+		n, err := unix.Write(fd, b)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			if time.Now().After(deadline) {
+				return errors.New("loadgen: pong: socket full for 1s")
+			}
+			time.Sleep(time.Millisecond)
+			continue
+		case err != nil:
+			return &net.OpError{Op: "write", Net: "tcp", Err: err}
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// lose ends one connection.
+func (r *reader) lose(rc *rconn, err error) {
+	delete(r.conns, int32(rc.fd))
+	unix.Close(rc.fd) // leaves the epoll set with it
+	r.onLost(err)
+}
