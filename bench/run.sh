@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh [-quick]: the benchmark of docs/benchmarks.md (issue 5).
 #
-# Builds wsfleet, the peers (bench/peers: gorilla/websocket and nbio) and the
-# load generator (bench/loadgen), then measures each server in turn on
-# loopback, one fresh server per phase, phase by phase so that whatever else
-# the machine runs falls on every server alike. Results go to
-# bench/out/<full|quick>/*.json; the report to docs/benchmarks.md and
+# Builds wsfleet, the peers (bench/peers: gorilla/websocket, nbio, and floor,
+# the broadcast's calibration) and the load generator (bench/loadgen), then
+# measures each server in turn on loopback, one fresh server per phase,
+# phase by phase so that whatever else the machine runs falls on every server
+# alike. Results go to bench/out/<full|quick>/*.json; the report to
+# docs/benchmarks.md and
 # bench/plots/ (full) or to bench/out/quick/ (quick, which CI can run: it
 # must stay under 2 minutes and fails if any measurement fails).
 #
@@ -92,7 +93,7 @@ build() {
 	log "building"
 	make --no-print-directory build >/dev/null
 	go build -o "$BIN/" ./bench/loadgen ./bench/report
-	(cd bench/peers && go build -o "../out/bin/" ./gorilla ./nbio)
+	(cd bench/peers && go build -o "../out/bin/" ./gorilla ./nbio ./floor)
 }
 
 # start_wsfleet APP COUNT [PUSH_INTERVAL]: a daemonised cluster with its
@@ -160,7 +161,7 @@ idle_broadcast() {
 	start_wsfleet push "$IDLE_COUNT"
 	measure "$label" "${common[@]}" -conns "$n" -trigger nats -nats "$NATS"
 	stop_server
-	for s in $PEERS; do
+	for s in $PEERS floor; do # floor: bare writes, the machine's own cost of a broadcast
 		start_peer "$s"
 		measure "$label" "${common[@]}" -conns "$peer_n" -trigger ws
 		stop_server

@@ -355,7 +355,7 @@ func (d *doc) broadcast() error {
 			ms(b.P100MS), b.FullyDelivered, len(b.Rounds), b.ServerCPUUS, b.ClientCPUUS)
 	}
 	for _, size := range d.sizes() {
-		for _, s := range servers {
+		for _, s := range append(servers, "floor") {
 			if r := d.run.get(s, size); r != nil && r.Broadcast != nil {
 				row(s, r)
 			}
@@ -366,6 +366,26 @@ func (d *doc) broadcast() error {
 		row("wsfleet", same)
 	}
 	d.p("")
+	d.p("`floor` is no server: `bench/peers/floor` upgrades with gobwas/ws, keeps the sockets, and writes the " +
+		"frame, encoded once, to every socket with a bare write(2) from one goroutine per core. It is what a " +
+		"broadcast costs this machine before any server adds anything.\n")
+	for _, size := range d.sizes() {
+		f := d.run.get("floor", size)
+		if f == nil || f.Broadcast == nil || f.Broadcast.P99MS <= 0 {
+			continue
+		}
+		var parts []string
+		for _, s := range servers {
+			r := d.run.get(s, size)
+			if s == "wsfleet" && (r == nil || r.Conns != f.Conns) {
+				r = same
+			}
+			if r != nil && r.Broadcast != nil && r.Conns == f.Conns && r.Broadcast.P99MS > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.2f×", s, r.Broadcast.P99MS/f.Broadcast.P99MS))
+			}
+		}
+		d.p("- at %s, p99 ÷ the floor's: %s.", kConns(f.Conns), strings.Join(parts, ", "))
+	}
 	for _, size := range d.sizes() {
 		d.ratios(size, "time until 99 % have it (lower is better)", func(r *result) float64 { return r.Broadcast.P99MS })
 	}
