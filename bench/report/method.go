@@ -35,7 +35,7 @@ are single processes, so they cannot hold 50k connections here and their large p
 **Echo.** 32-byte text messages, closed loop per client, after an unmeasured warm-up; wsfleet runs its echo app
 (which answers "hello " + the message: the clients expect that prefix) with one worker, as each peer is one
 process, and again with one worker per core (rows "-count 2"). Each worker runs one epoll poller per core it
-has, at most one fewer than its Ps (` + "`master start -pollers`" + `): a poller blocked in epoll_wait holds its P in
+has (` + "`master start -worker-cores`" + `), at most one fewer than its Ps: a poller blocked in epoll_wait holds its P in
 a system call, and with every P held so the Go runtime's sysmon never backs off and retakes a P every 20 µs,
 which perf showed costing a worker 15 % of its CPU. Latency is
 kept in a histogram of 2 % buckets; the maximum is exact. Round trips per server CPU-second divide the round

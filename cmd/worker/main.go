@@ -54,7 +54,7 @@ func run(args []string) int {
 		protocols    = flagx.List(fs, "subprotocols", "subprotocols, in order of preference (comma-separated)")
 		requireProto = fs.Bool("require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
 		deflate      = fs.Bool("deflate", false, "negotiate permessage-deflate")
-		pollers      = fs.Int("pollers", 0, "epoll pollers (0: GOMAXPROCS-1, at least 1)")
+		cores        = fs.Int("cores", 0, "the cores this worker may use at once: its pollers and broadcast writers (0: GOMAXPROCS)")
 		demoPage     = fs.Bool("demo-page", true, "serve the demo page to plain HTTP GETs on the WebSocket port")
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 	)
@@ -86,7 +86,7 @@ func run(args []string) int {
 		MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer),
 		TrustedProxies: *proxies, AllowOrigins: *origins,
 		Subprotocols: *protocols, RequireSubprotocol: *requireProto, Deflate: *deflate,
-		Pollers: *pollers,
+		Cores: *cores,
 	}
 	if *demoPage {
 		gw.HTTP = site.Handler(wsfleet.Assets)

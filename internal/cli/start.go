@@ -68,7 +68,7 @@ func newStartFlags(env Env) *startFlags {
 	f.protocols = flagx.List(fs, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
 	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
 	fs.BoolVar(&o.Deflate, "deflate", false, "negotiate permessage-deflate with clients that offer it")
-	fs.IntVar(&o.Pollers, "pollers", 0, "epoll pollers per worker (0: the cores divided among the workers, at most cores-1, at least 1)")
+	fs.IntVar(&o.WorkerCores, "worker-cores", 0, "cores each worker may use at once, for its epoll pollers and broadcast writers (0: the cores divided among the workers)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	return f
@@ -94,8 +94,8 @@ func (f *startFlags) validate() []string {
 	if o.PushInterval <= 0 {
 		p = append(p, fmt.Sprintf("-push-interval must be positive (got %s)", o.PushInterval))
 	}
-	if o.Pollers < 0 {
-		p = append(p, fmt.Sprintf("-pollers must not be negative (got %d)", o.Pollers))
+	if o.WorkerCores < 0 {
+		p = append(p, fmt.Sprintf("-worker-cores must not be negative (got %d)", o.WorkerCores))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

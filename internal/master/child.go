@@ -110,7 +110,7 @@ func (m *Master) workerArgs(slot int) []string {
 		"-log-level", o.LogLevel,
 		"-demo-page=" + strconv.FormatBool(o.DemoPage),
 		"-deflate=" + strconv.FormatBool(o.Deflate),
-		"-pollers", strconv.Itoa(PollersFor(o.Pollers, o.Count, runtime.GOMAXPROCS(0))),
+		"-cores", strconv.Itoa(CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0))),
 		"-events=" + strconv.FormatBool(o.Events),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
 	}

@@ -35,7 +35,7 @@ type Options struct {
 	Subprotocols       []string
 	RequireSubprotocol bool
 	Deflate            bool
-	Pollers            int // per worker; 0 chooses (see PollersFor)
+	WorkerCores        int // per worker; 0 chooses (see CoresFor)
 	DemoPage           bool
 	Events             bool
 
@@ -50,18 +50,14 @@ type Options struct {
 // jsonString decodes a JSON string.
 func jsonString(raw json.RawMessage, s *string) error { return json.Unmarshal(raw, s) }
 
-// PollersFor is the number of epoll pollers each of count workers runs on
-// cores CPUs: asked, when positive; otherwise the cores divided among the
-// workers, at most cores-1 and at least 1. A poller waiting in epoll_wait
-// holds a P of the Go scheduler in a system call: a worker needs a P left
-// over so that the runtime's sysmon can back off (with every P in a system
-// call it wakes every 20 µs to retake them, which costs a worker about 15 %
-// of its CPU), and fewer pollers gather more events per wake-up.
-// Workerman's model is the same: a single-threaded event loop per process,
-// a process per core.
-func PollersFor(asked, count, cores int) int {
+// CoresFor is the share of cores CPUs each of count workers may use at
+// once (its epoll pollers and broadcast writers, see gateway.Options.Cores):
+// asked, when positive; otherwise the cores divided among the workers, at
+// least 1. Workerman's model is the same: a single-threaded event loop per
+// process, a process per core.
+func CoresFor(asked, count, cores int) int {
 	if asked > 0 {
 		return asked
 	}
-	return max(1, min(cores/max(count, 1), cores-1))
+	return max(1, cores/max(count, 1))
 }

@@ -23,14 +23,14 @@ func (s *Server) Broadcast(op ws.OpCode, data []byte, exclude string) int {
 const fanOutChunk = 512
 
 // fanOut calls f for every connection in cs and counts the trues. With
-// many connections it splits cs over up to Options.Pollers goroutines
-// (each write is a non-blocking syscall on the caller's goroutine), the
-// share of the cores this server has, and waits for them. More writers than
-// that only take turns on the same cores: with four workers on two cores,
-// two writers each made a broadcast to 19k connections slower (p99 440 to
-// 600 ms) than one each (p99 260 to 500 ms, docs/benchmarks.md).
+// many connections it splits cs over up to Options.Cores goroutines (each
+// write is a non-blocking syscall on the caller's goroutine), the share of
+// the cores this server has, and waits for them. More writers than that
+// only take turns on the same cores: with four workers on two cores, two
+// writers each made a broadcast to 19k connections slower (p99 440 to 600
+// ms) than one each (p99 260 to 500 ms).
 func (s *Server) fanOut(cs []*Conn, f func(*Conn) bool) int {
-	k := min(s.opts.Pollers, len(cs)/fanOutChunk)
+	k := min(s.opts.Cores, len(cs)/fanOutChunk)
 	if k <= 1 {
 		return count(cs, f)
 	}

@@ -8,7 +8,7 @@
 //
 // A plain TCP connection runs on the epoll engine (epoll.go): after the
 // upgrade its socket leaves Go's netpoller and joins one of a few pollers
-// (Options.Pollers), each a goroutine with its own epoll set and read buffer. An idle
+// (Options.Cores), each a goroutine with its own epoll set and read buffer. An idle
 // connection holds no goroutine and no buffer: its Conn, a few hundred
 // bytes, and its socket. A poller reads what a connection sent into its
 // buffer, handles every complete frame in it, and keeps bytes (in a buffer

@@ -32,10 +32,10 @@ type engine struct {
 	wg      sync.WaitGroup
 }
 
-// startEngine creates Options.Pollers pollers and the sweeper.
+// startEngine creates the pollers (see Options.Cores) and the sweeper.
 func (s *Server) startEngine() (*engine, error) {
 	e := &engine{stop: make(chan struct{})}
-	for range s.opts.Pollers {
+	for range s.opts.pollers() {
 		p, err := newPoller(s)
 		if err != nil {
 			for _, p := range e.pollers {

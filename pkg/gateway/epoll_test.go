@@ -39,7 +39,7 @@ func TestManyIdleConnectionsThenBroadcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &echo{}
-	s := New(Options{PingInterval: -1, Pollers: 2}, h, nil) // two writers per broadcast
+	s := New(Options{PingInterval: -1, Cores: 2}, h, nil) // two writers per broadcast
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan struct{})

@@ -60,14 +60,19 @@ type Options struct {
 	// Deflate negotiates permessage-deflate (RFC 7692) with clients that
 	// offer it, with no context takeover either way.
 	Deflate bool
-	// Pollers is how many epoll pollers serve plain TCP connections.
-	// Default GOMAXPROCS-1, at least 1. Fewer pollers batch more events
-	// per epoll_wait; and a poller blocked in epoll_wait holds its P in a
-	// system call, so with as many pollers as Ps the runtime's sysmon
-	// never backs off and retakes a P every 20 µs (see docs/benchmarks.md).
-	// Several processes on one port (wsfleet's workers) want one each.
-	Pollers int
+	// Cores is how many cores the server's work may take at once; several
+	// servers sharing a machine (wsfleet's workers) each set their share.
+	// Default GOMAXPROCS. A broadcast is written by Cores goroutines, and
+	// Cores epoll pollers serve plain TCP connections, but never more than
+	// GOMAXPROCS-1 (at least one): a poller blocked in epoll_wait holds
+	// its P in a system call, and with every P held so the runtime's
+	// sysmon never backs off and retakes a P every 20 µs. Fewer pollers
+	// also gather more ready sockets per epoll_wait.
+	Cores int
 }
+
+// pollers is how many epoll pollers the server runs (see Options.Cores).
+func (o *Options) pollers() int { return max(1, min(o.Cores, runtime.GOMAXPROCS(0)-1)) }
 
 func (o Options) withDefaults() Options {
 	if o.MaxMessage == 0 {
@@ -91,8 +96,8 @@ func (o Options) withDefaults() Options {
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 60 * time.Second
 	}
-	if o.Pollers <= 0 {
-		o.Pollers = max(1, runtime.GOMAXPROCS(0)-1)
+	if o.Cores <= 0 {
+		o.Cores = runtime.GOMAXPROCS(0)
 	}
 	return o
 }
