@@ -53,12 +53,16 @@ by the messages delivered.
 **What bounds a broadcast here.** On loopback the sender's write() also runs the receiver's half of TCP (the
 segment is delivered, the socket queued and its reader woken in the writer's system call), and the clients
 share the two cores. So a broadcast to N connections takes at least N × (server + client CPU per delivery) ÷ 2
-cores, whatever the server does. In the runs behind this report the server side cost 13-15 µs per delivery at
-19k connections for wsfleet, gorilla and nbio alike (all three make one write() per connection) and 18-24 µs
-at 50k (50k sockets no longer fit the caches), with the clients at 12-23 µs: 50k × ~40 µs ÷ 2 ≈ 1 s, five
-times the issue's 200 ms. A peer writes from one goroutine, so its broadcast is also bounded by N × its own
-cost per delivery; wsfleet's workers write in parallel, which gains only as much as the second core has left
-once the clients had theirs. On separate client machines the receive half would not run on the server.
+cores, whatever the server does; the table's last two columns give both. Every server makes one write() per
+connection, and the floor (bare write(2) calls, nothing else) costs within a few µs of the servers: the
+kernel's send and receive paths are nearly all of it. That cost also grows with N, on both sides alike: in
+runs outside this report (same machine and day) wsfleet with 4 workers cost 20 µs (server) + 15 µs (clients)
+per delivery at 19k, 29 + 29 µs at 38k and 50k, and with 2 workers 24 + 24 µs at 38k: past a few thousand
+sockets per process their kernel state no longer fits the caches, and more processes than cores add
+switches. At 50k that is 50k × ~58 µs ÷ 2 cores ≈ 1.4 s, against the issue's 200 ms. A peer writes from one
+goroutine, so its broadcast is also bounded by N × its own cost per delivery; wsfleet's workers write in
+parallel, which gains only what the second core has left once the clients had theirs. With the clients on
+other machines the receive half would not run on the server.
 
 **Push.** wsfleet's push app with 8 workers and its timer every 5 s, long enough for one tick to reach every
 connection before the next (quick mode: 2 workers, 1 s). The load generator subscribes to ` + "`wsfleet.all`" + ` itself to know when each tick was published (a client that
