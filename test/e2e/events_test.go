@@ -105,21 +105,41 @@ func TestEventsBackend(t *testing.T) {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() error {
-		pub("wsfleet.room.lobby", nil, "to the room")
-		ev, err := cl.readMessage(200 * time.Millisecond)
-		if err != nil {
-			return err
-		}
-		if string(ev.data) != "to the room" {
-			return fmt.Errorf("got %q", ev.data)
-		}
-		return nil
-	})
-	pub("wsfleet.user.ann", nats.Header{"Wsfleet-Op": {"binary"}}, "to ann")
-	cl.expectBinary([]byte("to ann"))
+	// Commands take effect asynchronously (docs/backend.md): until the
+	// worker has subscribed to the room's and the user's subjects, what is
+	// published there reaches nobody, so publish until one arrives. A
+	// retry can deliver a second copy later, even after the next step's
+	// message (the room's and the user's subjects are separate
+	// subscriptions), so copies of earlier steps are skipped below.
+	earlier := map[string]bool{}
+	arrives := func(subject string, hdr nats.Header, data string, op ws.OpCode) {
+		t.Helper()
+		waitFor(t, 10*time.Second, func() error {
+			pub(subject, hdr, data)
+			ev, err := cl.readMessage(200 * time.Millisecond)
+			for err == nil && earlier[string(ev.data)] {
+				ev, err = cl.readMessage(200 * time.Millisecond)
+			}
+			if err != nil {
+				return err
+			}
+			if string(ev.data) != data || ev.op != op {
+				return fmt.Errorf("got op %d %q", ev.op, ev.data)
+			}
+			return nil
+		})
+		earlier[data] = true
+	}
+	arrives("wsfleet.room.lobby", nil, "to the room", ws.OpText)
+	arrives("wsfleet.user.ann", nats.Header{"Wsfleet-Op": {"binary"}}, "to ann", ws.OpBinary)
 	pub("wsfleet.all", nil, "to all")
-	cl.expect("to all")
+	ev := cl.nextMessage(10 * time.Second)
+	for earlier[string(ev.data)] {
+		ev = cl.nextMessage(10 * time.Second)
+	}
+	if ev.op != ws.OpText || string(ev.data) != "to all" {
+		t.Fatalf("got op %d %q, want the text \"to all\"", ev.op, ev.data)
+	}
 	// Close by id, with a code and reason.
 	pub(subj, nats.Header{"Wsfleet-Conn": {open.Conn}, "Wsfleet-Close": {"4001"}}, "bye")
 	if ev := cl.expectClose(10*time.Second, 4001); ev.reason != "bye" {
