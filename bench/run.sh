@@ -39,6 +39,7 @@ if [[ $MODE == quick ]]; then
 	PUSH_INTERVAL=1s
 	PUSH_TICKS=3
 	PER_PROC=1000 # small, so that quick mode forks several clients too
+	TRIALS=1
 else
 	SMALL=10000
 	LARGE=50000       # wsfleet, -count 4: ~12.5k per worker
@@ -53,6 +54,7 @@ else
 	PUSH_INTERVAL=5s  # long enough for a tick to reach all before the next
 	PUSH_TICKS=5
 	PER_PROC=18000
+	TRIALS=3 # runs of each echo and same-N broadcast comparison, interleaved; the report takes the median
 fi
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
 ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one process
@@ -168,27 +170,51 @@ idle_broadcast() {
 	done
 }
 
+# trial N: the label suffix of the Nth run of a repeated measurement
+# ("" for the first, then "@2", "@3").
+trial() { (($1 > 1)) && echo "@$1" || true; }
+
+# echo_all TRIAL: every server's echo phase once.
 echo_all() {
-	local c s
+	local c s t
+	t=$(trial "$1")
 	start_wsfleet echo "$ECHO_COUNT"
 	for c in $ECHO_CLIENTS; do
-		measure "echo-$c" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
+		measure "echo-$c$t" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
 	done
 	stop_server
 	if ((ECHO_WIDE > ECHO_COUNT)); then
 		start_wsfleet echo "$ECHO_WIDE"
 		for c in $ECHO_CLIENTS; do
-			measure "echo-$c-wide" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
+			measure "echo-$c-wide$t" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
 		done
 		stop_server
 	fi
 	for s in $PEERS; do
 		start_peer "$s"
 		for c in $ECHO_CLIENTS; do
-			measure "echo-$c" -mode echo -conns "$c" -warmup "$WARMUP" -duration "$ECHO_TIME"
+			measure "echo-$c$t" -mode echo -conns "$c" -warmup "$WARMUP" -duration "$ECHO_TIME"
 		done
 		stop_server
 	done
+}
+
+# same_n TRIAL: the broadcast at the peers' large size, wsfleet (idle-same)
+# and the peers and the floor (idle-large), once. The first trial's peer
+# runs are idle_broadcast's.
+same_n() {
+	local s t
+	t=$(trial "$1")
+	start_wsfleet push "$IDLE_COUNT"
+	measure "idle-same$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
+	stop_server
+	if (($1 > 1)); then
+		for s in $PEERS floor; do
+			start_peer "$s"
+			measure "idle-large$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger ws
+			stop_server
+		done
+	fi
 }
 
 main() {
@@ -199,15 +225,18 @@ main() {
 	"$LG" sysinfo >"$OUT/machine-start.json"
 	log "mode $MODE; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
+	local t
 	idle_broadcast idle-small "$SMALL" "$SMALL"
 	if ((LARGE > 0)); then
 		idle_broadcast idle-large "$LARGE" "$PEER_LARGE"
 		# wsfleet at the peers' large size too, for a broadcast at the same N.
-		start_wsfleet push "$IDLE_COUNT"
-		measure idle-same -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
-		stop_server
+		for t in $(seq "$TRIALS"); do
+			same_n "$t"
+		done
 	fi
-	echo_all
+	for t in $(seq "$TRIALS"); do
+		echo_all "$t"
+	done
 	start_wsfleet push "$PUSH_COUNT" "$PUSH_INTERVAL"
 	measure push -mode push -conns "$PUSH_CONNS" -nats "$NATS" \
 		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL"

@@ -73,6 +73,7 @@ in turn, however late each one is.
 
 **Limits.** Clients and servers share the same two cores, so the load generator's own CPU is in every
 latency and throughput figure (the same for every server). Loopback TCP is cheaper than a real network and has
-no bandwidth limit. One run, not the best of several. CPU time comes in 10 ms ticks.
+no bandwidth limit. The comparisons the targets rest on (echo, and the broadcast at the peers' size) are measured three times, interleaved
+server by server, and each row shows the run with the median figure; the other phases run once. CPU time comes in 10 ms ticks.
 `)
 }

@@ -123,6 +123,37 @@ func ratio(a, b float64) string {
 	}
 	return fmt.Sprintf("%.2f×", a/b)
 }
+// trialList says, for the rows measured more than once, every run's key
+// figure; the rows show the median run.
+func (d *doc) trialList(labels []string, has func(*result) bool, f func(float64) string, what string) {
+	var parts []string
+	for _, l := range labels {
+		for _, s := range append(servers, "floor") {
+			for _, lab := range []string{l, l + "-wide"} {
+				if r := d.run.get(s, lab); r != nil && has(r) && len(r.trials) > 1 {
+					parts = append(parts, fmt.Sprintf("%s %s%s", s, lab, trialNote(r, f)))
+				}
+			}
+		}
+	}
+	if len(parts) > 0 {
+		d.p("Measured more than once, interleaved, each row showing the run with the median %s: %s.\n", what, strings.Join(parts, "; "))
+	}
+}
+
+// trialNote lists a repeated measurement's runs, e.g. " (median of 3
+// runs: 92k, 95k, 101k)"; f formats one figure.
+func trialNote(r *result, f func(float64) string) string {
+	if r == nil || len(r.trials) < 2 {
+		return ""
+	}
+	var vs []string
+	for _, v := range r.trials {
+		vs = append(vs, f(v))
+	}
+	return fmt.Sprintf(" (median of %d runs: %s)", len(r.trials), strings.Join(vs, ", "))
+}
+
 func (d *doc) met(ok bool) string {
 	if d.quick {
 		return "– (quick run)"
@@ -176,8 +207,9 @@ func (d *doc) targets() {
 		if ww := r.get("wsfleet", "echo-"+c+"-wide"); ww != nil && ww.Echo != nil {
 			wide = fmt.Sprintf(" (`%s`: %s, %.2f×)", ww.Config, thousands(ww.Echo.PerCPUSecond), ww.Echo.PerCPUSecond/g.Echo.PerCPUSecond)
 		}
-		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's, %s clients | wsfleet `%s` %s, gorilla %s: %.2f×%s | %s |",
-			c, w.Config, thousands(w.Echo.PerCPUSecond), thousands(g.Echo.PerCPUSecond), rt, wide, d.met(rt >= 1.1))
+		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's, %s clients | wsfleet `%s` %s%s, gorilla %s%s: %.2f×%s | %s |",
+			c, w.Config, thousands(w.Echo.PerCPUSecond), trialNote(w, thousands), thousands(g.Echo.PerCPUSecond),
+			trialNote(g, thousands), rt, wide, d.met(rt >= 1.1))
 	}
 	if w := r.get("wsfleet", size); w != nil && w.Broadcast != nil {
 		b := w.Broadcast
@@ -192,10 +224,10 @@ func (d *doc) targets() {
 			if ws == nil || ws.Broadcast == nil {
 				continue
 			}
-			line := fmt.Sprintf("at %s: wsfleet %s ms", kConns(ws.Conns), ms(ws.Broadcast.P99MS))
+			line := fmt.Sprintf("at %s: wsfleet %s ms%s", kConns(ws.Conns), ms(ws.Broadcast.P99MS), trialNote(ws, ms))
 			for _, s := range servers[1:] {
 				if p := r.get(s, pair[1]); p != nil && p.Broadcast != nil && p.Conns == ws.Conns {
-					line += fmt.Sprintf(", %s %s ms", s, ms(p.Broadcast.P99MS))
+					line += fmt.Sprintf(", %s %s ms%s", s, ms(p.Broadcast.P99MS), trialNote(p, ms))
 					faster = faster && ws.Broadcast.P99MS >= 0 && (p.Broadcast.P99MS < 0 || ws.Broadcast.P99MS < p.Broadcast.P99MS)
 				}
 			}
@@ -317,6 +349,7 @@ func (d *doc) echo() {
 		}
 	}
 	d.p("")
+	d.trialList(labels, func(r *result) bool { return r.Echo != nil }, thousands, "round trips per server CPU-second")
 	var busy []string
 	for _, l := range labels {
 		for _, s := range servers {
@@ -366,6 +399,7 @@ func (d *doc) broadcast() error {
 		row("wsfleet", same)
 	}
 	d.p("")
+	d.trialList([]string{"idle-large", "idle-same"}, func(r *result) bool { return r.Broadcast != nil }, ms, "p99 ms")
 	d.p("`floor` is no server: `bench/peers/floor` upgrades with gobwas/ws, keeps the sockets, and writes the " +
 		"frame, encoded once, to every socket with a bare write(2) from one goroutine per core. It is what a " +
 		"broadcast costs this machine before any server adds anything.\n")

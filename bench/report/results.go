@@ -74,6 +74,11 @@ type result struct {
 	Dropped int      `json:"dropped"`
 	Errors  []string `json:"errors"`
 	OK      bool     `json:"ok"`
+
+	// trials are the key figure (echo: round trips per server CPU-second;
+	// broadcast: p99 ms) of every run of this server and label, when it
+	// was measured more than once; this result is the median one.
+	trials []float64
 }
 
 type spread struct {
@@ -100,7 +105,8 @@ type machine struct {
 
 // run is everything one bench/run.sh left in its output folder.
 type run struct {
-	results    map[string]*result // "server label"
+	results    map[string]*result // "server label": the median trial
+	raw        []*result          // every result, every trial
 	start, end machine
 }
 
@@ -125,9 +131,45 @@ func load(dir string) (*run, error) {
 		if err := readJSON(f, res); err != nil {
 			return nil, err
 		}
-		r.results[res.Server+" "+res.Label] = res
+		r.raw = append(r.raw, res)
+	}
+	// bench/run.sh labels a repeated measurement's later runs "LABEL@2",
+	// "LABEL@3": the report uses the median run.
+	groups := make(map[string][]*result)
+	for _, res := range r.raw {
+		base, _, _ := strings.Cut(res.Label, "@")
+		k := res.Server + " " + base
+		groups[k] = append(groups[k], res)
+	}
+	for k, g := range groups {
+		r.results[k] = median(g)
 	}
 	return r, nil
+}
+
+// keyFigure is what picks the median among a label's runs.
+func keyFigure(r *result) float64 {
+	switch {
+	case r.Echo != nil:
+		return r.Echo.PerCPUSecond
+	case r.Broadcast != nil:
+		return r.Broadcast.P99MS
+	}
+	return 0
+}
+
+// median returns the run with the median key figure (the lower middle
+// of an even count), with every run's figure in its trials.
+func median(g []*result) *result {
+	if len(g) == 1 {
+		return g[0]
+	}
+	sort.Slice(g, func(i, j int) bool { return keyFigure(g[i]) < keyFigure(g[j]) })
+	m := g[(len(g)-1)/2]
+	for _, res := range g {
+		m.trials = append(m.trials, keyFigure(res))
+	}
+	return m
 }
 
 func readJSON(path string, v any) error {
@@ -162,13 +204,12 @@ func (r *run) problems() []string {
 	if r.get("wsfleet", "push") == nil {
 		p = append(p, "wsfleet push: no result")
 	}
-	keys := make([]string, 0, len(r.results))
-	for k := range r.results {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		res := r.results[k]
+	raw := append([]*result(nil), r.raw...)
+	sort.Slice(raw, func(i, j int) bool {
+		return raw[i].Server+" "+raw[i].Label < raw[j].Server+" "+raw[j].Label
+	})
+	for _, res := range raw {
+		k := res.Server + " " + res.Label
 		if !res.OK {
 			p = append(p, fmt.Sprintf("%s: failed: %s", k, strings.Join(res.Errors, "; ")))
 		}
