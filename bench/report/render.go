@@ -123,6 +123,7 @@ func ratio(a, b float64) string {
 	}
 	return fmt.Sprintf("%.2f×", a/b)
 }
+
 // trialList says, for the rows measured more than once, every run's key
 // figure; the rows show the median run.
 func (d *doc) trialList(labels []string, has func(*result) bool, f func(float64) string, what string) {

@@ -37,6 +37,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	outbox    net.Buffers // frames not yet written
+	first     [1][]byte   // poller: the outbox's storage while it holds one frame
 	queued    int         // bytes in outbox
 	deflate   bool        // permessage-deflate was negotiated; set before use
 	finished  bool        // poller: OnClose ran; the poller's alone
@@ -160,7 +161,13 @@ func (c *Conn) setCloseSentLocked(code ws.StatusCode, reason string) {
 }
 
 // touch records that bytes arrived, for the idle check.
-func (c *Conn) touch() { c.lastRead.Store(time.Now().UnixNano()) }
+func (c *Conn) touch() {
+	if c.p != nil {
+		c.lastRead.Store(c.p.now) // the poller's clock, read once per wake-up
+		return
+	}
+	c.lastRead.Store(time.Now().UnixNano())
+}
 
 // ConnInfo is a snapshot of one connection for status listings.
 type ConnInfo struct {

@@ -127,9 +127,10 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	evfd  int             // an eventfd in the set: wake-ups from other goroutines
-	buf   []byte          // the read buffer every connection of this poller shares
-	conns map[int32]*Conn // by fd; the poller goroutine only
+	evfd  int     // an eventfd in the set: wake-ups from other goroutines
+	buf   []byte  // the read buffer every connection of this poller shares
+	conns []*Conn // indexed by fd; the poller goroutine only
+	now   int64   // unix nanos when epoll_wait last returned; the poller goroutine only
 
 	mu       sync.Mutex
 	tasks    []*Conn // connections to look at (Conn.queued guarded by mu)
@@ -156,7 +157,7 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
 	}
-	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize), conns: make(map[int32]*Conn)}, nil
+	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize)}, nil
 }
 
 func (p *poller) closeFDs() {
@@ -170,6 +171,7 @@ func (p *poller) run() {
 	events := make([]unix.EpollEvent, 256)
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
+		p.now = nowNano()
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -186,7 +188,7 @@ func (p *poller) run() {
 				}
 				continue
 			}
-			c := p.conns[ev.Fd]
+			c := p.conn(ev.Fd)
 			if c == nil {
 				continue // closed earlier in this batch
 			}
@@ -257,6 +259,24 @@ func (p *poller) runTasks() bool {
 // closeAll ends every connection left when the poller stops.
 func (p *poller) closeAll() {
 	for _, c := range p.conns {
-		p.finish(c)
+		if c != nil {
+			p.finish(c)
+		}
 	}
+}
+
+// conn is the connection on fd, or nil.
+func (p *poller) conn(fd int32) *Conn {
+	if int(fd) < len(p.conns) {
+		return p.conns[fd]
+	}
+	return nil
+}
+
+// set records c (nil: none) as the connection on fd.
+func (p *poller) set(fd int32, c *Conn) {
+	if int(fd) >= len(p.conns) {
+		p.conns = append(p.conns, make([]*Conn, int(fd)+1-len(p.conns))...)
+	}
+	p.conns[fd] = c
 }

@@ -63,7 +63,7 @@ func (p *poller) service(c *Conn) {
 	c.mu.Lock()
 	if !c.added {
 		c.added = true
-		p.conns[c.fd] = c
+		p.set(c.fd, c)
 		c.events = c.interestLocked()
 		ev := unix.EpollEvent{Events: c.events, Fd: c.fd}
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev); err != nil {
@@ -256,7 +256,7 @@ func (c *Conn) flushLocked() {
 	if c.dead || c.killed {
 		return
 	}
-	c.outbox = nil // an idle connection keeps no buffer
+	c.dropOutboxLocked() // an idle connection keeps no buffer
 	if c.waitOut {
 		c.waitOut = false
 		c.stallSince.Store(0)
@@ -285,6 +285,13 @@ func (c *Conn) wroteLocked(n int) {
 	}
 }
 
+// dropOutboxLocked empties the queue and lets go of its frames. c.mu is
+// held.
+func (c *Conn) dropOutboxLocked() {
+	c.outbox, c.queued = nil, 0
+	c.first[0] = nil
+}
+
 // halfCloseFDLocked sends FIN after the close frame and keeps reading: a
 // lingering close (see netconn.go halfClose). c.mu is held.
 func (c *Conn) halfCloseFDLocked() {
@@ -308,7 +315,7 @@ func (c *Conn) killLocked() {
 		return
 	}
 	c.killed = true
-	c.outbox, c.queued = nil, 0
+	c.dropOutboxLocked()
 	c.p.wake(c)
 }
 
@@ -325,12 +332,12 @@ func (p *poller) finish(c *Conn) {
 		code, why = ws.StatusAbnormalClosure, ""
 	}
 	c.closeSent, c.killed, c.dead = true, true, true
-	c.outbox, c.queued = nil, 0
+	c.dropOutboxLocked()
 	c.waitOut = false
 	c.stallSince.Store(0)
 	c.closeBy.Store(0)
 	if c.added {
-		delete(p.conns, c.fd)
+		p.set(c.fd, nil)
 	}
 	unix.Close(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()

@@ -110,7 +110,15 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 // at once unless the socket is full or the poller flushes after reading; a
 // TLS connection starts its writer goroutine if none runs. c.mu is held.
 func (c *Conn) appendLocked(b []byte) {
-	c.outbox = append(c.outbox, b)
+	if c.p != nil && len(c.outbox) == 0 {
+		// Most queues hold one frame at a time: keep it in the Conn rather
+		// than allocate a slice for it. Capacity 1: a second frame moves the
+		// queue to the heap and never overwrites this one.
+		c.first[0] = b
+		c.outbox = c.first[:1:1]
+	} else {
+		c.outbox = append(c.outbox, b)
+	}
 	c.queued += len(b)
 	if c.p != nil {
 		if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
