@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -195,6 +197,7 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-app", "nosuch"}, flag: "app"},
 		{args: []string{"start", "-push-interval", "soon"}, flag: "push-interval"},
 		{args: []string{"start", "-max-message", "lots"}, flag: "max-message"},
+		{args: []string{"start", "-worker-cores", "-1"}, flag: "worker-cores"},
 		{args: []string{"stop", "-grace", "abc"}, flag: "grace"},
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
@@ -223,7 +226,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
-			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "d", "pid-file"},
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "d", "pid-file"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
@@ -239,6 +242,32 @@ func TestHelp(t *testing.T) {
 		for _, f := range flags {
 			if !regexp.MustCompile(`(^|[^\w-])--?` + regexp.QuoteMeta(f) + `([^\w-]|$)`).MatchString(text) {
 				t.Errorf("master %s -h does not document -%s:\n%s", verb, f, text)
+			}
+		}
+	}
+}
+
+// TestWorkerCores: every worker is started with its share of the cores,
+// -worker-cores when given, the cores divided among the workers otherwise.
+func TestWorkerCores(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		extra []string
+		want  int
+	}{
+		{nil, max(1, runtime.GOMAXPROCS(0)/2)},
+		{[]string{"-worker-cores", "3"}, 3},
+	} {
+		c := startCluster(t, clusterOpts{count: 2, extra: tc.extra})
+		for _, w := range c.status().Workers {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", w.PID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := strings.Split(string(b), "\x00")
+			i := slices.Index(args, "-cores")
+			if i < 0 || i+1 >= len(args) || args[i+1] != strconv.Itoa(tc.want) {
+				t.Errorf("%v: worker %d runs %q, want -cores %d", tc.extra, w.PID, args, tc.want)
 			}
 		}
 	}
