@@ -159,7 +159,7 @@ func (c *Conn) endHoldLocked() {
 // readFD reads once from the socket: (0, nil) when nothing is there.
 func (c *Conn) readFD(b []byte) (int, error) {
 	for {
-		n, err := unix.Read(int(c.fd), b)
+		n, err := rawRead(int(c.fd), b)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -230,7 +230,7 @@ func (c *Conn) flushLocked() {
 		var n int
 		var err error
 		if len(c.outbox) == 1 {
-			n, err = unix.Write(int(c.fd), c.outbox[0])
+			n, err = rawWrite(int(c.fd), c.outbox[0])
 		} else {
 			n, err = unix.Writev(int(c.fd), c.outbox[:min(len(c.outbox), maxIovec)])
 		}

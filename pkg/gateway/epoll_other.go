@@ -9,7 +9,7 @@ import "net"
 
 type epollState struct{ waitOut, holdFlush, killed, queuedTask bool }
 
-type poller struct{}
+type poller struct{ now int64 }
 
 type engine struct{}
 
