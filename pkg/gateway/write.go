@@ -118,6 +118,9 @@ func (c *Conn) appendLocked(b []byte) {
 		c.outbox = c.first[:1:1]
 	} else {
 		c.outbox = append(c.outbox, b)
+		// The queue is on the heap now (a full cap-1 slice always moves):
+		// let go of the Conn's copy of its first frame.
+		c.first[0] = nil
 	}
 	c.queued += len(b)
 	if c.p != nil {
