@@ -437,7 +437,7 @@ func (d *doc) broadcast() error {
 	for _, size := range d.sizes() {
 		var ss []series
 		title := "Broadcast to " + d.sizeName(size)
-		for _, s := range servers {
+		for _, s := range append(servers, "floor") {
 			r := d.run.get(s, size)
 			if r == nil || r.Broadcast == nil || len(r.Broadcast.Rounds) == 0 {
 				continue
