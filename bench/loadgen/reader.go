@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type reader struct {
 	evfd  int // closeAll wakes the reader through it
 	conns map[int32]*rconn
 	buf   []byte
+	hr    bytes.Reader // over the bytes being consumed, for ws.ReadHeader
 	// onData gets each data message of connection i, valid until it
 	// returns; onLost a connection that ended.
 	onData func(i int, p []byte)
@@ -172,13 +174,21 @@ func (r *reader) consume(rc *rconn, b []byte) {
 		rc.pend = nil
 	}
 	for len(b) > 0 {
-		h, hl, ok := parseHeader(b)
-		if !ok || len(b) < hl+int(h.Length) {
-			if h.Length > maxPayload {
-				r.lose(rc, fmt.Errorf("loadgen: %d-byte frame from the server", h.Length))
-				return
-			}
-			rc.pend = append([]byte(nil), b...)
+		r.hr.Reset(b)
+		h, err := ws.ReadHeader(&r.hr)
+		hl := len(b) - r.hr.Len()
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			rc.pend = append([]byte(nil), b...) // a partial header
+			return
+		case err != nil:
+			r.lose(rc, fmt.Errorf("loadgen: frame header from the server: %w", err))
+			return
+		case h.Length > maxPayload:
+			r.lose(rc, fmt.Errorf("loadgen: %d-byte frame from the server", h.Length))
+			return
+		case len(b) < hl+int(h.Length):
+			rc.pend = append([]byte(nil), b...) // a partial payload
 			return
 		}
 		p := b[hl : hl+int(h.Length)]
@@ -201,41 +211,6 @@ func (r *reader) consume(rc *rconn, b []byte) {
 			r.onData(rc.i, p)
 		}
 	}
-}
-
-// parseHeader decodes the frame header at the start of b: the header, its
-// length, and false when b holds less than a whole header.
-func parseHeader(b []byte) (ws.Header, int, bool) {
-	var h ws.Header
-	if len(b) < 2 {
-		return h, 0, false
-	}
-	h.Fin = b[0]&0x80 != 0
-	h.OpCode = ws.OpCode(b[0] & 0x0f)
-	h.Masked = b[1]&0x80 != 0
-	hl := 2
-	switch l := b[1] & 0x7f; l {
-	case 126:
-		if len(b) < 4 {
-			return h, 0, false
-		}
-		h.Length, hl = int64(binary.BigEndian.Uint16(b[2:])), 4
-	case 127:
-		if len(b) < 10 {
-			return h, 0, false
-		}
-		h.Length, hl = int64(binary.BigEndian.Uint64(b[2:])), 10
-	default:
-		h.Length = int64(l)
-	}
-	if h.Masked {
-		if len(b) < hl+4 {
-			return h, 0, false
-		}
-		copy(h.Mask[:], b[hl:hl+4])
-		hl += 4
-	}
-	return h, hl, true
 }
 
 // writeAll writes a small frame on a non-blocking socket, waiting briefly

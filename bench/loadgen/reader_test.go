@@ -44,11 +44,12 @@ func TestReaderConsumesSplitFrames(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, hl, ok := parseHeader(pong[:n])
-		if !ok || h.OpCode != ws.OpPong || !h.Masked || h.Length != 1 {
-			t.Fatalf("cut at %d: answer %+v, want a masked pong", cut, h)
+		pr := bytes.NewReader(pong[:n])
+		h, err := ws.ReadHeader(pr)
+		if err != nil || h.OpCode != ws.OpPong || !h.Masked || h.Length != 1 {
+			t.Fatalf("cut at %d: answer %+v (%v), want a masked pong", cut, h, err)
 		}
-		p := pong[hl:n]
+		p := pong[n-pr.Len() : n]
 		ws.Cipher(p, h.Mask, 0)
 		if string(p) != "p" {
 			t.Fatalf("cut at %d: pong payload %q", cut, p)

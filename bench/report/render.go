@@ -130,10 +130,8 @@ func (d *doc) trialList(labels []string, has func(*result) bool, f func(float64)
 	var parts []string
 	for _, l := range labels {
 		for _, s := range append(servers, "floor") {
-			for _, lab := range []string{l, l + "-wide"} {
-				if r := d.run.get(s, lab); r != nil && has(r) && len(r.trials) > 1 {
-					parts = append(parts, fmt.Sprintf("%s %s%s", s, lab, trialNote(r, f)))
-				}
+			if r := d.run.get(s, l); r != nil && has(r) && len(r.trials) > 1 {
+				parts = append(parts, fmt.Sprintf("%s %s%s", s, l, trialNote(r, f)))
 			}
 		}
 	}
@@ -350,7 +348,11 @@ func (d *doc) echo() {
 		}
 	}
 	d.p("")
-	d.trialList(labels, func(r *result) bool { return r.Echo != nil }, thousands, "round trips per server CPU-second")
+	var echoLabels []string
+	for _, l := range labels {
+		echoLabels = append(echoLabels, l, l+"-wide")
+	}
+	d.trialList(echoLabels, func(r *result) bool { return r.Echo != nil }, thousands, "round trips per server CPU-second")
 	var busy []string
 	for _, l := range labels {
 		for _, s := range servers {
