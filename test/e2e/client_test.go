@@ -224,20 +224,34 @@ func (c *wsClient) echoClose(code ws.StatusCode) {
 // writeFrame writes f in one write, masked (with a fresh key) when mask is
 // true. A client must mask (RFC 6455 §5.3); tests of that rule pass false.
 func (c *wsClient) writeFrame(f ws.Frame, mask bool) error {
-	if mask {
-		f = ws.MaskFrame(f)
-	}
-	b, err := ws.CompileFrame(f)
-	if err != nil {
-		return err
+	return c.writeFrames([]ws.Frame{f}, mask)
+}
+
+// writeFrames writes fs in one write, each masked as writeFrame does. A
+// server that closes the connection on the first frame has the rest
+// already, so a test of a bad sequence does not race the server's close
+// with its own next write.
+func (c *wsClient) writeFrames(fs []ws.Frame, mask bool) error {
+	var b []byte
+	for _, f := range fs {
+		if mask {
+			f = ws.MaskFrame(f)
+		}
+		fb, err := ws.CompileFrame(f)
+		if err != nil {
+			return err
+		}
+		b = append(b, fb...)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if f.Header.OpCode == ws.OpClose {
-		c.closeSent = true
+	for _, f := range fs {
+		if f.Header.OpCode == ws.OpClose {
+			c.closeSent = true
+		}
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err = c.conn.Write(b)
+	_, err := c.conn.Write(b)
 	return err
 }
 

@@ -228,10 +228,8 @@ func TestProtocol(t *testing.T) {
 	for _, tc := range protocolCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := c.dial()
-			for _, f := range tc.frames {
-				if err := cl.writeFrame(f, !tc.unmasked); err != nil {
-					t.Fatalf("write frame %+v: %v", f.Header, err)
-				}
+			if err := cl.writeFrames(tc.frames, !tc.unmasked); err != nil {
+				t.Fatalf("write frames: %v", err)
 			}
 			for _, want := range tc.want {
 				got, err := cl.nextEvent(expectTimeout)
