@@ -57,6 +57,8 @@ func run(args []string) int {
 		cores        = fs.Int("cores", 0, "the cores this worker may use at once: its pollers and broadcast writers (0: GOMAXPROCS)")
 		demoPage     = fs.Bool("demo-page", true, "serve the demo page to plain HTTP GETs on the WebSocket port")
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
+		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
+		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -86,7 +88,7 @@ func run(args []string) int {
 		MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer),
 		TrustedProxies: *proxies, AllowOrigins: *origins,
 		Subprotocols: *protocols, RequireSubprotocol: *requireProto, Deflate: *deflate,
-		Cores: *cores,
+		Cores: *cores, PingInterval: orOff(*pingInterval), IdleTimeout: orOff(*idleTimeout),
 	}
 	if *demoPage {
 		gw.HTTP = site.Handler(wsfleet.Assets)
@@ -123,4 +125,13 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// orOff maps a flag's 0 ("never") to the gateway's negative "disabled"; the
+// gateway reads 0 as its default.
+func orOff(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

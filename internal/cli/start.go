@@ -69,6 +69,8 @@ func newStartFlags(env Env) *startFlags {
 	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
 	fs.BoolVar(&o.Deflate, "deflate", false, "negotiate permessage-deflate with clients that offer it")
 	fs.IntVar(&o.WorkerCores, "worker-cores", 0, "cores each worker may use at once, for its epoll pollers and broadcast writers (0: the cores divided among the workers)")
+	fs.DurationVar(&o.PingInterval, "ping-interval", 25*time.Second, "how often to ping every connection, which clients answer on their own (0: never)")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	return f
@@ -96,6 +98,16 @@ func (f *startFlags) validate() []string {
 	}
 	if o.WorkerCores < 0 {
 		p = append(p, fmt.Sprintf("-worker-cores must not be negative (got %d)", o.WorkerCores))
+	}
+	if o.PingInterval < 0 {
+		p = append(p, fmt.Sprintf("-ping-interval must not be negative (got %s)", o.PingInterval))
+	}
+	if o.IdleTimeout < 0 {
+		p = append(p, fmt.Sprintf("-idle-timeout must not be negative (got %s)", o.IdleTimeout))
+	}
+	if o.PingInterval > 0 && o.IdleTimeout > 0 && o.IdleTimeout <= o.PingInterval {
+		p = append(p, fmt.Sprintf("-idle-timeout (%s) must be longer than -ping-interval (%s), or every client that only answers pings is closed",
+			o.IdleTimeout, o.PingInterval))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

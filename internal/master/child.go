@@ -112,6 +112,8 @@ func (m *Master) workerArgs(slot int) []string {
 		"-deflate=" + strconv.FormatBool(o.Deflate),
 		"-cores", strconv.Itoa(CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0))),
 		"-events=" + strconv.FormatBool(o.Events),
+		"-ping-interval", o.PingInterval.String(),
+		"-idle-timeout", o.IdleTimeout.String(),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
 	}
 	if o.TLSCert != "" {

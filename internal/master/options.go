@@ -36,6 +36,8 @@ type Options struct {
 	RequireSubprotocol bool
 	Deflate            bool
 	WorkerCores        int // per worker; 0 chooses (see CoresFor)
+	PingInterval       time.Duration // 0: no pings
+	IdleTimeout        time.Duration // 0: none
 	DemoPage           bool
 	Events             bool
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"github.com/gobwas/ws"
 	"net"
 	"os"
 	"os/exec"
@@ -198,6 +199,9 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-push-interval", "soon"}, flag: "push-interval"},
 		{args: []string{"start", "-max-message", "lots"}, flag: "max-message"},
 		{args: []string{"start", "-worker-cores", "-1"}, flag: "worker-cores"},
+		{args: []string{"start", "-ping-interval", "-1s"}, flag: "ping-interval"},
+		{args: []string{"start", "-idle-timeout", "often"}, flag: "idle-timeout"},
+		{args: []string{"start", "-ping-interval", "30s", "-idle-timeout", "20s"}, flag: "idle-timeout"},
 		{args: []string{"stop", "-grace", "abc"}, flag: "grace"},
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
@@ -226,7 +230,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
-			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "d", "pid-file"},
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
@@ -270,5 +274,30 @@ func TestWorkerCores(t *testing.T) {
 				t.Errorf("%v: worker %d runs %q, want -cores %d", tc.extra, w.PID, args, tc.want)
 			}
 		}
+	}
+}
+
+// TestKeepaliveFlags: -ping-interval and -idle-timeout reach the workers. A
+// client that answers pings gets them at the interval and stays; with
+// pings off, a client that sends nothing is closed with 1001 after
+// -idle-timeout.
+func TestKeepaliveFlags(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 1, extra: []string{"-ping-interval", "500ms", "-idle-timeout", "2s"}})
+	cl := c.dial()
+	for range 5 { // five pings answered, 2.5 s: longer than -idle-timeout, and still open
+		ev, err := cl.nextEvent(expectTimeout)
+		if err != nil || ev.kind != evPing {
+			t.Fatalf("waiting for a ping: got %s (%v)", ev, err)
+		}
+	}
+	if err := cl.roundTrip("still here"); err != nil {
+		t.Fatal(err)
+	}
+
+	quiet := startCluster(t, clusterOpts{count: 1, extra: []string{"-ping-interval", "0", "-idle-timeout", "1s"}})
+	cl = quiet.dial()
+	if ev := cl.expectClose(expectTimeout, ws.StatusGoingAway); ev.reason != "idle timeout" {
+		t.Errorf("closed with reason %q, want \"idle timeout\"", ev.reason)
 	}
 }
