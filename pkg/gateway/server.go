@@ -250,15 +250,48 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Unlock()
 }
 
-// snapshot copies the registry, so callers enqueue without holding s.mu.
+// snapshot copies the registry, so callers enqueue without holding s.mu,
+// in the order of the connections' descriptors. A broadcast then walks the
+// kernel's file table, and the files and sockets allocated as the
+// connections were accepted, in order rather than at random (map order):
+// on 50k connections held by 4 workers, the time for a broadcast to reach
+// 99 % fell from 169 to 158 ms (docs/benchmarks.md, held rounds).
 func (s *Server) snapshot() []*Conn {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]*Conn, 0, len(s.conns))
+	top := int32(-1)
 	for _, c := range s.conns {
 		out = append(out, c)
+		top = max(top, c.fd)
 	}
-	return out
+	s.mu.RUnlock()
+	return byFD(out, top)
+}
+
+// byFD orders cs, whose largest descriptor is top, by descriptor in place
+// and in linear time: a process's descriptors are unique and small.
+// Connections without one (-1: served on a goroutine) come first.
+func byFD(cs []*Conn, top int32) []*Conn {
+	if top < 0 {
+		return cs
+	}
+	slots := make([]*Conn, top+1)
+	k := 0
+	for _, c := range cs {
+		if c.fd < 0 {
+			cs[k] = c
+			k++
+		} else {
+			slots[c.fd] = c
+		}
+	}
+	for _, c := range slots {
+		if c != nil {
+			cs[k] = c
+			k++
+		}
+	}
+	return cs[:k]
 }
 
 // Lookup returns the live connection with the given id, or nil.
