@@ -32,7 +32,8 @@ if [[ $MODE == quick ]]; then
 	ECHO_CLIENTS="100" # closed-loop echo clients
 	ECHO_TIME=3s
 	WARMUP=500ms
-	ROUNDS=2 # broadcasts per phase
+	ROUNDS=2 # broadcasts per phase, of each kind (live, held)
+	HOLD=300ms
 	SETTLE=3s
 	PUSH_CONNS=2000
 	PUSH_COUNT=2
@@ -48,6 +49,7 @@ else
 	ECHO_TIME=10s
 	WARMUP=1s
 	ROUNDS=5
+	HOLD=1s # a held round's clients read nothing for this long after the publish
 	SETTLE=10s
 	PUSH_CONNS=100000 # -count 8: ~12.5k per worker
 	PUSH_COUNT=8
@@ -98,15 +100,18 @@ build() {
 	(cd bench/peers && go build -o "../out/bin/" ./gorilla ./nbio ./floor)
 }
 
-# start_wsfleet APP COUNT [PUSH_INTERVAL]: a daemonised cluster with its
-# embedded NATS on a free port.
+# start_wsfleet APP COUNT PUSH_INTERVAL [FLAG...]: a daemonised cluster
+# with its embedded NATS on a free port.
 start_wsfleet() {
 	PORT=$("$LG" freeport)
 	CONFIG="master start -count $2 -app $1"
 	if [[ $1 == push ]]; then
-		CONFIG+=" -push-interval ${3:-1h}"
+		CONFIG+=" -push-interval $3"
 	fi
-	bin/master start -d -count "$2" -app "$1" -push-interval "${3:-1h}" \
+	if (($# > 3)); then
+		CONFIG+=" ${*:4}"
+	fi
+	bin/master start -d -count "$2" -app "$1" -push-interval "$3" "${@:4}" \
 		-listen "127.0.0.1:$PORT" -nats-listen 127.0.0.1:0 \
 		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
 	bin/master status -json -pid-file "$RUN/master.pid" >"$RUN/status.json"
@@ -155,12 +160,18 @@ measure() {
 	LG_PID=
 }
 
+# The broadcast phases run wsfleet without pings, as the peers, which send
+# none: a ping that reached a client's socket behind a held round's message
+# would merge into its unread segment and lend it its later timestamp. The
+# push timer is set to 1 h, so it stays quiet.
+start_broadcaster() { start_wsfleet push "$IDLE_COUNT" 1h -ping-interval 0 -idle-timeout 0; }
+
 # idle_broadcast LABEL WSFLEET_CONNS PEER_CONNS: memory with every
 # connection idle, then broadcasts to them all.
 idle_broadcast() {
 	local label=$1 n=$2 peer_n=$3 s
-	local common=(-mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS")
-	start_wsfleet push "$IDLE_COUNT"
+	local common=(-mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD")
+	start_broadcaster
 	measure "$label" "${common[@]}" -conns "$n" -trigger nats -nats "$NATS"
 	stop_server
 	for s in $PEERS floor; do # floor: bare writes, the machine's own cost of a broadcast
@@ -178,13 +189,13 @@ trial() { (($1 > 1)) && echo "@$1" || true; }
 echo_all() {
 	local c s t
 	t=$(trial "$1")
-	start_wsfleet echo "$ECHO_COUNT"
+	start_wsfleet echo "$ECHO_COUNT" 1h
 	for c in $ECHO_CLIENTS; do
 		measure "echo-$c$t" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
 	done
 	stop_server
 	if ((ECHO_WIDE > ECHO_COUNT)); then
-		start_wsfleet echo "$ECHO_WIDE"
+		start_wsfleet echo "$ECHO_WIDE" 1h
 		for c in $ECHO_CLIENTS; do
 			measure "echo-$c-wide$t" -mode echo -conns "$c" -prefix "hello " -warmup "$WARMUP" -duration "$ECHO_TIME"
 		done
@@ -205,13 +216,13 @@ echo_all() {
 same_n() {
 	local s t
 	t=$(trial "$1")
-	start_wsfleet push "$IDLE_COUNT"
-	measure "idle-same$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
+	start_broadcaster
+	measure "idle-same$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
 	stop_server
 	if (($1 > 1)); then
 		for s in $PEERS floor; do
 			start_peer "$s"
-			measure "idle-large$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -conns "$PEER_LARGE" -trigger ws
+			measure "idle-large$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD" -conns "$PEER_LARGE" -trigger ws
 			stop_server
 		done
 	fi

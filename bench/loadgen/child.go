@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -80,6 +81,7 @@ type child struct {
 	reported map[int]bool
 	complete chan int // a round every connection has
 
+	held      atomic.Bool // broadcast rounds are held (see reader): time them by arrival
 	recording atomic.Bool
 	pmu       sync.Mutex
 	recv      [][]int64 // per connection: receive times (unix ns) while recording
@@ -165,6 +167,21 @@ func (ch *child) handle(c command) {
 		rep := &echoReport{RoundTrips: ch.echoRTs, Hist: ch.echoHist}
 		ch.echoMu.Unlock()
 		ch.emit(event{Ev: "echo", Echo: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
+	case "hold", "release", "live":
+		if ch.rd == nil {
+			ch.emit(event{Ev: "error", Errors: []string{c.Cmd + ": no idle connections"}})
+			return
+		}
+		switch c.Cmd {
+		case "hold":
+			ch.held.Store(true)
+			ch.rd.control(ctlHold)
+		case "release":
+			ch.rd.control(ctlRelease)
+		case "live": // the reader reads all along; the next rounds are timed by reading
+			ch.held.Store(false)
+		}
+		ch.emit(event{Ev: c.Cmd})
 	case "flush":
 		ch.reportRound(c.Round)
 	case "push-count":
@@ -241,7 +258,7 @@ func (ch *child) startReader() error {
 	for i := range last {
 		last[i] = -1
 	}
-	rd, err := newReader(func(i int, p []byte) { ch.received(i, p, &last[i]) }, ch.lost)
+	rd, err := newReader(func(i int, p []byte, rx int64) { ch.received(i, p, rx, &last[i]) }, ch.lost)
 	if err != nil {
 		return err
 	}
@@ -260,9 +277,18 @@ func (ch *child) startReader() error {
 	return nil
 }
 
-// received times a broadcast and records a push that connection i got.
-func (ch *child) received(i int, p []byte, last *int) {
+// received times a broadcast and records a push that connection i got. A
+// broadcast is timed by when it was read, or in a held round by when the
+// kernel received it (rx).
+func (ch *child) received(i int, p []byte, rx int64, last *int) {
 	now := time.Now().UnixNano()
+	if ch.held.Load() {
+		if rx == 0 {
+			ch.errs.add(errors.New("a held round's message came without a receive timestamp"))
+		} else {
+			now = rx
+		}
+	}
 	if ch.recording.Load() {
 		ch.pmu.Lock()
 		ch.recv[i] = append(ch.recv[i], now)

@@ -40,6 +40,7 @@ type options struct {
 	trigger, natsURL   string
 	subject            string
 	roundTimeout       time.Duration
+	hold               time.Duration
 	ticks              int
 	pushInterval       time.Duration
 	timeout            time.Duration
@@ -99,6 +100,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.natsURL, "nats", "", "NATS URL (broadcast -trigger nats, push)")
 	fs.StringVar(&o.subject, "subject", "wsfleet.all", "NATS subject of cluster-wide messages")
 	fs.DurationVar(&o.roundTimeout, "round-timeout", 10*time.Second, "broadcast: how long a round may take to reach every connection")
+	fs.DurationVar(&o.hold, "hold", 0, "broadcast: also run held rounds, alternating with the live ones: the clients read nothing for this long after the publish, and each delivery is timed by the kernel's receive timestamp (0: live rounds only)")
 	fs.IntVar(&o.ticks, "ticks", 5, "push: ticks to watch")
 	fs.DurationVar(&o.pushInterval, "push-interval", 2*time.Second, "push: the server's -push-interval")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")

@@ -131,9 +131,21 @@ func (r *runner) echo(ctx context.Context) (*EchoResult, error) {
 }
 
 // BroadcastResult is several broadcasts to every connection, one after the
-// other; the summary figures are medians over the rounds.
+// other. Live rounds are timed by when each client read the message; held
+// rounds (with -hold) by when the kernel received it, the clients reading
+// nothing until the hold ends. The two kinds alternate, live first.
 type BroadcastResult struct {
-	Trigger        string   `json:"trigger"`
+	Trigger string `json:"trigger"`
+	Rounds         // live; inline, as before held rounds existed
+	// HoldMS is how long the clients read nothing after a held round's
+	// publish; 0 without held rounds.
+	HoldMS float64 `json:"hold_ms,omitempty"`
+	Held   *Rounds `json:"held,omitempty"`
+}
+
+// Rounds is the broadcasts of one kind; the summary figures are medians
+// over them.
+type Rounds struct {
 	Rounds         []Spread `json:"rounds"`
 	FullyDelivered int      `json:"fully_delivered_rounds"`
 	P50MS          float64  `json:"p50_ms"`
@@ -143,11 +155,40 @@ type BroadcastResult struct {
 	// plot.
 	MedianRound int `json:"median_round"`
 	// ServerCPUUS and ClientCPUUS are the CPU time the server's and the
-	// clients' processes spent per delivered message, in µs, over all
-	// rounds from each publish until every client process reported: where
-	// the time of a broadcast goes on a machine the two share.
+	// clients' processes spent per delivered message, in µs: in a live
+	// round from the publish until every client process reported, where
+	// the time of a broadcast goes on a machine the two share; in a held
+	// round from the publish to the end of the hold.
 	ServerCPUUS float64 `json:"server_cpu_us_per_delivery"`
 	ClientCPUUS float64 `json:"client_cpu_us_per_delivery"`
+
+	p50, p99, p100       []float64
+	delivered            int
+	serverCPU, clientCPU float64
+}
+
+func (rs *Rounds) add(s Spread, serverCPU, clientCPU float64) {
+	rs.Rounds = append(rs.Rounds, s)
+	rs.delivered += s.Delivered
+	if s.Delivered == s.Connections {
+		rs.FullyDelivered++
+	}
+	rs.p50, rs.p99, rs.p100 = append(rs.p50, s.P50MS), append(rs.p99, s.P99MS), append(rs.p100, s.P100MS)
+	rs.serverCPU += serverCPU
+	rs.clientCPU += clientCPU
+}
+
+func (rs *Rounds) finish() {
+	rs.P50MS, rs.P99MS, rs.P100MS = median(rs.p50), median(rs.p99), median(rs.p100)
+	if rs.delivered > 0 {
+		rs.ServerCPUUS = rs.serverCPU * 1e6 / float64(rs.delivered)
+		rs.ClientCPUUS = rs.clientCPU * 1e6 / float64(rs.delivered)
+	}
+	for i, s := range rs.Rounds {
+		if s.P99MS == rs.P99MS {
+			rs.MedianRound = i
+		}
+	}
 }
 
 func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
@@ -157,59 +198,91 @@ func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
 	}
 	defer done()
 	b := &BroadcastResult{Trigger: r.o.trigger}
-	var p50, p99, p100 []float64
-	spids, cpids := procTree(r.o.serverPID), r.fleet.pids()
-	var serverCPU, clientCPU float64
-	delivered := 0
-	for round := 1; round <= r.o.rounds; round++ {
-		s0, c0 := cpuSeconds(spids), cpuSeconds(cpids)
-		if err := publish(stampPayload(round, time.Now())); err != nil {
-			return nil, err
-		}
-		isRound := func(e event) bool { return e.Ev == "round" && e.Round == round }
-		rctx, cancel := context.WithTimeout(ctx, r.o.roundTimeout)
-		got, err := r.fleet.collectFrom(rctx, "round", isRound, nil)
-		cancel()
-		if err != nil && ctx.Err() == nil && rctx.Err() != nil {
-			// Not everyone has it in time: take what arrived.
-			if err := r.fleet.send(command{Cmd: "flush", Round: round}); err != nil {
+	kinds := []*Rounds{&b.Rounds}
+	if r.o.hold > 0 {
+		b.HoldMS = float64(r.o.hold) / float64(time.Millisecond)
+		b.Held = &Rounds{}
+		kinds = append(kinds, b.Held)
+	}
+	round := 0
+	for range r.o.rounds {
+		for _, rs := range kinds {
+			round++
+			if err := r.broadcastRound(ctx, publish, round, rs, rs == b.Held); err != nil {
 				return nil, err
 			}
-			fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			got, err = r.fleet.collectFrom(fctx, "round", isRound, got)
-			cancel()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("broadcast round %d: %w", round, err)
-		}
-		serverCPU += cpuSeconds(spids) - s0
-		clientCPU += cpuSeconds(cpids) - c0
-		var lat []int64
-		for _, e := range got {
-			lat = append(lat, e.LatUS...)
-		}
-		s := spreadOf(lat, r.res.Connect.Opened)
-		b.Rounds = append(b.Rounds, s)
-		delivered += s.Delivered
-		if s.Delivered == s.Connections {
-			b.FullyDelivered++
-		}
-		p50, p99, p100 = append(p50, s.P50MS), append(p99, s.P99MS), append(p100, s.P100MS)
-		if err := sleep(ctx, 300*time.Millisecond); err != nil {
-			return nil, err
+			if err := sleep(ctx, 300*time.Millisecond); err != nil {
+				return nil, err
+			}
 		}
 	}
-	b.P50MS, b.P99MS, b.P100MS = median(p50), median(p99), median(p100)
-	if delivered > 0 {
-		b.ServerCPUUS = serverCPU * 1e6 / float64(delivered)
-		b.ClientCPUUS = clientCPU * 1e6 / float64(delivered)
-	}
-	for i, s := range b.Rounds {
-		if s.P99MS == b.P99MS {
-			b.MedianRound = i
-		}
+	for _, rs := range kinds {
+		rs.finish()
 	}
 	return b, nil
+}
+
+// broadcastRound publishes one broadcast and adds its spread to rs. A held
+// round parks every client's reader first and releases it r.o.hold after
+// the publish.
+func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error, round int, rs *Rounds, held bool) error {
+	f := r.fleet
+	if held {
+		if err := f.send(command{Cmd: "hold"}); err != nil {
+			return err
+		}
+		if _, err := f.collect(ctx, "hold"); err != nil {
+			return err
+		}
+	}
+	spids, cpids := procTree(r.o.serverPID), f.pids()
+	s0, c0 := cpuSeconds(spids), cpuSeconds(cpids)
+	if err := publish(stampPayload(round, time.Now())); err != nil {
+		return err
+	}
+	var s1, c1 float64
+	if held {
+		if err := sleep(ctx, r.o.hold); err != nil {
+			return err
+		}
+		s1, c1 = cpuSeconds(spids), cpuSeconds(cpids)
+		if err := f.send(command{Cmd: "release"}); err != nil {
+			return err
+		}
+	}
+	isRound := func(e event) bool { return e.Ev == "round" && e.Round == round }
+	rctx, cancel := context.WithTimeout(ctx, r.o.roundTimeout)
+	got, err := f.collectFrom(rctx, "round", isRound, nil)
+	cancel()
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		// Not everyone has it in time: take what arrived.
+		if err := f.send(command{Cmd: "flush", Round: round}); err != nil {
+			return err
+		}
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		got, err = f.collectFrom(fctx, "round", isRound, got)
+		cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("broadcast round %d: %w", round, err)
+	}
+	if !held {
+		s1, c1 = cpuSeconds(spids), cpuSeconds(cpids)
+	}
+	var lat []int64
+	for _, e := range got {
+		lat = append(lat, e.LatUS...)
+	}
+	rs.add(spreadOf(lat, r.res.Connect.Opened), s1-s0, c1-c0)
+	if held {
+		if err := f.send(command{Cmd: "live"}); err != nil {
+			return err
+		}
+		if _, err := f.collect(ctx, "live"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // trigger returns how to start one broadcast: a NATS publish on the

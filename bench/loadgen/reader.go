@@ -21,17 +21,42 @@ import (
 // CPU per delivered broadcast message, more than most servers spend
 // sending it, and on the machine's two cores that CPU is taken from the
 // server under test (docs/benchmarks.md).
+//
+// Every socket keeps the kernel's software receive timestamp
+// (SO_TIMESTAMPING), handed to onData with each message: when the message
+// entered the client's TCP receive path, however late the client reads it.
+// TCP merges a segment into the one queued before it, if that one is
+// unread, and the merged segment carries the later timestamp: a message is
+// timed exactly only if nothing follows it before it is read (the held
+// broadcast rounds run without server pings for this reason).
 type reader struct {
 	epfd  int
-	evfd  int // closeAll wakes the reader through it
+	evfd  int // control wakes the reader through it
 	conns map[int32]*rconn
 	buf   []byte
-	hr    bytes.Reader // over the bytes being consumed, for ws.ReadHeader
+	oob   []byte         // recvmsg's control messages: the receive timestamp
+	rx    int64          // receive timestamp (unix ns) of the last read, 0 if none
+	hr    bytes.Reader   // over the bytes being consumed, for ws.ReadHeader
+	ctl   chan readerCtl // control's requests, one at a time
+	ack   chan struct{}  // run has acted on a request
 	// onData gets each data message of connection i, valid until it
-	// returns; onLost a connection that ended.
-	onData func(i int, p []byte)
+	// returns, with its receive timestamp (unix ns); onLost a connection
+	// that ended.
+	onData func(i int, p []byte, rx int64)
 	onLost func(err error)
 }
+
+// readerCtl is a request to a running reader.
+type readerCtl int
+
+const (
+	// ctlHold parks the reader: it reads nothing until ctlRelease, so the
+	// client process takes no CPU and no wake-up while a broadcast is
+	// being sent.
+	ctlHold readerCtl = iota + 1
+	ctlRelease
+	ctlStop // close every connection and return
+)
 
 // rconn is one connection in the reader.
 type rconn struct {
@@ -40,7 +65,7 @@ type rconn struct {
 	pend []byte // a partial frame
 }
 
-func newReader(onData func(int, []byte), onLost func(error)) (*reader, error) {
+func newReader(onData func(int, []byte, int64), onLost func(error)) (*reader, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: epoll_create1: %w", err)
@@ -50,7 +75,9 @@ func newReader(onData func(int, []byte), onLost func(error)) (*reader, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("loadgen: eventfd: %w", err)
 	}
-	r := &reader{epfd: epfd, evfd: evfd, conns: make(map[int32]*rconn), buf: make([]byte, 64<<10), onData: onData, onLost: onLost}
+	r := &reader{epfd: epfd, evfd: evfd, conns: make(map[int32]*rconn), buf: make([]byte, 64<<10),
+		oob: make([]byte, unix.CmsgSpace(3*16)), ctl: make(chan readerCtl, 1), ack: make(chan struct{}),
+		onData: onData, onLost: onLost}
 	if err := r.watch(evfd); err != nil {
 		r.closeFDs()
 		return nil, err
@@ -89,20 +116,32 @@ func (r *reader) add(i int, c *client) error {
 	if dupErr != nil {
 		return fmt.Errorf("loadgen: dup: %w", dupErr)
 	}
+	var pend []byte
+	if n := c.br.Buffered(); n > 0 {
+		b, _ := c.br.Peek(n)
+		pend = append([]byte(nil), b...)
+	}
+	c.nc.Close()
+	return r.adopt(i, fd, pend)
+}
+
+// adopt takes the socket fd as connection i, with pend, what was read of
+// it already; it closes fd if it fails.
+func (r *reader) adopt(i, fd int, pend []byte) error {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
 		return fmt.Errorf("loadgen: %w", err)
 	}
-	rc := &rconn{i: i, fd: fd}
-	if n := c.br.Buffered(); n > 0 {
-		b, _ := c.br.Peek(n)
-		rc.pend = append([]byte(nil), b...)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING,
+		unix.SOF_TIMESTAMPING_RX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("loadgen: SO_TIMESTAMPING: %w", err)
 	}
-	c.nc.Close()
 	if err := r.watch(fd); err != nil {
 		unix.Close(fd)
 		return err
 	}
+	rc := &rconn{i: i, fd: fd, pend: pend}
 	r.conns[int32(fd)] = rc
 	if len(rc.pend) > 0 {
 		r.consume(rc, nil)
@@ -112,7 +151,46 @@ func (r *reader) add(i int, c *client) error {
 
 // stop ends run: it closes every connection with a reset and returns.
 func (r *reader) stop() {
+	r.ctl <- ctlStop
+	r.wake()
+}
+
+// control asks the running reader for c (not ctlStop) and waits until it
+// has acted: after ctlHold returns, the reader reads nothing.
+func (r *reader) control(c readerCtl) {
+	r.ctl <- c
+	r.wake()
+	<-r.ack
+}
+
+func (r *reader) wake() {
 	unix.Write(r.evfd, binary.NativeEndian.AppendUint64(nil, 1))
+}
+
+// obey acts on the requests waiting, if any, and reports whether run must
+// return. Held, it waits for the next request.
+func (r *reader) obey() (stop bool) {
+	var one [8]byte
+	unix.Read(r.evfd, one[:]) // reset the counter; EAGAIN if already
+	held := false
+	for {
+		var c readerCtl
+		if held {
+			c = <-r.ctl
+		} else {
+			select {
+			case c = <-r.ctl:
+			default:
+				return false
+			}
+		}
+		if c == ctlStop {
+			r.abortAll()
+			return true
+		}
+		held = c == ctlHold
+		r.ack <- struct{}{}
+	}
 }
 
 // run reads until stop.
@@ -131,8 +209,10 @@ func (r *reader) run() {
 		}
 		for _, ev := range events[:n] {
 			if int(ev.Fd) == r.evfd {
-				r.abortAll()
-				return
+				if r.obey() {
+					return
+				}
+				continue
 			}
 			if rc := r.conns[ev.Fd]; rc != nil {
 				r.readable(rc)
@@ -152,18 +232,48 @@ func (r *reader) abortAll() {
 }
 
 func (r *reader) readable(rc *rconn) {
-	n, err := unix.Read(rc.fd, r.buf)
+	n, err := r.recv(rc, r.buf)
+	if err == nil && n > 0 {
+		r.consume(rc, r.buf[:n])
+	}
+}
+
+// recv reads into b with recvmsg and notes the receive timestamp in r.rx.
+// It reports an ended connection to lose and returns n == 0 for it and
+// for a socket with nothing to read.
+func (r *reader) recv(rc *rconn, b []byte) (int, error) {
+	n, oobn, _, _, err := unix.Recvmsg(rc.fd, b, r.oob, 0)
+	r.rx = 0
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
-		return
+		return 0, nil
 	case err != nil:
 		r.lose(rc, &net.OpError{Op: "read", Net: "tcp", Err: err})
-		return
+		return 0, err
 	case n == 0:
 		r.lose(rc, io.EOF)
-		return
+		return 0, io.EOF
 	}
-	r.consume(rc, r.buf[:n])
+	r.rx = rxStamp(r.oob[:oobn])
+	return n, nil
+}
+
+// rxStamp is the software receive timestamp in a recvmsg's control
+// messages (SCM_TIMESTAMPING: three timespecs, the first the software one),
+// in unix ns, or 0.
+func rxStamp(oob []byte) int64 {
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0
+	}
+	for _, cm := range cms {
+		if cm.Header.Level == unix.SOL_SOCKET && cm.Header.Type == unix.SO_TIMESTAMPING && len(cm.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(cm.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(cm.Data[8:16]))
+			return sec*1e9 + nsec
+		}
+	}
+	return 0
 }
 
 // consume handles every complete frame of rc.pend followed by b and keeps
@@ -208,7 +318,7 @@ func (r *reader) consume(rc *rconn, b []byte) {
 			r.lose(rc, io.EOF)
 			return
 		default:
-			r.onData(rc.i, p)
+			r.onData(rc.i, p, r.rx)
 		}
 	}
 }

