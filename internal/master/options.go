@@ -35,7 +35,7 @@ type Options struct {
 	Subprotocols       []string
 	RequireSubprotocol bool
 	Deflate            bool
-	WorkerCores        int // per worker; 0 chooses (see CoresFor)
+	WorkerCores        int           // per worker; 0 chooses (see CoresFor)
 	PingInterval       time.Duration // 0: no pings
 	IdleTimeout        time.Duration // 0: none
 	DemoPage           bool
