@@ -29,7 +29,8 @@ processes mapping it, so the sum is what the group costs. **Kernel memory is in 
 also costs the kernel its socket structures (a few KiB per end, in slab caches), plus buffers while data is in
 flight; ` + "`kernel_tcp_bytes`" + ` in the JSON is the machine-wide growth of TCP buffer memory
 (/proc/net/sockstat) over the phase, both ends, and the socket structures are not measured at all. wsfleet's
-idle and broadcast phases run the push app (its timer set to 1 h so it stays quiet) with 4 workers; the peers
+idle and broadcast phases run the push app (its timer set to 1 h so it stays quiet, and without pings: see
+Broadcast) with 4 workers; the peers
 are single processes, so they cannot hold 50k connections here and their large phase is 19k.
 
 **Echo.** 32-byte text messages, closed loop per client, after an unmeasured warm-up; wsfleet runs its echo app
