@@ -25,8 +25,8 @@ type Conn struct {
 	Value any
 
 	// The transport: a plain TCP connection belongs to a poller (p, fd); a
-	// TLS connection keeps its net.Conn and a reader goroutine (nc).
-	nc      net.Conn
+	// TLS connection keeps its net.Conn and a reader goroutine (g).
+	g       *netConn
 	p       *poller
 	fd      int32
 	drained int32 // poller: bytes discarded during a lingering close
@@ -53,8 +53,6 @@ type Conn struct {
 	closeBy    atomic.Int64 // unix nanos by which a close must be over; 0: none
 	stallSince atomic.Int64 // poller: the socket is full since; 0: it is not
 
-	tcpOnce  sync.Once
-	tcpGone  chan struct{} // goroutine engine: closed when TCP is closed
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
 	msgsIn   atomic.Uint64
@@ -145,10 +143,10 @@ func (c *Conn) startClose(code ws.StatusCode, reason string, now bool) {
 		c.closeAfterFlushLocked(true)
 	}
 	c.mu.Unlock()
-	if first && !now && c.nc != nil {
+	if first && !now && c.g != nil {
 		// Wake the reader if the client never answers (RFC 6455 §7.1.1).
 		// A poller's connection has the sweeper check closeBy instead.
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
+		c.g.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
 	}
 }
 

@@ -151,7 +151,7 @@ func feed(t *testing.T, stream []byte, chunks []int, scratchSize int) (msgs, wri
 	s := New(Options{MaxMessage: 1 << 20}, h, slog.New(slog.DiscardHandler))
 	c := s.newConn(handshake{})
 	rc := &recordConn{}
-	c.nc, c.tcpGone = rc, make(chan struct{})
+	c.g = &netConn{Conn: rc, gone: make(chan struct{})}
 	rest := bytes.Clone(stream) // consume unmasks in place
 	var pending []byte
 	read := func(p []byte) (int, error) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -17,10 +18,19 @@ import (
 // readBufferSize is the goroutine engine's per-connection read buffer.
 const readBufferSize = 1024
 
+// netConn is the transport of a connection on the goroutine engine (TLS,
+// or a socket the pollers could not take). A polled Conn has none, which
+// keeps 32 bytes out of every idle connection.
+type netConn struct {
+	net.Conn
+	once sync.Once
+	gone chan struct{} // closed when TCP is closed
+}
+
 // runOnGoroutine runs c on the calling goroutine to its end: OnOpen, the
 // read loop, OnClose.
 func (s *Server) runOnGoroutine(c *Conn, nc net.Conn) {
-	c.nc, c.tcpGone = nc, make(chan struct{})
+	c.g = &netConn{Conn: nc, gone: make(chan struct{})}
 	s.register(c)
 	code, reason := ws.StatusCode(0), ""
 	if err := s.handler.OnOpen(c); err != nil {
@@ -43,7 +53,7 @@ func (c *Conn) readLoop() (ws.StatusCode, string) {
 	buf := make([]byte, readBufferSize)
 	for {
 		c.extendIdle()
-		if err := c.readOnce(c.nc.Read, buf); err != nil {
+		if err := c.readOnce(c.g.Read, buf); err != nil {
 			return c.endRead(err)
 		}
 	}
@@ -59,7 +69,7 @@ func (c *Conn) extendIdle() {
 	closing := c.closeSent
 	c.mu.Unlock()
 	if !closing {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.IdleTimeout))
+		c.g.SetReadDeadline(time.Now().Add(c.srv.opts.IdleTimeout))
 	}
 }
 
@@ -78,7 +88,7 @@ func (c *Conn) endRead(err error) (ws.StatusCode, string) {
 		c.closeAfterFlushLocked(false)
 		c.mu.Unlock()
 		select {
-		case <-c.tcpGone:
+		case <-c.g.gone:
 		case <-time.After(c.srv.opts.CloseTimeout):
 			c.closeTCP()
 		}
@@ -109,8 +119,8 @@ func (c *Conn) endRead(err error) (ws.StatusCode, string) {
 // drain discards what the client still sends until it closes its side, for
 // at most CloseTimeout and a bounded number of bytes, then closes TCP.
 func (c *Conn) drain() {
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
-	io.Copy(io.Discard, io.LimitReader(c.nc, drainLimit))
+	c.g.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
+	io.Copy(io.Discard, io.LimitReader(c.g, drainLimit))
 	c.closeTCP()
 }
 
@@ -135,7 +145,7 @@ func isNetErr(err error) bool {
 // the client sent meanwhile is drained rather than answered with a reset
 // that could destroy the close frame in flight (a lingering close).
 func (c *Conn) halfClose() {
-	if tc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+	if tc, ok := c.g.Conn.(interface{ CloseWrite() error }); ok {
 		if tc.CloseWrite() == nil {
 			return
 		}
@@ -145,14 +155,14 @@ func (c *Conn) halfClose() {
 
 // closeTCP closes the socket once; the reader and the writer see errors.
 func (c *Conn) closeTCP() {
-	c.tcpOnce.Do(func() {
-		c.nc.Close()
-		close(c.tcpGone)
+	c.g.once.Do(func() {
+		c.g.Close()
+		close(c.g.gone)
 	})
 }
 
 // writeLoop writes everything queued, one writev per batch, and exits when
-// the queue is empty. It is the only goroutine that writes c.nc.
+// the queue is empty. It is the only goroutine that writes c.g.
 func (c *Conn) writeLoop() {
 	defer c.srv.wg.Done()
 	for {
@@ -170,8 +180,8 @@ func (c *Conn) writeLoop() {
 		c.outbox, c.queued = nil, 0
 		c.mu.Unlock()
 
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		if _, err := batch.WriteTo(c.nc); err != nil {
+		c.g.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		if _, err := batch.WriteTo(c.g.Conn); err != nil {
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
 			c.srv.sendFailures.Add(1)
 			c.mu.Lock()
