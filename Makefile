@@ -18,8 +18,14 @@ run: build
 
 # Every test: vet, gofmt, unit tests with the race detector, then the
 # end-to-end suite against real processes.
-test: vet
+test: vet $(BIN)/nats
 	WSFLEET_E2E_RACE=1 $(GO) test -race -count=1 ./...
+
+# The nats command-line tool, with which the end-to-end suite runs
+# docs/backend.md's examples; the version is test/e2e's natsCLIVersion.
+NATSCLI := v0.5.0
+$(BIN)/nats:
+	GOBIN=$(abspath $(BIN)) $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI)
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
