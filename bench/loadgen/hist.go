@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"slices"
 	"time"
@@ -78,27 +79,14 @@ func (h *Hist) QuantileMS(q float64) float64 {
 	return float64(h.MaxUS) / 1000
 }
 
-// Spread summarises how long a message took to reach a set of connections:
-// the time until a share of them had it, from exact per-connection values.
-type Spread struct {
-	Connections int     `json:"connections"`
-	Delivered   int     `json:"delivered"`
-	P50MS       float64 `json:"p50_ms"`
-	P99MS       float64 `json:"p99_ms"`
-	P100MS      float64 `json:"p100_ms"`
-	// A share never reached shows as -1. CDFMS[i] is the time by which
-	// i/(len-1) of the connections had the message (for plots).
-	CDFMS []float64 `json:"cdf_ms"`
-}
-
-// cdfPoints is how many points a Spread's CDF keeps.
+// cdfPoints is how many points a spread's CDF keeps.
 const cdfPoints = 201
 
-// spreadOf computes the Spread of latencies (microseconds) of delivered
+// spreadOf computes the spread of latencies (microseconds) of delivered
 // messages out of n connections.
-func spreadOf(latUS []int64, n int) Spread {
+func spreadOf(latUS []int64, n int) record.Spread {
 	slices.Sort(latUS)
-	s := Spread{Connections: n, Delivered: len(latUS)}
+	s := record.Spread{Connections: n, Delivered: len(latUS)}
 	at := func(q float64) float64 {
 		if n == 0 {
 			return 0

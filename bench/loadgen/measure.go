@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"net"
 	"time"
@@ -10,24 +11,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// MemoryResult is the server's memory with every connection open and idle.
-type MemoryResult struct {
-	Processes     int     `json:"processes"`
-	BaselineBytes int64   `json:"baseline_bytes"` // PSS before the connections
-	Bytes         int64   `json:"bytes"`          // PSS with them
-	PerConnBytes  float64 `json:"per_conn_bytes"` // (Bytes - BaselineBytes) / connections
-	TotalPerConn  float64 `json:"total_per_conn_bytes"`
-	PerProcess    []int64 `json:"per_process_bytes"`
-	SettleSeconds float64 `json:"settle_seconds"`
-	// KernelTCPBytes is the growth of the kernel's TCP buffer memory,
-	// machine-wide, both ends of every connection (/proc/net/sockstat). The
-	// socket structures themselves are in neither figure.
-	KernelTCPBytes int64 `json:"kernel_tcp_bytes"`
-}
-
 // memory waits for the server's PSS to settle (three samples 0.5 s apart
 // within 1 %, at most -settle), then reports it.
-func (r *runner) memory(ctx context.Context, base, kern0 int64) (*MemoryResult, error) {
+func (r *runner) memory(ctx context.Context, base, kern0 int64) (*record.Memory, error) {
 	t0 := time.Now()
 	var last []int64
 	var pids []int
@@ -45,7 +31,7 @@ func (r *runner) memory(ctx context.Context, base, kern0 int64) (*MemoryResult, 
 			break
 		}
 	}
-	m := &MemoryResult{Processes: len(pids), BaselineBytes: base, Bytes: last[len(last)-1],
+	m := &record.Memory{Processes: len(pids), BaselineBytes: base, Bytes: last[len(last)-1],
 		SettleSeconds: time.Since(t0).Seconds(), KernelTCPBytes: tcpKernelBytes() - kern0}
 	n := float64(r.res.Connect.Opened)
 	m.PerConnBytes = float64(m.Bytes-m.BaselineBytes) / n
@@ -65,29 +51,7 @@ func within(v []int64, frac float64) bool {
 	return float64(hi-lo) <= frac*float64(hi)
 }
 
-// EchoResult is the closed-loop echo: each client sends a message, waits
-// for the answer, and sends the next.
-type EchoResult struct {
-	Clients          int     `json:"clients"`
-	PayloadBytes     int     `json:"payload_bytes"`
-	Seconds          float64 `json:"seconds"`
-	RoundTrips       uint64  `json:"round_trips"`
-	PerSecond        float64 `json:"per_second"`
-	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
-	PerCPUSecond     float64 `json:"per_server_cpu_second"`
-	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
-	// OtherCPUSeconds is what the rest of the machine used in the window:
-	// other processes (other engineers' tests, if any) and interrupts not
-	// served in the server's or the clients' context. CPU time is sampled
-	// in 10 ms ticks, so small values are noise.
-	OtherCPUSeconds float64 `json:"other_cpu_seconds"`
-	P50MS           float64 `json:"p50_ms"`
-	P99MS           float64 `json:"p99_ms"`
-	P999MS          float64 `json:"p999_ms"`
-	MaxMS           float64 `json:"max_ms"`
-}
-
-func (r *runner) echo(ctx context.Context) (*EchoResult, error) {
+func (r *runner) echo(ctx context.Context) (*record.Echo, error) {
 	f := r.fleet
 	if err := f.send(command{Cmd: "echo-start"}); err != nil {
 		return nil, err
@@ -112,7 +76,7 @@ func (r *runner) echo(ctx context.Context) (*EchoResult, error) {
 		return nil, err
 	}
 	h := newHist()
-	e := &EchoResult{Clients: r.o.conns, PayloadBytes: r.o.payload, Seconds: t1.Sub(t0).Seconds(),
+	e := &record.Echo{Clients: r.o.conns, PayloadBytes: r.o.payload, Seconds: t1.Sub(t0).Seconds(),
 		ServerCPUSeconds: s1 - s0, ClientCPUSeconds: c1 - c0}
 	e.OtherCPUSeconds = math.Max(0, m1-m0-e.ServerCPUSeconds-e.ClientCPUSeconds)
 	for _, ev := range evs {
@@ -130,59 +94,33 @@ func (r *runner) echo(ctx context.Context) (*EchoResult, error) {
 	return e, nil
 }
 
-// BroadcastResult is several broadcasts to every connection, one after the
-// other. Live rounds are timed by when each client read the message; held
-// rounds (with -hold) by when the kernel received it, the clients reading
-// nothing until the hold ends. The two kinds alternate, live first.
-type BroadcastResult struct {
-	Trigger string `json:"trigger"`
-	Rounds         // live; inline, as before held rounds existed
-	// HoldMS is how long the clients read nothing after a held round's
-	// publish; 0 without held rounds.
-	HoldMS float64 `json:"hold_ms,omitempty"`
-	Held   *Rounds `json:"held,omitempty"`
-}
-
-// Rounds is the broadcasts of one kind; the summary figures are medians
-// over them.
-type Rounds struct {
-	Rounds         []Spread `json:"rounds"`
-	FullyDelivered int      `json:"fully_delivered_rounds"`
-	P50MS          float64  `json:"p50_ms"`
-	P99MS          float64  `json:"p99_ms"`
-	P100MS         float64  `json:"p100_ms"`
-	// MedianRound is the index of the round with the median p99, the one to
-	// plot.
-	MedianRound int `json:"median_round"`
-	// ServerCPUUS and ClientCPUUS are the CPU time the server's and the
-	// clients' processes spent per delivered message, in µs: in a live
-	// round from the publish until every client process reported, where
-	// the time of a broadcast goes on a machine the two share; in a held
-	// round from the publish to the end of the hold.
-	ServerCPUUS float64 `json:"server_cpu_us_per_delivery"`
-	ClientCPUUS float64 `json:"client_cpu_us_per_delivery"`
-
+// tally adds up the rounds of one kind into out.
+type tally struct {
+	out                  *record.Rounds
 	p50, p99, p100       []float64
 	delivered            int
 	serverCPU, clientCPU float64
 }
 
-func (rs *Rounds) add(s Spread, serverCPU, clientCPU float64) {
+func (t *tally) add(s record.Spread, serverCPU, clientCPU float64) {
+	rs := t.out
 	rs.Rounds = append(rs.Rounds, s)
-	rs.delivered += s.Delivered
+	t.delivered += s.Delivered
 	if s.Delivered == s.Connections {
 		rs.FullyDelivered++
 	}
-	rs.p50, rs.p99, rs.p100 = append(rs.p50, s.P50MS), append(rs.p99, s.P99MS), append(rs.p100, s.P100MS)
-	rs.serverCPU += serverCPU
-	rs.clientCPU += clientCPU
+	t.p50, t.p99, t.p100 = append(t.p50, s.P50MS), append(t.p99, s.P99MS), append(t.p100, s.P100MS)
+	t.serverCPU += serverCPU
+	t.clientCPU += clientCPU
 }
 
-func (rs *Rounds) finish() {
-	rs.P50MS, rs.P99MS, rs.P100MS = median(rs.p50), median(rs.p99), median(rs.p100)
-	if rs.delivered > 0 {
-		rs.ServerCPUUS = rs.serverCPU * 1e6 / float64(rs.delivered)
-		rs.ClientCPUUS = rs.clientCPU * 1e6 / float64(rs.delivered)
+// finish fills in the medians and the CPU per delivery.
+func (t *tally) finish() {
+	rs := t.out
+	rs.P50MS, rs.P99MS, rs.P100MS = median(t.p50), median(t.p99), median(t.p100)
+	if t.delivered > 0 {
+		rs.ServerCPUUS = t.serverCPU * 1e6 / float64(t.delivered)
+		rs.ClientCPUUS = t.clientCPU * 1e6 / float64(t.delivered)
 	}
 	for i, s := range rs.Rounds {
 		if s.P99MS == rs.P99MS {
@@ -191,24 +129,24 @@ func (rs *Rounds) finish() {
 	}
 }
 
-func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
+func (r *runner) broadcast(ctx context.Context) (*record.Broadcast, error) {
 	publish, done, err := r.trigger(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	b := &BroadcastResult{Trigger: r.o.trigger}
-	kinds := []*Rounds{&b.Rounds}
+	b := &record.Broadcast{Trigger: r.o.trigger}
+	kinds := []*tally{{out: &b.Rounds}}
 	if r.o.hold > 0 {
 		b.HoldMS = float64(r.o.hold) / float64(time.Millisecond)
-		b.Held = &Rounds{}
-		kinds = append(kinds, b.Held)
+		b.Held = &record.Rounds{}
+		kinds = append(kinds, &tally{out: b.Held})
 	}
 	round := 0
 	for range r.o.rounds {
-		for _, rs := range kinds {
+		for _, t := range kinds {
 			round++
-			if err := r.broadcastRound(ctx, publish, round, rs, rs == b.Held); err != nil {
+			if err := r.broadcastRound(ctx, publish, round, t, t.out == b.Held); err != nil {
 				return nil, err
 			}
 			if err := sleep(ctx, 300*time.Millisecond); err != nil {
@@ -216,16 +154,16 @@ func (r *runner) broadcast(ctx context.Context) (*BroadcastResult, error) {
 			}
 		}
 	}
-	for _, rs := range kinds {
-		rs.finish()
+	for _, t := range kinds {
+		t.finish()
 	}
 	return b, nil
 }
 
-// broadcastRound publishes one broadcast and adds its spread to rs. A held
+// broadcastRound publishes one broadcast and adds its spread to t. A held
 // round parks every client's reader first and releases it r.o.hold after
 // the publish.
-func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error, round int, rs *Rounds, held bool) error {
+func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error, round int, t *tally, held bool) error {
 	f := r.fleet
 	if held {
 		if err := f.send(command{Cmd: "hold"}); err != nil {
@@ -273,7 +211,7 @@ func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error,
 	for _, e := range got {
 		lat = append(lat, e.LatUS...)
 	}
-	rs.add(spreadOf(lat, r.res.Connect.Opened), s1-s0, c1-c0)
+	t.add(spreadOf(lat, r.res.Connect.Opened), s1-s0, c1-c0)
 	if held {
 		if err := f.send(command{Cmd: "live"}); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -147,22 +148,8 @@ func tcpKernelBytes() int64 {
 	return 0
 }
 
-// Machine describes where the benchmark ran.
-type Machine struct {
-	CPUs      int     `json:"cpus"`
-	CPUModel  string  `json:"cpu_model"`
-	MemBytes  int64   `json:"mem_bytes"`
-	Kernel    string  `json:"kernel"`
-	GoVersion string  `json:"go_version"`
-	Load1     float64 `json:"load1"`
-	Load5     float64 `json:"load5"`
-	Load15    float64 `json:"load15"`
-	FileLimit string  `json:"file_limit"`
-	PortRange string  `json:"port_range"`
-}
-
-func machineInfo() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+func machineInfo() record.Machine {
+	m := record.Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	m.Kernel = readTrim("/proc/sys/kernel/osrelease")
 	m.PortRange = strings.Join(strings.Fields(readTrim("/proc/sys/net/ipv4/ip_local_port_range")), "-")
 	if f := strings.Fields(readTrim("/proc/loadavg")); len(f) >= 3 {

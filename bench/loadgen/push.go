@@ -3,32 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"time"
 
 	"github.com/nats-io/nats.go"
 )
-
-// PushResult is the push app's timer seen from every connection: each tick
-// the master publishes must reach each connection once.
-type PushResult struct {
-	IntervalSeconds float64 `json:"interval_seconds"`
-	Ticks           []Tick  `json:"ticks"`
-	// AllDelivered: every connection got every tick.
-	AllDelivered bool `json:"all_delivered"`
-	MissedConns  int  `json:"missed_conns"` // connections that missed at least one tick
-	Extra        int  `json:"extra"`        // messages that matched no tick
-}
-
-// Tick is one push as the connections got it; delays count from the moment
-// the benchmark's own NATS subscriber saw it, or the first connection did if
-// that was earlier.
-type Tick struct {
-	Delivered int     `json:"delivered"`
-	Conns     int     `json:"conns"`
-	P50MS     float64 `json:"p50_ms"`
-	P99MS     float64 `json:"p99_ms"`
-	MaxMS     float64 `json:"max_ms"`
-}
 
 type natsSub struct{ nc *nats.Conn }
 
@@ -73,7 +52,7 @@ func natsPublisher(url, subject string) (func([]byte) error, func(), error) {
 
 // push watches -ticks ticks after a mark, then has every client process
 // tally which ticks each of its connections received.
-func (r *runner) push(ctx context.Context, ticks chan int64) (*PushResult, error) {
+func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, error) {
 	for len(ticks) > 0 {
 		<-ticks // before the mark
 	}
@@ -124,7 +103,7 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*PushResult, error
 	if err != nil {
 		return nil, err
 	}
-	p := &PushResult{IntervalSeconds: r.o.pushInterval.Seconds(), Ticks: make([]Tick, len(seen))}
+	p := &record.Push{IntervalSeconds: r.o.pushInterval.Seconds(), Ticks: make([]record.Tick, len(seen))}
 	hists := make([]*Hist, len(seen))
 	for i := range hists {
 		hists[i] = newHist()

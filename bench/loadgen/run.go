@@ -3,52 +3,22 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"net"
 	"slices"
 	"time"
 )
 
-// Result is what one loadgen run prints.
-type Result struct {
-	Server      string           `json:"server"`
-	Label       string           `json:"label"`
-	Config      string           `json:"config"`
-	Modes       []string         `json:"modes"`
-	StartedAt   time.Time        `json:"started_at"`
-	Seconds     float64          `json:"seconds"`
-	Load1       float64          `json:"load1_at_start"`
-	Conns       int              `json:"conns"`
-	ClientProcs int              `json:"client_procs"`
-	Sources     int              `json:"sources"`
-	Connect     *ConnectResult   `json:"connect,omitempty"`
-	Memory      *MemoryResult    `json:"memory,omitempty"`
-	Broadcast   *BroadcastResult `json:"broadcast,omitempty"`
-	Echo        *EchoResult      `json:"echo,omitempty"`
-	Push        *PushResult      `json:"push,omitempty"`
-	Dropped     int              `json:"dropped"` // connections lost before the end
-	Errors      []string         `json:"errors,omitempty"`
-	OK          bool             `json:"ok"`
-}
-
-// ConnectResult is the opening of every connection, TCP and WebSocket
-// handshake, by all client processes at once.
-type ConnectResult struct {
-	Opened    int     `json:"opened"`
-	Failed    int     `json:"failed"`
-	Seconds   float64 `json:"seconds"`
-	PerSecond float64 `json:"per_second"`
-}
-
 // runner is one run's state.
 type runner struct {
 	o     options
-	res   *Result
+	res   *record.Result
 	fleet *fleet
 }
 
-func run(ctx context.Context, o options) *Result {
+func run(ctx context.Context, o options) *record.Result {
 	start := time.Now()
-	res := &Result{Server: o.server, Label: o.label, Config: o.config, StartedAt: start, Conns: o.conns, Load1: machineInfo().Load1}
+	res := &record.Result{Server: o.server, Label: o.label, Config: o.config, StartedAt: start, Conns: o.conns, Load1: machineInfo().Load1}
 	for _, m := range modeNames {
 		if o.modes[m] {
 			res.Modes = append(res.Modes, m)
@@ -142,7 +112,7 @@ func (r *runner) open(ctx context.Context) error {
 		return err
 	}
 	d := time.Since(t0).Seconds()
-	c := &ConnectResult{Seconds: d}
+	c := &record.Connect{Seconds: d}
 	var errs []string
 	for _, e := range evs {
 		c.Opened += e.Opened

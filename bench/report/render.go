@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"path/filepath"
 	"strings"
@@ -409,9 +410,9 @@ func (d *doc) broadcast() error {
 		if h != nil {
 			hm, hcpu = ms, fmt.Sprintf("%.1f", h.ServerCPUUS)
 		} else {
-			h = &rounds{}
+			h = &record.Rounds{}
 		}
-		full, n := b.FullyDelivered+h.FullyDelivered, len(b.Rounds)+len(h.Rounds)
+		full, n := b.FullyDelivered+h.FullyDelivered, len(b.Rounds.Rounds)+len(h.Rounds)
 		d.p("| %s | %s | %s | %s | %s | %s | %s | %s | %d of %d | %s / %.1f | %.1f |", s, thousands(float64(r.Conns)),
 			hm(h.P50MS), hm(h.P99MS), hm(h.P100MS), ms(b.P50MS), ms(b.P99MS), ms(b.P100MS),
 			full, n, hcpu, b.ServerCPUUS, b.ClientCPUUS)

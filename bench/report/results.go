@@ -7,135 +7,44 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
-// result is the part of a loadgen result (bench/loadgen/run.go) the report
-// uses; the JSON is the contract between the two.
+// result is one load generator run's record, with what the report adds.
 type result struct {
-	Server      string    `json:"server"`
-	Label       string    `json:"label"`
-	Config      string    `json:"config"`
-	StartedAt   time.Time `json:"started_at"`
-	Load1       float64   `json:"load1_at_start"`
-	Conns       int       `json:"conns"`
-	ClientProcs int       `json:"client_procs"`
-	Sources     int       `json:"sources"`
-	Connect     *struct {
-		Opened    int     `json:"opened"`
-		Seconds   float64 `json:"seconds"`
-		PerSecond float64 `json:"per_second"`
-	} `json:"connect"`
-	Memory *struct {
-		Processes      int     `json:"processes"`
-		BaselineBytes  int64   `json:"baseline_bytes"`
-		Bytes          int64   `json:"bytes"`
-		PerConnBytes   float64 `json:"per_conn_bytes"`
-		TotalPerConn   float64 `json:"total_per_conn_bytes"`
-		KernelTCPBytes int64   `json:"kernel_tcp_bytes"`
-	} `json:"memory"`
-	Broadcast *struct {
-		Trigger string  `json:"trigger"`
-		rounds          // live rounds, inline
-		HoldMS  float64 `json:"hold_ms"`
-		Held    *rounds `json:"held"`
-	} `json:"broadcast"`
-	Echo *struct {
-		Clients          int     `json:"clients"`
-		PayloadBytes     int     `json:"payload_bytes"`
-		Seconds          float64 `json:"seconds"`
-		RoundTrips       uint64  `json:"round_trips"`
-		PerSecond        float64 `json:"per_second"`
-		ServerCPUSeconds float64 `json:"server_cpu_seconds"`
-		PerCPUSecond     float64 `json:"per_server_cpu_second"`
-		ClientCPUSeconds float64 `json:"client_cpu_seconds"`
-		OtherCPUSeconds  float64 `json:"other_cpu_seconds"`
-		P50MS            float64 `json:"p50_ms"`
-		P99MS            float64 `json:"p99_ms"`
-		MaxMS            float64 `json:"max_ms"`
-	} `json:"echo"`
-	Push *struct {
-		IntervalSeconds float64 `json:"interval_seconds"`
-		Ticks           []struct {
-			Delivered int     `json:"delivered"`
-			Conns     int     `json:"conns"`
-			P50MS     float64 `json:"p50_ms"`
-			P99MS     float64 `json:"p99_ms"`
-			MaxMS     float64 `json:"max_ms"`
-		} `json:"ticks"`
-		AllDelivered bool `json:"all_delivered"`
-		MissedConns  int  `json:"missed_conns"`
-	} `json:"push"`
-	Dropped int      `json:"dropped"`
-	Errors  []string `json:"errors"`
-	OK      bool     `json:"ok"`
-
+	record.Result
 	// trials are the key figure (echo: round trips per server CPU-second;
 	// broadcast: p99 ms) of every run of this server and label, when it
 	// was measured more than once; this result is the median one.
 	trials []float64
 }
 
-// rounds is the broadcasts of one kind, live or held (bench/loadgen's
-// Rounds); the figures are medians over them.
-type rounds struct {
-	Rounds         []spread `json:"rounds"`
-	FullyDelivered int      `json:"fully_delivered_rounds"`
-	P50MS          float64  `json:"p50_ms"`
-	P99MS          float64  `json:"p99_ms"`
-	P100MS         float64  `json:"p100_ms"`
-	MedianRound    int      `json:"median_round"`
-	ServerCPUUS    float64  `json:"server_cpu_us_per_delivery"`
-	ClientCPUUS    float64  `json:"client_cpu_us_per_delivery"`
-}
-
 // bc is the broadcast rounds the targets are judged on: the held ones,
 // timed by arrival with the clients' CPU out of the way; live ones in
 // results from before held rounds existed. Nil without a broadcast.
-func (r *result) bc() *rounds {
+func (r *result) bc() *record.Rounds {
 	switch {
 	case r.Broadcast == nil:
 		return nil
 	case r.Broadcast.Held != nil:
 		return r.Broadcast.Held
 	}
-	return &r.Broadcast.rounds
-}
-
-type spread struct {
-	Connections int       `json:"connections"`
-	Delivered   int       `json:"delivered"`
-	P50MS       float64   `json:"p50_ms"`
-	P99MS       float64   `json:"p99_ms"`
-	P100MS      float64   `json:"p100_ms"`
-	CDFMS       []float64 `json:"cdf_ms"`
-}
-
-type machine struct {
-	CPUs      int     `json:"cpus"`
-	CPUModel  string  `json:"cpu_model"`
-	MemBytes  int64   `json:"mem_bytes"`
-	Kernel    string  `json:"kernel"`
-	GoVersion string  `json:"go_version"`
-	Load1     float64 `json:"load1"`
-	Load5     float64 `json:"load5"`
-	Load15    float64 `json:"load15"`
-	FileLimit string  `json:"file_limit"`
-	PortRange string  `json:"port_range"`
+	return &r.Broadcast.Rounds
 }
 
 // run is everything one bench/run.sh left in its output folder.
 type run struct {
 	results    map[string]*result // "server label": the median trial
 	raw        []*result          // every result, every trial
-	start, end machine
+	start, end record.Machine
 }
 
 func (r *run) get(server, label string) *result { return r.results[server+" "+label] }
 
 func load(dir string) (*run, error) {
 	r := &run{results: make(map[string]*result)}
-	for name, dst := range map[string]*machine{"machine-start.json": &r.start, "machine-end.json": &r.end} {
+	for name, dst := range map[string]*record.Machine{"machine-start.json": &r.start, "machine-end.json": &r.end} {
 		if err := readJSON(filepath.Join(dir, name), dst); err != nil {
 			return nil, err
 		}
@@ -235,7 +144,7 @@ func (r *run) problems() []string {
 			p = append(p, fmt.Sprintf("%s: failed: %s", k, strings.Join(res.Errors, "; ")))
 		}
 		if b := res.Broadcast; b != nil {
-			for _, rs := range []*rounds{&b.rounds, b.Held} {
+			for _, rs := range []*record.Rounds{&b.Rounds, b.Held} {
 				if rs != nil && rs.FullyDelivered < len(rs.Rounds) {
 					p = append(p, fmt.Sprintf("%s: %d of %d broadcasts reached every connection", k, rs.FullyDelivered, len(rs.Rounds)))
 				}

@@ -1,0 +1,157 @@
+// Package record is the JSON that one run of the load generator
+// (bench/loadgen) prints and the report (bench/report) reads: the contract
+// between the two programs. Fields are only ever added, so that the report
+// still reads results written before them.
+package record
+
+import "time"
+
+// Result is what one loadgen run prints.
+type Result struct {
+	Server      string     `json:"server"`
+	Label       string     `json:"label"`
+	Config      string     `json:"config"`
+	Modes       []string   `json:"modes"`
+	StartedAt   time.Time  `json:"started_at"`
+	Seconds     float64    `json:"seconds"`
+	Load1       float64    `json:"load1_at_start"`
+	Conns       int        `json:"conns"`
+	ClientProcs int        `json:"client_procs"`
+	Sources     int        `json:"sources"`
+	Connect     *Connect   `json:"connect,omitempty"`
+	Memory      *Memory    `json:"memory,omitempty"`
+	Broadcast   *Broadcast `json:"broadcast,omitempty"`
+	Echo        *Echo      `json:"echo,omitempty"`
+	Push        *Push      `json:"push,omitempty"`
+	Dropped     int        `json:"dropped"` // connections lost before the end
+	Errors      []string   `json:"errors,omitempty"`
+	OK          bool       `json:"ok"`
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	CPUs      int     `json:"cpus"`
+	CPUModel  string  `json:"cpu_model"`
+	MemBytes  int64   `json:"mem_bytes"`
+	Kernel    string  `json:"kernel"`
+	GoVersion string  `json:"go_version"`
+	Load1     float64 `json:"load1"`
+	Load5     float64 `json:"load5"`
+	Load15    float64 `json:"load15"`
+	FileLimit string  `json:"file_limit"`
+	PortRange string  `json:"port_range"`
+}
+
+// Connect is the opening of every connection, TCP and WebSocket
+// handshake, by all client processes at once.
+type Connect struct {
+	Opened    int     `json:"opened"`
+	Failed    int     `json:"failed"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"per_second"`
+}
+
+// Memory is the server's memory with every connection open and idle.
+type Memory struct {
+	Processes     int     `json:"processes"`
+	BaselineBytes int64   `json:"baseline_bytes"` // PSS before the connections
+	Bytes         int64   `json:"bytes"`          // PSS with them
+	PerConnBytes  float64 `json:"per_conn_bytes"` // (Bytes - BaselineBytes) / connections
+	TotalPerConn  float64 `json:"total_per_conn_bytes"`
+	PerProcess    []int64 `json:"per_process_bytes"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	// KernelTCPBytes is the growth of the kernel's TCP buffer memory,
+	// machine-wide, both ends of every connection (/proc/net/sockstat). The
+	// socket structures themselves are in neither figure.
+	KernelTCPBytes int64 `json:"kernel_tcp_bytes"`
+}
+
+// Echo is the closed-loop echo: each client sends a message, waits
+// for the answer, and sends the next.
+type Echo struct {
+	Clients          int     `json:"clients"`
+	PayloadBytes     int     `json:"payload_bytes"`
+	Seconds          float64 `json:"seconds"`
+	RoundTrips       uint64  `json:"round_trips"`
+	PerSecond        float64 `json:"per_second"`
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	PerCPUSecond     float64 `json:"per_server_cpu_second"`
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
+	// OtherCPUSeconds is what the rest of the machine used in the window:
+	// other processes (other engineers' tests, if any) and interrupts not
+	// served in the server's or the clients' context. CPU time is sampled
+	// in 10 ms ticks, so small values are noise.
+	OtherCPUSeconds float64 `json:"other_cpu_seconds"`
+	P50MS           float64 `json:"p50_ms"`
+	P99MS           float64 `json:"p99_ms"`
+	P999MS          float64 `json:"p999_ms"`
+	MaxMS           float64 `json:"max_ms"`
+}
+
+// Broadcast is several broadcasts to every connection, one after the
+// other. Live rounds are timed by when each client read the message; held
+// rounds (with -hold) by when the kernel received it, the clients reading
+// nothing until the hold ends. The two kinds alternate, live first.
+type Broadcast struct {
+	Trigger string `json:"trigger"`
+	Rounds         // live; inline, as before held rounds existed
+	// HoldMS is how long the clients read nothing after a held round's
+	// publish; 0 without held rounds.
+	HoldMS float64 `json:"hold_ms,omitempty"`
+	Held   *Rounds `json:"held,omitempty"`
+}
+
+// Rounds is the broadcasts of one kind; the summary figures are medians
+// over them.
+type Rounds struct {
+	Rounds         []Spread `json:"rounds"`
+	FullyDelivered int      `json:"fully_delivered_rounds"`
+	P50MS          float64  `json:"p50_ms"`
+	P99MS          float64  `json:"p99_ms"`
+	P100MS         float64  `json:"p100_ms"`
+	// MedianRound is the index of the round with the median p99, the one to
+	// plot.
+	MedianRound int `json:"median_round"`
+	// ServerCPUUS and ClientCPUUS are the CPU time the server's and the
+	// clients' processes spent per delivered message, in µs: in a live
+	// round from the publish until every client process reported, where
+	// the time of a broadcast goes on a machine the two share; in a held
+	// round from the publish to the end of the hold.
+	ServerCPUUS float64 `json:"server_cpu_us_per_delivery"`
+	ClientCPUUS float64 `json:"client_cpu_us_per_delivery"`
+}
+
+// Spread summarises how long a message took to reach a set of connections:
+// the time until a share of them had it, from exact per-connection values.
+type Spread struct {
+	Connections int     `json:"connections"`
+	Delivered   int     `json:"delivered"`
+	P50MS       float64 `json:"p50_ms"`
+	P99MS       float64 `json:"p99_ms"`
+	P100MS      float64 `json:"p100_ms"`
+	// A share never reached shows as -1. CDFMS[i] is the time by which
+	// i/(len-1) of the connections had the message (for plots).
+	CDFMS []float64 `json:"cdf_ms"`
+}
+
+// Push is the push app's timer seen from every connection: each tick
+// the master publishes must reach each connection once.
+type Push struct {
+	IntervalSeconds float64 `json:"interval_seconds"`
+	Ticks           []Tick  `json:"ticks"`
+	// AllDelivered: every connection got every tick.
+	AllDelivered bool `json:"all_delivered"`
+	MissedConns  int  `json:"missed_conns"` // connections that missed at least one tick
+	Extra        int  `json:"extra"`        // messages that matched no tick
+}
+
+// Tick is one push as the connections got it; delays count from the moment
+// the benchmark's own NATS subscriber saw it, or the first connection did if
+// that was earlier.
+type Tick struct {
+	Delivered int     `json:"delivered"`
+	Conns     int     `json:"conns"`
+	P50MS     float64 `json:"p50_ms"`
+	P99MS     float64 `json:"p99_ms"`
+	MaxMS     float64 `json:"max_ms"`
+}
