@@ -4,6 +4,7 @@ GO      ?= go
 BIN     := bin
 COUNT   ?= 4
 LISTEN  ?= :8080
+NATS_LISTEN ?= 127.0.0.1:4222
 APP     ?= push
 
 .PHONY: all build run test test-unit test-e2e vet fmt clean
@@ -14,7 +15,7 @@ build:
 	$(GO) build -o $(BIN)/ ./cmd/master ./cmd/worker
 
 run: build
-	$(BIN)/master start -count $(COUNT) -listen $(LISTEN) -app $(APP)
+	$(BIN)/master start -count $(COUNT) -listen $(LISTEN) -nats-listen $(NATS_LISTEN) -app $(APP)
 
 # Every test: vet, gofmt, unit tests with the race detector, then the
 # end-to-end suite against real processes.
