@@ -39,6 +39,7 @@ type reader struct {
 	hr    bytes.Reader   // over the bytes being consumed, for ws.ReadHeader
 	ctl   chan readerCtl // control's requests, one at a time
 	ack   chan struct{}  // run has acted on a request
+	done  chan struct{}  // closed when run returns
 	// onData gets each data message of connection i, valid until it
 	// returns, with its receive timestamp (unix ns); onLost a connection
 	// that ended.
@@ -76,7 +77,7 @@ func newReader(onData func(int, []byte, int64), onLost func(error)) (*reader, er
 		return nil, fmt.Errorf("loadgen: eventfd: %w", err)
 	}
 	r := &reader{epfd: epfd, evfd: evfd, conns: make(map[int32]*rconn), buf: make([]byte, 64<<10),
-		oob: make([]byte, unix.CmsgSpace(3*16)), ctl: make(chan readerCtl, 1), ack: make(chan struct{}),
+		oob: make([]byte, unix.CmsgSpace(3*16)), ctl: make(chan readerCtl, 1), ack: make(chan struct{}), done: make(chan struct{}),
 		onData: onData, onLost: onLost}
 	if err := r.watch(evfd); err != nil {
 		r.closeFDs()
@@ -151,16 +152,27 @@ func (r *reader) adopt(i, fd int, pend []byte) error {
 
 // stop ends run: it closes every connection with a reset and returns.
 func (r *reader) stop() {
-	r.ctl <- ctlStop
-	r.wake()
+	select {
+	case r.ctl <- ctlStop:
+		r.wake()
+	case <-r.done:
+	}
 }
 
 // control asks the running reader for c (not ctlStop) and waits until it
-// has acted: after ctlHold returns, the reader reads nothing.
+// has acted: after ctlHold returns, the reader reads nothing. It returns
+// at once if run has returned.
 func (r *reader) control(c readerCtl) {
-	r.ctl <- c
-	r.wake()
-	<-r.ack
+	select {
+	case r.ctl <- c:
+		r.wake()
+	case <-r.done:
+		return
+	}
+	select {
+	case <-r.ack:
+	case <-r.done:
+	}
 }
 
 func (r *reader) wake() {
@@ -195,6 +207,7 @@ func (r *reader) obey() (stop bool) {
 
 // run reads until stop.
 func (r *reader) run() {
+	defer close(r.done)
 	defer r.closeFDs()
 	events := make([]unix.EpollEvent, 512)
 	for {
