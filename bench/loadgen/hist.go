@@ -1,10 +1,11 @@
 package main
 
 import (
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"slices"
 	"time"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 // histGrowth is the ratio between neighbouring histogram buckets: values are

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"net"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 // memory waits for the server's PSS to settle (three samples 0.5 s apart

@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It

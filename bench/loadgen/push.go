@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 type natsSub struct{ nc *nats.Conn }

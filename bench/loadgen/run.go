@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"net"
 	"slices"
 	"time"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 // runner is one run's state.

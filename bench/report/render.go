@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/wsfleet/wsfleet/bench/internal/record"
 	"math"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
 )
 
 // doc renders the report, section by section.

@@ -3,7 +3,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"github.com/gobwas/ws"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // TestStartDaemon: `start -d` returns only once the cluster accepts
