@@ -166,17 +166,19 @@ measure() {
 # push timer is set to 1 h, so it stays quiet.
 start_broadcaster() { start_wsfleet push "$IDLE_COUNT" 1h -ping-interval 0 -idle-timeout 0; }
 
+# What every idle + broadcast phase asks of the load generator.
+BROADCAST=(-mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD")
+
 # idle_broadcast LABEL WSFLEET_CONNS PEER_CONNS: memory with every
 # connection idle, then broadcasts to them all.
 idle_broadcast() {
 	local label=$1 n=$2 peer_n=$3 s
-	local common=(-mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD")
 	start_broadcaster
-	measure "$label" "${common[@]}" -conns "$n" -trigger nats -nats "$NATS"
+	measure "$label" "${BROADCAST[@]}" -conns "$n" -trigger nats -nats "$NATS"
 	stop_server
 	for s in $PEERS floor; do # floor: bare writes, the machine's own cost of a broadcast
 		start_peer "$s"
-		measure "$label" "${common[@]}" -conns "$peer_n" -trigger ws
+		measure "$label" "${BROADCAST[@]}" -conns "$peer_n" -trigger ws
 		stop_server
 	done
 }
@@ -217,12 +219,12 @@ same_n() {
 	local s t
 	t=$(trial "$1")
 	start_broadcaster
-	measure "idle-same$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
+	measure "idle-same$t" "${BROADCAST[@]}" -conns "$PEER_LARGE" -trigger nats -nats "$NATS"
 	stop_server
 	if (($1 > 1)); then
 		for s in $PEERS floor; do
 			start_peer "$s"
-			measure "idle-large$t" -mode idle,broadcast -settle "$SETTLE" -rounds "$ROUNDS" -hold "$HOLD" -conns "$PEER_LARGE" -trigger ws
+			measure "idle-large$t" "${BROADCAST[@]}" -conns "$PEER_LARGE" -trigger ws
 			stop_server
 		done
 	fi

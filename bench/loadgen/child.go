@@ -81,7 +81,7 @@ type child struct {
 	reported map[int]bool
 	complete chan int // a round every connection has
 
-	held      atomic.Bool // broadcast rounds are held (see reader): time them by arrival
+	heldRound atomic.Int64 // the broadcast round held (see reader), timed by arrival; 0: none
 	recording atomic.Bool
 	pmu       sync.Mutex
 	recv      [][]int64 // per connection: receive times (unix ns) while recording
@@ -167,19 +167,16 @@ func (ch *child) handle(c command) {
 		rep := &echoReport{RoundTrips: ch.echoRTs, Hist: ch.echoHist}
 		ch.echoMu.Unlock()
 		ch.emit(event{Ev: "echo", Echo: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
-	case "hold", "release", "live":
+	case "hold", "release":
 		if ch.rd == nil {
 			ch.emit(event{Ev: "error", Errors: []string{c.Cmd + ": no idle connections"}})
 			return
 		}
-		switch c.Cmd {
-		case "hold":
-			ch.held.Store(true)
+		if c.Cmd == "hold" {
+			ch.heldRound.Store(int64(c.Round))
 			ch.rd.control(ctlHold)
-		case "release":
+		} else {
 			ch.rd.control(ctlRelease)
-		case "live": // the reader reads all along; the next rounds are timed by reading
-			ch.held.Store(false)
 		}
 		ch.emit(event{Ev: c.Cmd})
 	case "flush":
@@ -277,27 +274,30 @@ func (ch *child) startReader() error {
 	return nil
 }
 
-// received times a broadcast and records a push that connection i got. A
-// broadcast is timed by when it was read, or in a held round by when the
-// kernel received it (rx).
+// received records a push that connection i got, and times a broadcast:
+// by when it was read, or, in the held round, by when the kernel received
+// it (rx).
 func (ch *child) received(i int, p []byte, rx int64, last *int) {
 	now := time.Now().UnixNano()
-	if ch.held.Load() {
-		if rx == 0 {
-			ch.errs.add(errors.New("a held round's message came without a receive timestamp"))
-		} else {
-			now = rx
-		}
-	}
 	if ch.recording.Load() {
 		ch.pmu.Lock()
 		ch.recv[i] = append(ch.recv[i], now)
 		ch.pmu.Unlock()
 	}
-	if r, stamp, ok := parseStamp(p); ok && r != *last {
-		*last = r
-		ch.recordRound(r, (now-stamp)/1000)
+	r, stamp, ok := parseStamp(p)
+	if !ok || r == *last {
+		return
 	}
+	*last = r
+	at := now
+	if int64(r) == ch.heldRound.Load() {
+		if rx == 0 {
+			ch.errs.add(errors.New("a held round's message came without a receive timestamp"))
+		} else {
+			at = rx
+		}
+	}
+	ch.recordRound(r, (at-stamp)/1000)
 }
 
 func (ch *child) lost(err error) {

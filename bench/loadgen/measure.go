@@ -161,12 +161,13 @@ func (r *runner) broadcast(ctx context.Context) (*record.Broadcast, error) {
 }
 
 // broadcastRound publishes one broadcast and adds its spread to t. A held
-// round parks every client's reader first and releases it r.o.hold after
-// the publish.
+// round parks every client's reader first, naming the round, whose
+// messages the clients then time by arrival, and releases the readers
+// r.o.hold after the publish.
 func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error, round int, t *tally, held bool) error {
 	f := r.fleet
 	if held {
-		if err := f.send(command{Cmd: "hold"}); err != nil {
+		if err := f.send(command{Cmd: "hold", Round: round}); err != nil {
 			return err
 		}
 		if _, err := f.collect(ctx, "hold"); err != nil {
@@ -212,14 +213,6 @@ func (r *runner) broadcastRound(ctx context.Context, publish func([]byte) error,
 		lat = append(lat, e.LatUS...)
 	}
 	t.add(spreadOf(lat, r.res.Connect.Opened), s1-s0, c1-c0)
-	if held {
-		if err := f.send(command{Cmd: "live"}); err != nil {
-			return err
-		}
-		if _, err := f.collect(ctx, "live"); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

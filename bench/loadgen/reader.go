@@ -35,7 +35,6 @@ type reader struct {
 	conns map[int32]*rconn
 	buf   []byte
 	oob   []byte         // recvmsg's control messages: the receive timestamp
-	rx    int64          // receive timestamp (unix ns) of the last read, 0 if none
 	hr    bytes.Reader   // over the bytes being consumed, for ws.ReadHeader
 	ctl   chan readerCtl // control's requests, one at a time
 	ack   chan struct{}  // run has acted on a request
@@ -145,7 +144,7 @@ func (r *reader) adopt(i, fd int, pend []byte) error {
 	rc := &rconn{i: i, fd: fd, pend: pend}
 	r.conns[int32(fd)] = rc
 	if len(rc.pend) > 0 {
-		r.consume(rc, nil)
+		r.consume(rc, nil, 0) // bytes read with the handshake: no timestamp
 	}
 	return nil
 }
@@ -244,31 +243,20 @@ func (r *reader) abortAll() {
 	clear(r.conns)
 }
 
+// readable reads what rc has, with its receive timestamp, and consumes it.
 func (r *reader) readable(rc *rconn) {
-	n, err := r.recv(rc, r.buf)
-	if err == nil && n > 0 {
-		r.consume(rc, r.buf[:n])
-	}
-}
-
-// recv reads into b with recvmsg and notes the receive timestamp in r.rx.
-// It reports an ended connection to lose and returns n == 0 for it and
-// for a socket with nothing to read.
-func (r *reader) recv(rc *rconn, b []byte) (int, error) {
-	n, oobn, _, _, err := unix.Recvmsg(rc.fd, b, r.oob, 0)
-	r.rx = 0
+	n, oobn, _, _, err := unix.Recvmsg(rc.fd, r.buf, r.oob, 0)
 	switch {
 	case err == unix.EAGAIN || err == unix.EINTR:
-		return 0, nil
+		return
 	case err != nil:
 		r.lose(rc, &net.OpError{Op: "read", Net: "tcp", Err: err})
-		return 0, err
+		return
 	case n == 0:
 		r.lose(rc, io.EOF)
-		return 0, io.EOF
+		return
 	}
-	r.rx = rxStamp(r.oob[:oobn])
-	return n, nil
+	r.consume(rc, r.buf[:n], rxStamp(r.oob[:oobn]))
 }
 
 // rxStamp is the software receive timestamp in a recvmsg's control
@@ -289,9 +277,9 @@ func rxStamp(oob []byte) int64 {
 	return 0
 }
 
-// consume handles every complete frame of rc.pend followed by b and keeps
-// the rest.
-func (r *reader) consume(rc *rconn, b []byte) {
+// consume handles every complete frame of rc.pend followed by b, which
+// the kernel received at rx (unix ns, 0 if unknown), and keeps the rest.
+func (r *reader) consume(rc *rconn, b []byte, rx int64) {
 	if len(rc.pend) > 0 {
 		b = append(rc.pend, b...)
 		rc.pend = nil
@@ -331,7 +319,7 @@ func (r *reader) consume(rc *rconn, b []byte) {
 			r.lose(rc, io.EOF)
 			return
 		default:
-			r.onData(rc.i, p, r.rx)
+			r.onData(rc.i, p, rx)
 		}
 	}
 }

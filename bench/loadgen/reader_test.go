@@ -38,8 +38,8 @@ func TestReaderConsumesSplitFrames(t *testing.T) {
 		}, onLost: func(err error) { lost = append(lost, err) }}
 		rc := &rconn{i: 0, fd: fds[0]}
 		r.conns[int32(fds[0])] = rc
-		r.consume(rc, bytes.Clone(stream[:cut]))
-		r.consume(rc, bytes.Clone(stream[cut:]))
+		r.consume(rc, bytes.Clone(stream[:cut]), 0)
+		r.consume(rc, bytes.Clone(stream[cut:]), 0)
 		if len(got) != 2 || string(got[0]) != "B 1 2" || !bytes.Equal(got[1], long) || len(lost) != 0 || len(rc.pend) != 0 {
 			t.Fatalf("cut at %d: got %d messages, lost %v, %d bytes pending", cut, len(got), lost, len(rc.pend))
 		}

@@ -126,11 +126,23 @@ func (s *Server) RunPinger(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.fanOut(s.snapshot(), func(c *Conn) bool {
-				return c.pingSlice() == slice && c.enqueue(s.ping, true) == nil
-			})
+			s.fanOut(s.pingDue(slice), func(c *Conn) bool { return c.enqueue(s.ping, true) == nil })
 		}
 	}
+}
+
+// pingDue lists the connections pinged in slice: a sixteenth of them, so
+// a tick neither copies nor orders the whole registry.
+func (s *Server) pingDue(slice int64) []*Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*Conn
+	for _, c := range s.conns {
+		if c.pingSlice() == slice {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // pingSlices is how many parts RunPinger spreads its pings over.
