@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,19 +185,6 @@ func allRunning(st *statusJSON, count int) error {
 		}
 	}
 	return nil
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago (the kernel's pick for port 0).
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // mustContain fails unless s contains every one of subs.
