@@ -144,12 +144,26 @@ func testStream(big bool) []byte {
 }
 
 // feed runs stream through a fresh connection's readOnce in the given
-// chunks, with a scratch buffer of scratchSize, and returns what it did.
+// chunks, with a scratch buffer of scratchSize, and returns what it did; the
+// stream must end with the client's close frame.
 func feed(t *testing.T, stream []byte, chunks []int, scratchSize int) (msgs, writes []event) {
 	t.Helper()
+	msgs, writes, err := feedAll(t, stream, chunks, scratchSize, Options{MaxMessage: 1 << 20}, false)
+	if err != errPeerClosed {
+		t.Fatalf("ended with %v, want the peer's close", err)
+	}
+	return msgs, writes
+}
+
+// feedAll runs stream through a fresh connection's readOnce in the given
+// chunks (each > 0), with a scratch buffer of scratchSize, until readOnce
+// fails, and returns what the connection delivered and wrote and the error
+// that ended it (io.EOF when the stream ran out).
+func feedAll(t *testing.T, stream []byte, chunks []int, scratchSize int, opts Options, deflate bool) (msgs, writes []event, err error) {
+	t.Helper()
 	h := &collector{}
-	s := New(Options{MaxMessage: 1 << 20}, h, slog.New(slog.DiscardHandler))
-	c := s.newConn(handshake{})
+	s := New(opts, h, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{deflate: deflate})
 	rc := &recordConn{}
 	c.g = &netConn{Conn: rc, gone: make(chan struct{})}
 	rest := bytes.Clone(stream) // consume unmasks in place
@@ -167,15 +181,11 @@ func feed(t *testing.T, stream []byte, chunks []int, scratchSize int) (msgs, wri
 		return n, nil
 	}
 	scratch := make([]byte, scratchSize)
-	var err error
 	for i := 0; err == nil; i++ {
 		if i > 2*len(stream)+10 {
 			t.Fatal("no progress")
 		}
 		err = c.readOnce(read, scratch)
-	}
-	if err != errPeerClosed {
-		t.Fatalf("ended with %v, want the peer's close", err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Microsecond) {
 		c.mu.Lock()
@@ -190,7 +200,7 @@ func feed(t *testing.T, stream []byte, chunks []int, scratchSize int) (msgs, wri
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	return h.events, writtenEvents(t, rc.out.Bytes())
+	return h.events, writtenEvents(t, rc.out.Bytes()), err
 }
 
 func checkFeed(t *testing.T, name string, stream []byte, chunks []int, scratch int) {

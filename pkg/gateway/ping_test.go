@@ -57,3 +57,20 @@ func TestPingSlicesSpread(t *testing.T) {
 		t.Fatalf("%d connections 1 µs apart fell in %d slices, want %d", pingSlices, len(seen), pingSlices)
 	}
 }
+
+// TestPingerOff: with PingInterval negative (`-ping-interval 0` on the
+// command line), RunPinger returns at once, on a context that never ends,
+// so no connection is ever pinged.
+func TestPingerOff(t *testing.T) {
+	s := New(Options{PingInterval: -1}, &echo{}, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.RunPinger(context.Background())
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunPinger with pings off is still running after 10 s")
+	}
+}

@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// fuzzMaxMessage is small so that the fuzzer reaches the size limit, for
+// plain and for compressed messages.
+const fuzzMaxMessage = 4096
+
+// FuzzFrames feeds arbitrary client bytes to the frame core, once in one
+// read and once cut into reads at random, with and without
+// permessage-deflate. Whatever the bytes:
+//   - nothing panics, and what the server writes back is well-formed frames;
+//   - both feeds deliver the same messages, write the same pongs and close
+//     echo, and end with the same error: how the reads fall never changes
+//     what a client's bytes mean;
+//   - a text message delivered is valid UTF-8, and no message is larger than
+//     Options.MaxMessage;
+//   - the connection ends only because the bytes ran out, the client closed,
+//     or with a close code that blames the client (1002, 1007 or 1009),
+//     never the server's 1011.
+//
+// `go test` runs the seeds below; `go test -fuzz FuzzFrames ./pkg/gateway`
+// searches further.
+func FuzzFrames(f *testing.F) {
+	text := func(fin bool, p string) []byte { return masked(ws.NewFrame(ws.OpText, fin, []byte(p))) }
+	cont := func(fin bool, p string) []byte { return masked(ws.NewFrame(ws.OpContinuation, fin, []byte(p))) }
+	deflated := func(p []byte) []byte {
+		z := compress(p)
+		fr := ws.NewFrame(ws.OpText, true, z)
+		fr.Header.Rsv = ws.Rsv(true, false, false)
+		return masked(fr)
+	}
+	unmasked := func(fr ws.Frame) []byte {
+		var b bytes.Buffer
+		ws.WriteFrame(&b, fr)
+		return b.Bytes()
+	}
+	seeds := []struct {
+		stream  []byte
+		deflate bool
+	}{
+		{testStream(false), false},
+		{testStream(false), true},
+		{slices.Concat(text(false, "frag"), masked(ws.NewPingFrame([]byte("p"))), cont(true, "mented")), false},
+		{text(true, "\xff\xfe"), false},                                     // invalid UTF-8: 1007
+		{slices.Concat(text(false, "\xe4\xbd"), cont(true, "\xa0")), false}, // UTF-8 split across frames: valid
+		{unmasked(ws.NewTextFrame([]byte("hi"))), false},                    // unmasked: 1002
+		{cont(true, "no message open"), false},                              // 1002
+		{text(true, string(make([]byte, fuzzMaxMessage+1))), false},         // 1009
+		{masked(ws.NewPingFrame(make([]byte, 126))), false},                 // control frame too long: 1002
+		{masked(ws.NewCloseFrame([]byte{3})), false},                        // one-byte close payload: 1002
+		{masked(ws.NewCloseFrame(ws.NewCloseFrameBody(999, ""))), false},
+		{masked(ws.NewCloseFrame(ws.NewCloseFrameBody(1000, "\xff"))), false},
+		{deflated([]byte("你好!")), true},
+		{deflated(bytes.Repeat([]byte("a"), 10*fuzzMaxMessage)), true}, // a small frame inflating past the limit: 1009
+		{deflated([]byte("rsv1 without the extension")), false},        // 1002
+		{slices.Concat(text(true, "x")[:2], []byte{0xff, 0xff, 0xff, 0xff}), false},
+		{[]byte{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1}, false}, // 64-bit length with the top bit set
+		{[]byte{0x81}, false},
+		{nil, false},
+	}
+	for i, s := range seeds {
+		f.Add(s.stream, uint64(i), s.deflate)
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, seed uint64, deflate bool) {
+		opts := Options{MaxMessage: fuzzMaxMessage}
+		var whole []int
+		if len(stream) > 0 {
+			whole = []int{len(stream)}
+		}
+		msgs, writes, err := feedAll(t, stream, whole, pollBufferSize, opts, deflate)
+
+		rng := rand.New(rand.NewPCG(seed, seed>>32))
+		var chunks []int
+		for n := len(stream); n > 0; {
+			k := min(n, 1+rng.IntN(1+min(n, 64)))
+			chunks = append(chunks, k)
+			n -= k
+		}
+		scratch := []int{7, readBufferSize, pollBufferSize}[seed%3]
+		cmsgs, cwrites, cerr := feedAll(t, stream, chunks, scratch, opts, deflate)
+
+		if !slices.Equal(msgs, cmsgs) {
+			t.Fatalf("one read delivered %q, reads of %v delivered %q", msgs, chunks, cmsgs)
+		}
+		if !slices.Equal(writes, cwrites) {
+			t.Fatalf("one read wrote %v, reads of %v wrote %v", writes, chunks, cwrites)
+		}
+		if err.Error() != cerr.Error() {
+			t.Fatalf("one read ended with %v, reads of %v with %v", err, chunks, cerr)
+		}
+		for _, m := range msgs {
+			if len(m.data) > fuzzMaxMessage {
+				t.Fatalf("delivered %d bytes, over MaxMessage %d", len(m.data), fuzzMaxMessage)
+			}
+			if m.kind == "text" && !utf8.ValidString(m.data) {
+				t.Fatalf("delivered invalid UTF-8 as text: %q", m.data)
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, errPeerClosed) {
+			return
+		}
+		switch code, reason := closeFor(err); code {
+		case ws.StatusProtocolError, ws.StatusInvalidFramePayloadData, ws.StatusMessageTooBig:
+		default:
+			t.Fatalf("ended with %v: close %d %q, want a code that blames the client", err, code, reason)
+		}
+	})
+}
