@@ -1,12 +1,18 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -114,6 +120,77 @@ func FuzzFrames(f *testing.F) {
 		case ws.StatusProtocolError, ws.StatusInvalidFramePayloadData, ws.StatusMessageTooBig:
 		default:
 			t.Fatalf("ended with %v: close %d %q, want a code that blames the client", err, code, reason)
+		}
+	})
+}
+
+// FuzzHandshake sends arbitrary bytes as a client's opening, over real
+// loopback TCP to a running Server with the echo handler, then half-closes.
+// Whatever the bytes, nothing panics and the server ends the connection; if
+// the request head is complete (or too large to be), the server answers
+// with a well-formed HTTP response, and after a 101 what follows is
+// well-formed WebSocket frames.
+//
+// `go test` runs the seeds below; `go test -fuzz FuzzHandshake ./pkg/gateway`
+// searches further.
+func FuzzHandshake(f *testing.F) {
+	upgrade := "GET /chat?x=1 HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+	for _, s := range []string{
+		upgrade + "\r\n",
+		upgrade + "\r\n" + string(masked(ws.NewTextFrame([]byte("behind the head")))),
+		upgrade + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n",
+		upgrade + "Sec-WebSocket-Protocol: a, b\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n",    // no key
+		"GET / HTTP/1.1\r\nHost: h\r\n\r\n",                          // plain HTTP
+		"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc", // plain HTTP with a body
+		"GET / HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\n\r\n",
+		"\r\n\r\n",
+		"GET / HTTP/1.1\r\nX: " + string(bytes.Repeat([]byte("a"), 5000)) + "\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: h",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	_, url := startServer(f, Options{MaxMessage: fuzzMaxMessage, HandshakeTimeout: 10 * time.Second}, &echo{})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
+	f.Fuzz(func(t *testing.T, opening []byte) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := nc.Write(opening); err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("write: %v", err)
+		}
+		nc.(*net.TCPConn).CloseWrite()
+		out, err := io.ReadAll(nc)
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("the server did not end the connection: %v (after %q)", err, out)
+		}
+		end := bytes.Index(opening, []byte("\r\n\r\n"))
+		complete := end >= 0 || len(opening) >= headBufferSize
+		if len(out) == 0 {
+			if complete {
+				t.Fatalf("no answer to a complete request head %q", opening)
+			}
+			return
+		}
+		br := bufio.NewReader(bytes.NewReader(out))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer is not an HTTP response: %v\n%q", err, out)
+		}
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			return
+		}
+		for {
+			if _, err := ws.ReadFrame(br); err == io.EOF {
+				return
+			} else if err != nil {
+				t.Fatalf("after the 101, a bad frame: %v\n%q", err, out)
+			}
 		}
 	})
 }

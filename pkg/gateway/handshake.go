@@ -107,11 +107,17 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 		ext = newDeflateExtension()
 		u.Negotiate = ext.Negotiate
 	}
+	w := &countingWriter{w: nc}
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{io.LimitReader(br, int64(headLen)), nc}
+	}{io.LimitReader(br, int64(headLen)), w}
 	if _, err := u.Upgrade(rw); err != nil {
+		if w.n == 0 {
+			// gobwas/ws answers every failure but a request line it cannot
+			// parse; that one gets its 400 here.
+			writeResponse(nc, nil, http.StatusBadRequest, nil, []byte("bad request: "+err.Error()+"\n"))
+		}
 		return hs, err
 	}
 	if ext != nil {
@@ -121,6 +127,18 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 		hs.remote = hs.forwarded
 	}
 	return hs, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
 }
 
 func (s *Server) onHeader(hs *handshake, key, value []byte) error {
