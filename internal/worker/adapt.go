@@ -35,7 +35,7 @@ type conn struct {
 }
 
 func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
-func (c *conn) Close(code int, reason string) { c.Conn.Close(ws.StatusCode(code), reason) }
+func (c *conn) Close(code int, reason string) { c.Conn.Close(gateway.StatusCode(code), reason) }
 func (c *conn) Value() any                    { return c.val }
 func (c *conn) SetValue(v any)                { c.val = v }
 
@@ -77,7 +77,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 	if err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {
-			return &gateway.CloseError{Code: ws.StatusCode(ce.Code), Reason: ce.Reason}
+			return &gateway.CloseError{Code: gateway.StatusCode(ce.Code), Reason: ce.Reason}
 		}
 		return err
 	}

@@ -33,7 +33,10 @@ type Conn interface {
 	// behind (the connection is then closed with 1008).
 	Send(m Message) error
 	// Close starts the closing handshake with a close code (RFC 6455 §7.4,
-	// or 4000–4999 for the application's own) and a reason.
+	// or 4000–4999 for the application's own) and a reason. A code that may
+	// not be sent (outside 1000–1003, 1007–1014 and 3000–4999, except 1005
+	// for an empty close frame) is logged and sent as 1011; the reason is
+	// cut to 123 bytes on a character boundary.
 	Close(code int, reason string)
 	// Value and SetValue keep one value of the application's per
 	// connection. Use them from the connection's own callbacks.

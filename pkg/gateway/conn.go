@@ -124,8 +124,34 @@ func (c *Conn) SendFrame(f *PreparedFrame) error {
 // goes out after what is already queued, and the TCP connection is closed
 // when the client answers or after Options.CloseTimeout. It is safe to call
 // more than once; only the first call's code is sent.
+//
+// A code that may not be sent (see Sendable) is logged and sent as 1011
+// instead, so the client still sees a valid close frame; 1005 sends an
+// empty close frame. The reason is cut to the 123 bytes a close frame holds,
+// on a character boundary, and invalid UTF-8 in it is replaced.
 func (c *Conn) Close(code ws.StatusCode, reason string) {
+	if !Sendable(code) && code != ws.StatusNoStatusRcvd {
+		c.srv.log.Warn("close code may not be sent; closing with 1011 instead", "conn", c.id, "code", int(code))
+		code = ws.StatusInternalServerError
+	}
 	c.startClose(code, reason, false)
+}
+
+// StatusCode converts an int close code (an application's, a backend's) to
+// a ws.StatusCode; a value outside 0-65535 becomes 0, which Sendable
+// refuses, instead of wrapping around to some other code.
+func StatusCode(code int) ws.StatusCode {
+	if code < 0 || code > 0xffff {
+		return 0
+	}
+	return ws.StatusCode(code)
+}
+
+// Sendable reports whether an endpoint may send code in a close frame (RFC
+// 6455 §7.4 and the IANA registry): 1000-1003, 1007-1014 and 3000-4999.
+// 1004, 1005, 1006 and 1015 are reserved or only reported locally.
+func Sendable(code ws.StatusCode) bool {
+	return code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999
 }
 
 // startClose queues a close frame unless one was queued already. With now

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"encoding/binary"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -75,8 +77,15 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 		// says the same.
 		return compile(ws.OpClose, nil)
 	}
+	reason = strings.ToValidUTF8(reason, "\uFFFD") // the client fails a close with invalid UTF-8 (§8.1)
 	if len(reason) > 123 {
-		reason = reason[:123] // control frame payload ≤ 125 bytes (§5.5)
+		// A control frame's payload is ≤ 125 bytes (§5.5); cut on a
+		// character boundary.
+		i := 123
+		for i > 0 && !utf8.RuneStart(reason[i]) {
+			i--
+		}
+		reason = reason[:i]
 	}
 	return compile(ws.OpClose, ws.NewCloseFrameBody(code, reason))
 }
