@@ -2,6 +2,7 @@ package bus
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 )
@@ -46,7 +47,9 @@ type Message struct {
 	// Conn is the target connection of a message to one connection.
 	Conn string
 	// Close, with Conn, asks to close that connection with CloseCode and
-	// Data as the reason, instead of sending Data.
+	// Data as the reason, instead of sending Data. CloseCode 0 means none
+	// was given (the receiver sends 1000); a header that is not a number
+	// arrives as -1.
 	Close     bool
 	CloseCode int
 	// Join, Leave, Bind and Unbind, with Conn, are commands for that
@@ -100,9 +103,14 @@ func messageOf(nm *nats.Msg) Message {
 		m.Binary = nm.Header.Get(HeaderOp) == "binary"
 		m.Exclude = nm.Header.Get(HeaderExclude)
 		m.Conn = nm.Header.Get(HeaderConn)
-		if v := nm.Header.Get(HeaderClose); v != "" {
+		if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
 			m.Close = true
-			m.CloseCode, _ = strconv.Atoi(v) // 0: the receiver picks 1000
+			if v := strings.TrimSpace(vs[0]); v != "" {
+				var err error
+				if m.CloseCode, err = strconv.Atoi(v); err != nil {
+					m.CloseCode = -1 // not a number: the receiver refuses it
+				}
+			}
 		}
 		m.Join, m.Leave, m.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
 		m.Unbind = nm.Header.Get(HeaderUnbind) != ""

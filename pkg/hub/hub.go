@@ -368,11 +368,15 @@ func (h *Hub) deliverDirect(m bus.Message) {
 		h.log.Warn("command failed", "conn", m.Conn, "err", err)
 	}
 	if m.Close {
-		code := ws.StatusCode(m.CloseCode)
-		if code == 0 {
+		code := gateway.StatusCode(m.CloseCode)
+		switch {
+		case m.CloseCode == 0:
 			code = ws.StatusNormalClosure
+		case code == 0:
+			h.log.Warn("Wsfleet-Close is not a close code; closing with 1011", "conn", m.Conn, "code", m.CloseCode)
+			code = ws.StatusInternalServerError
 		}
-		c.Close(code, string(m.Data))
+		c.Close(code, string(m.Data)) // which logs and replaces a code that may not be sent
 	}
 }
 

@@ -277,3 +277,33 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestCloseConnCodes: a backend's close reaches the client as a close
+// frame a client accepts, whatever code it asked for: a valid one as given,
+// none as 1000, and one that may not be sent (reserved, out of range, or a
+// Wsfleet-Close header that is not a number, -1) as 1011.
+func TestCloseConnCodes(t *testing.T) {
+	_, ws2 := cluster(t, 2)
+	a, b := ws2[0], ws2[1]
+	for _, c := range []struct {
+		code int
+		want ws.StatusCode
+	}{
+		{4000, 4000},
+		{0, 1000},
+		{1006, 1011},
+		{70000, 1011},
+		{-1, 1011},
+	} {
+		cl := b.dial(t)
+		must(t, a.hub.CloseConn(cl.conn.ID(), c.code, "bye"))
+		f, err := ws.ReadFrame(cl.nc)
+		if err != nil || f.Header.OpCode != ws.OpClose {
+			t.Fatalf("CloseConn(%d): opcode %v, %v", c.code, f.Header.OpCode, err)
+		}
+		if code, reason := ws.ParseCloseFrameData(f.Payload); code != c.want || reason != "bye" {
+			t.Errorf("CloseConn(%d): close %d %q, want %d \"bye\"", c.code, code, reason, c.want)
+		}
+		cl.nc.Close()
+	}
+}
