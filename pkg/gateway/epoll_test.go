@@ -171,7 +171,8 @@ func TestFullSocketThenResume(t *testing.T) {
 	sc := <-o.conns
 	const msgs, size = 256, 16 << 10
 	payload := make([]byte, size)
-	start := time.Now()
+	// Send must not block: if it waited for the client, which reads
+	// nothing until every Send has returned, this loop would never end.
 	for i := range msgs {
 		for j := range payload {
 			payload[j] = byte(i + j)
@@ -180,16 +181,12 @@ func TestFullSocketThenResume(t *testing.T) {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("sending took %v: Send blocked", d)
-	}
 	sc.mu.Lock()
 	waiting := sc.waitOut
 	sc.mu.Unlock()
 	if !waiting {
 		t.Fatal("4 MiB went out to a client that reads nothing: the socket never filled")
 	}
-	time.Sleep(300 * time.Millisecond)
 	for i := range msgs {
 		data, _, err := wsutil.ReadServerData(c)
 		if err != nil || len(data) != size {
