@@ -188,8 +188,13 @@ func (c *Conn) peerClose(payload []byte) error {
 		return ws.ErrProtocolControlPayloadOverflow
 	case len(payload) >= 2:
 		code, reason = ws.ParseCloseFrameData(payload)
-		if err := ws.CheckCloseFrameData(code, reason); err != nil {
-			return err
+		// What a server may send, a client may too (gobwas/ws's
+		// CheckCloseFrameData predates 1012-1014 in the IANA registry).
+		if !Sendable(code) {
+			return ws.ErrProtocolStatusCodeUnknown
+		}
+		if !utf8.ValidString(reason) {
+			return errInvalidUTF8
 		}
 	}
 	c.mu.Lock()

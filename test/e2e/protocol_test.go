@@ -214,6 +214,21 @@ var protocolCases = []protoCase{
 		closeCodes: protocolError,
 	},
 	{
+		name:       "close code 1012 (IANA registry) is echoed",
+		frames:     []ws.Frame{ws.NewCloseFrame(closeBody(1012, "restart"))},
+		closeCodes: []ws.StatusCode{1012},
+	},
+	{
+		name:       "close code 1016",
+		frames:     []ws.Frame{ws.NewCloseFrame(closeBody(1016, ""))},
+		closeCodes: protocolError,
+	},
+	{
+		name:       "close code 4999 is echoed",
+		frames:     []ws.Frame{ws.NewCloseFrame(closeBody(4999, ""))},
+		closeCodes: []ws.StatusCode{4999},
+	},
+	{
 		name:       "close reason not UTF-8",
 		frames:     []ws.Frame{ws.NewCloseFrame(append(closeBody(1000, ""), 0xff))},
 		closeCodes: []ws.StatusCode{ws.StatusProtocolError, ws.StatusInvalidFramePayloadData},
