@@ -43,6 +43,26 @@ func TestSnapshotInDescriptorOrder(t *testing.T) {
 	}
 }
 
+// TestSnapshotKeepsReusedDescriptor: a finished connection whose socket is
+// closed but which has not left the registry yet, and a new connection the
+// kernel gave the same descriptor, are both in the snapshot.
+func TestSnapshotKeepsReusedDescriptor(t *testing.T) {
+	for range 20 { // map order decides which of the two is seen first
+		s := registry(100, 3)
+		s.conns["finished"] = &Conn{id: "finished", fd: 42}
+		s.conns["new"] = &Conn{id: "new", fd: 42}
+		cs := s.snapshot()
+		seen := map[string]int{}
+		for _, c := range cs {
+			seen[c.id]++
+		}
+		if len(cs) != len(s.conns) || len(seen) != len(s.conns) || seen["finished"] != 1 || seen["new"] != 1 {
+			t.Fatalf("snapshot has %d connections (%d distinct; finished %d, new %d), want %d",
+				len(cs), len(seen), seen["finished"], seen["new"], len(s.conns))
+		}
+	}
+}
+
 // BenchmarkSnapshot is the registry copy a broadcast starts with, at one
 // worker's share of 50k connections over 4 workers.
 func BenchmarkSnapshot(b *testing.B) {

@@ -281,19 +281,27 @@ func (s *Server) snapshot() []*Conn {
 }
 
 // byFD orders cs, whose largest descriptor is top, by descriptor in place
-// and in linear time: a process's descriptors are unique and small.
-// Connections without one (-1: served on a goroutine) come first.
+// and in linear time: a process's descriptors are small. Connections
+// without one (-1: served on a goroutine) come first. Two connections can
+// hold the same number for a moment: a poller closes a finished
+// connection's socket before it leaves the registry, and the kernel may
+// give the number to a connection accepted meanwhile. The second one seen
+// comes last, so neither misses the broadcast.
 func byFD(cs []*Conn, top int32) []*Conn {
 	if top < 0 {
 		return cs
 	}
 	slots := make([]*Conn, top+1)
+	var reused []*Conn
 	k := 0
 	for _, c := range cs {
-		if c.fd < 0 {
+		switch {
+		case c.fd < 0:
 			cs[k] = c
 			k++
-		} else {
+		case slots[c.fd] != nil:
+			reused = append(reused, c)
+		default:
 			slots[c.fd] = c
 		}
 	}
@@ -303,6 +311,7 @@ func byFD(cs []*Conn, top int32) []*Conn {
 			k++
 		}
 	}
+	k += copy(cs[k:], reused)
 	return cs[:k]
 }
 
