@@ -368,15 +368,11 @@ func (h *Hub) deliverDirect(m bus.Message) {
 		h.log.Warn("command failed", "conn", m.Conn, "err", err)
 	}
 	if m.Close {
-		code := gateway.StatusCode(m.CloseCode)
-		switch {
-		case m.CloseCode == 0:
-			code = ws.StatusNormalClosure
-		case code == 0:
-			h.log.Warn("Wsfleet-Close is not a close code; closing with 1011", "conn", m.Conn, "code", m.CloseCode)
-			code = ws.StatusInternalServerError
+		code := ws.StatusNormalClosure // Wsfleet-Close with no code
+		if m.CloseCode != 0 {
+			code = gateway.StatusCode(m.CloseCode)
 		}
-		c.Close(code, string(m.Data)) // which logs and replaces a code that may not be sent
+		c.Close(code, string(m.Data)) // which logs a code that may not be sent and sends 1011
 	}
 }
 
