@@ -151,7 +151,7 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 		return err
 	}
 	if old != "" && old != name {
-		return fmt.Errorf("this connection is named %q; it cannot join as %q", old, name)
+		return fmt.Errorf("already named %q on this connection; it cannot join as %q", old, name)
 	}
 	if err := ch.w.BindUser(c, name); err != nil {
 		return err
