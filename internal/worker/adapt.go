@@ -34,8 +34,7 @@ type handler struct {
 type conn struct {
 	*gateway.Conn
 	val any
-	box *mailbox    // nil for an Inline application
-	tok *tokenState // nil without a connection token
+	box *mailbox // nil for an Inline application
 }
 
 func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
@@ -87,7 +86,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 			if err := h.hub.Bind(c, sub); err != nil {
 				return fmt.Errorf("worker: bind the token's user: %w", err)
 			}
-			ac.tok = h.tokens.start(c, adm.token.Expires, sub)
+			h.tokens.start(c, adm.token.Expires, sub)
 		}
 	}
 	var err error
@@ -126,7 +125,7 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		ac = h.wrap(c)
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
-	ac.tok.stop()
+	h.tokens.stop(c)
 	closed := func() {
 		h.guard(c, "OnClose", func() { h.app.OnClose(ac, code) })
 		if h.events != nil {
@@ -242,5 +241,5 @@ func (s services) RefreshToken(c app.Conn, token string) (time.Time, error) {
 	if !ok {
 		return time.Time{}, hub.ErrNotLocal
 	}
-	return s.w.tokens.refresh(ac, token)
+	return s.w.tokens.refresh(ac.Conn, token)
 }

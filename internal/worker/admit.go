@@ -95,6 +95,9 @@ type tokens struct {
 	expireClose bool // -jwt-expire-close
 	log         *slog.Logger
 	refusals    rateLog
+
+	mu    sync.Mutex
+	conns map[*gateway.Conn]*tokenState // open connections with a token
 }
 
 // check finds and verifies the token of an upgrade request; a refusal is

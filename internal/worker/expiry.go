@@ -3,7 +3,6 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -12,25 +11,25 @@ import (
 
 // tokenState is one connection's token: the user it named and, with
 // -jwt-expire-close, the timer that closes the connection at its exp.
+// The states live in tokens.conns, not on the connection, so that a
+// worker without tokens spends no byte per connection on them.
 type tokenState struct {
-	sub string
-
-	mu     sync.Mutex
-	timer  *time.Timer // nil: no expiry watched
-	closed bool        // OnClose ran: no new timer
+	sub   string
+	timer *time.Timer // nil: no expiry watched
 }
 
-// start makes c's token state and, with -jwt-expire-close, arms its
-// expiry; nil when no token was checked.
-func (t *tokens) start(c *gateway.Conn, exp time.Time, sub string) *tokenState {
-	if t == nil || sub == "" {
-		return nil
+// start records c's token and, with -jwt-expire-close, arms its expiry.
+func (t *tokens) start(c *gateway.Conn, exp time.Time, sub string) {
+	if t == nil {
+		return
 	}
 	ts := &tokenState{sub: sub}
 	if t.expireClose && !exp.IsZero() {
 		ts.timer = t.expiryTimer(c, exp)
 	}
-	return ts
+	t.mu.Lock()
+	t.conns[c] = ts
+	t.mu.Unlock()
 }
 
 // expiryTimer closes c at exp. The close is only queued: the timer's
@@ -42,23 +41,23 @@ func (t *tokens) expiryTimer(c *gateway.Conn, exp time.Time) *time.Timer {
 	})
 }
 
-// stop disarms the expiry of a connection that ended.
-func (ts *tokenState) stop() {
-	if ts == nil {
+// stop forgets a connection that ended and disarms its expiry.
+func (t *tokens) stop(c *gateway.Conn) {
+	if t == nil {
 		return
 	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	ts.closed = true
-	if ts.timer != nil {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ts := t.conns[c]; ts != nil && ts.timer != nil {
 		ts.timer.Stop()
 	}
+	delete(t.conns, c)
 }
 
 var errTokenExpired = errors.New("worker: the token expired already; the connection is closing")
 
 // refresh verifies token for c and moves c's expiry to its exp.
-func (t *tokens) refresh(c *conn, token string) (time.Time, error) {
+func (t *tokens) refresh(c *gateway.Conn, token string) (time.Time, error) {
 	if t == nil {
 		return time.Time{}, app.ErrNoTokens
 	}
@@ -66,24 +65,22 @@ func (t *tokens) refresh(c *conn, token string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("worker: refresh: %w", err)
 	}
-	ts := c.tok
-	if ts == nil || cl.Subject != ts.sub {
-		return time.Time{}, errors.New("worker: refresh: the token is for another user")
-	}
-	if !t.expireClose {
-		return cl.Expires, nil
-	}
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if ts.closed {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ts := t.conns[c]
+	switch {
+	case ts == nil:
 		return time.Time{}, gateway.ErrClosed
-	}
-	if ts.timer != nil && !ts.timer.Stop() {
+	case cl.Subject != ts.sub:
+		return time.Time{}, errors.New("worker: refresh: the token is for another user")
+	case !t.expireClose:
+		return cl.Expires, nil
+	case ts.timer != nil && !ts.timer.Stop():
 		return time.Time{}, errTokenExpired // its close is under way
 	}
 	ts.timer = nil
 	if !cl.Expires.IsZero() {
-		ts.timer = t.expiryTimer(c.Conn, cl.Expires)
+		ts.timer = t.expiryTimer(c, cl.Expires)
 	}
 	return cl.Expires, nil
 }

@@ -177,7 +177,8 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	_, inline := o.App.(app.Inline)
 	if o.Tokens != nil {
-		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log}
+		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
+			conns: make(map[*gateway.Conn]*tokenState)}
 	}
 	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens}
 	adm := &admitter{tokens: w.tokens, events: o.Events}
