@@ -252,3 +252,35 @@ func TestReadKeyFiles(t *testing.T) {
 		t.Error("a file without PEM was accepted")
 	}
 }
+
+// BenchmarkVerify is the CPU a handshake's token check costs, per
+// algorithm: what a client can make a worker spend per upgrade.
+func BenchmarkVerify(b *testing.B) {
+	k := newKeys(b)
+	claims := jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()}
+	for _, bc := range []struct {
+		name string
+		m    jwt.SigningMethod
+		sign any
+		o    Options
+	}{
+		{"HS256", jwt.SigningMethodHS256, k.secret, Options{Secret: k.secret}},
+		{"RS256", jwt.SigningMethodRS256, k.rsa, Options{PublicKey: &k.rsa.PublicKey}},
+		{"ES256", jwt.SigningMethodES256, k.ec, Options{PublicKey: &k.ec.PublicKey}},
+		{"EdDSA", jwt.SigningMethodEdDSA, k.ed, Options{PublicKey: k.ed.Public()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v, err := New(bc.o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := sign(b, bc.m, bc.sign, claims)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
