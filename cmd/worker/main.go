@@ -105,7 +105,7 @@ func run(args []string) int {
 			return 2
 		}
 	}
-	verifier, err := verifier(*jwtSecret, *jwtKey)
+	verifier, err := loadVerifier(*jwtSecret, *jwtKey)
 	if err != nil {
 		log.Error("worker: -jwt-secret-file/-jwt-key-file", "err", err)
 		return 2
@@ -157,8 +157,8 @@ func run(args []string) int {
 	return 0
 }
 
-// verifier reads the connection tokens' keys; nil when neither is set.
-func verifier(secretFile, keyFile string) (*auth.Verifier, error) {
+// loadVerifier reads the connection tokens' keys; nil when neither is set.
+func loadVerifier(secretFile, keyFile string) (*auth.Verifier, error) {
 	if secretFile == "" && keyFile == "" {
 		return nil, nil
 	}

@@ -25,7 +25,7 @@ type admission struct {
 // admitter is the worker's gateway.Options.Admit: the connection token,
 // the headers an open event may carry, then the application's Admit.
 type admitter struct {
-	tokens  *tokens      // nil without -jwt-*
+	tokens  *tokens      // nil without -jwt-*; drops the token from the URI
 	app     app.Admitter // nil when the application is none
 	events  bool         // -events: keep the allowed headers
 	headers []string     // -events-headers, canonical names
@@ -113,6 +113,9 @@ func (t *tokens) check(r *gateway.Request) (auth.Claims, error) {
 		c, err = t.verifier.Verify(tok)
 	}
 	if err == nil {
+		if q.Has("token") {
+			r.URI = withoutToken(r.URI)
+		}
 		return c, nil
 	}
 	if ok, dropped := t.refusals.allow(time.Now()); ok {
@@ -136,6 +139,20 @@ func reasonOf(err error) string {
 		}
 	}
 	return "invalid token"
+}
+
+// withoutToken is uri without its token parameter: the connection keeps
+// its URI (the gateway's Conn.RequestURI, -events' open events), and a
+// credential has no business staying in memory or on the bus once checked.
+func withoutToken(uri string) string {
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return pathOf(uri)
+	}
+	q := u.Query()
+	q.Del("token")
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
 }
 
 // pathOf is uri without its query, which may hold the token.

@@ -70,3 +70,15 @@ func TestPathOfDropsTheQuery(t *testing.T) {
 		t.Errorf("pathOf = %q", got)
 	}
 }
+
+func TestWithoutToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"/?token=abc":             "/",
+		"/chat?room=1&token=abc":  "/chat?room=1",
+		"/chat?token=a&b=2&c=%20": "/chat?b=2&c=+",
+	} {
+		if got := withoutToken(in); got != want {
+			t.Errorf("withoutToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

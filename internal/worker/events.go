@@ -50,10 +50,6 @@ type events struct {
 	bc   *bus.Client
 	self bus.WorkerID
 	log  *slog.Logger
-	// redact drops the "token" query parameter from open events: with
-	// -jwt-* it is the client's credential, checked already (its user is
-	// in UID).
-	redact bool
 }
 
 func (e *events) publish(kind string, v any) {
@@ -79,13 +75,7 @@ func (e *events) open(c *gateway.Conn, header map[string]string, uid string) {
 	ev := OpenEvent{Conn: c.ID(), Worker: e.self, Remote: c.RemoteAddr(), URI: c.RequestURI(),
 		Header: header, Subprotocol: c.Subprotocol(), Query: map[string][]string{}, UID: uid}
 	if u, err := url.ParseRequestURI(c.RequestURI()); err == nil {
-		q := u.Query()
-		if e.redact && q.Has("token") {
-			q.Del("token")
-			u.RawQuery = q.Encode()
-			ev.URI = u.RequestURI()
-		}
-		ev.Query = q
+		ev.Query = u.Query() // with -jwt-*, without the token (withoutToken)
 	}
 	e.publish("open", ev)
 }

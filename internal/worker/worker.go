@@ -184,7 +184,7 @@ func (w *Worker) start(ctx context.Context) error {
 	adm := &admitter{tokens: w.tokens, events: o.Events}
 	adm.app, _ = o.App.(app.Admitter)
 	if o.Events {
-		h.events = &events{bc: bc, self: self, log: w.log, redact: o.Tokens != nil}
+		h.events = &events{bc: bc, self: self, log: w.log}
 		for _, k := range o.EventHeaders {
 			adm.headers = append(adm.headers, http.CanonicalHeaderKey(k))
 		}

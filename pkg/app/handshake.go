@@ -10,7 +10,9 @@ import (
 // Handshake is a client's upgrade request, as an Admitter sees it. It is
 // only valid until Admit returns: keep what you need, not the Handshake.
 type Handshake struct {
-	// URI is the request's path and query, as sent.
+	// URI is the request's path and query, as sent, except that with
+	// -jwt-secret-file / -jwt-key-file the checked token parameter is
+	// gone (User says whose it was).
 	URI string
 	// Host is the Host header.
 	Host string

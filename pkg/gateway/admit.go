@@ -12,7 +12,9 @@ import (
 // Request is an upgrade request as Options.Admit sees it. It is only valid
 // until Admit returns: keep what you need, not the Request.
 type Request struct {
-	// URI is the request's path and query, as sent.
+	// URI is the request's path and query, as sent. Admit may rewrite it,
+	// to drop a credential from the query: the connection keeps what
+	// Admit left (Conn.RequestURI).
 	URI string
 	// Host is the Host header.
 	Host string
@@ -58,7 +60,7 @@ func (s *Server) admit(hs *handshake) (err error) {
 	}
 	v, err := s.opts.Admit(req)
 	if err == nil {
-		hs.admitted = v
+		hs.admitted, hs.uri = v, req.URI
 		return nil
 	}
 	var rf *Refusal

@@ -24,6 +24,7 @@ func TestAdmit(t *testing.T) {
 		case "panic":
 			panic("boom")
 		}
+		r.URI = "/chat" // drops the credential the query held
 		return "session-42", nil
 	}
 	rec := &recorder{got: make(chan *Conn, 1)}
@@ -42,8 +43,8 @@ func TestAdmit(t *testing.T) {
 	if r.URI != "/chat?room=1" || r.Host != "x" || r.RemoteAddr != "203.0.113.9" {
 		t.Errorf("Admit saw URI %q, Host %q, RemoteAddr %q", r.URI, r.Host, r.RemoteAddr)
 	}
-	if c := <-rec.got; c.Value != "session-42" {
-		t.Errorf("OnOpen's Value = %v, want Admit's", c.Value)
+	if c := <-rec.got; c.Value != "session-42" || c.RequestURI() != "/chat" {
+		t.Errorf("OnOpen's Value = %v, RequestURI = %q; want Admit's", c.Value, c.RequestURI())
 	}
 
 	for _, tc := range []struct {
