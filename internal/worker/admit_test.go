@@ -2,10 +2,14 @@ package worker
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
@@ -80,5 +84,57 @@ func TestWithoutToken(t *testing.T) {
 		if got := withoutToken(in); got != want {
 			t.Errorf("withoutToken(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// gatekeeper is an application with its own scheme (app.Admitter).
+type gatekeeper struct {
+	app.Echo
+	seen *app.Handshake
+}
+
+func (g *gatekeeper) Admit(h *app.Handshake) (any, error) {
+	cp := *h
+	g.seen = &cp
+	if ck, err := h.Cookie("sid"); err != nil || ck.Value != "ok" {
+		return nil, &app.Refusal{Status: http.StatusForbidden, Reason: "no session"}
+	}
+	return "session", nil
+}
+
+// The application's Admit sees the request, with the token's user and
+// without the token; its Refusal becomes the gateway's, status and all.
+func TestAdmitterReachesTheApp(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	v, err := auth.New(auth.Options{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ann"}).SignedString(secret)
+	g := &gatekeeper{}
+	a := &admitter{tokens: &tokens{verifier: v, log: slog.New(slog.DiscardHandler)}, app: g}
+
+	req := func(cookie string) *gateway.Request {
+		return &gateway.Request{URI: "/x?token=" + tok + "&a=1", RemoteAddr: "192.0.2.1:5",
+			Header: http.Header{"Cookie": {cookie}}}
+	}
+	got, err := a.admit(req("sid=ok"))
+	adm, _ := got.(*admission)
+	if err != nil || adm == nil || adm.value != "session" || adm.token.Subject != "ann" {
+		t.Fatalf("admit = %+v, %v; want the app's session for ann", got, err)
+	}
+	if g.seen.User != "ann" || g.seen.URI != "/x?a=1" || g.seen.RemoteAddr != "192.0.2.1:5" {
+		t.Errorf("the app saw %+v", g.seen)
+	}
+	_, err = a.admit(req("sid=bad"))
+	var rf *gateway.Refusal
+	if !errors.As(err, &rf) || rf.Status != http.StatusForbidden || rf.Reason != "no session" {
+		t.Errorf("refused admit = %v, want the app's 403", err)
+	}
+	// No token: 401 before the application is asked.
+	g.seen = nil
+	_, err = a.admit(&gateway.Request{URI: "/x", Header: http.Header{"Cookie": {"sid=ok"}}})
+	if !errors.As(err, &rf) || rf.Status != http.StatusUnauthorized || g.seen != nil {
+		t.Errorf("tokenless admit = %v (app asked: %v), want 401 first", err, g.seen != nil)
 	}
 }
