@@ -22,6 +22,8 @@ import (
 // backs off (10 ms doubling to 1 s, as nats-server's acceptError does),
 // watching ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	reserve, _ := os.Open(os.DevNull) // nil if the table is full already
+	defer func() { reserve.Close() }()
 	s.mu.Lock()
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
@@ -32,8 +34,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		delete(s.lns, ln)
 		s.mu.Unlock()
 	}()
-	reserve, _ := os.Open(os.DevNull) // nil if the table is full already
-	defer func() { reserve.Close() }()
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -41,7 +41,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			if outOfFiles(err) && s.refuseWithReserve(ln, &reserve) {
+					if outOfFiles(err) && s.refuseWithReserve(ln, &reserve) {
 				backoff = 0
 				continue
 			}

@@ -2,12 +2,9 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -139,74 +136,6 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	s.runOnGoroutine(c, nc)
 }
-
-// handshake takes nc from accept to a WebSocket connection, within
-// Options.HandshakeTimeout, counted among its peer's handshakes in progress
-// (Options.MaxHandshakesPerIP). Any other outcome is answered (a page, or
-// an HTTP error) and nc closed; ok is false then.
-func (s *Server) handshake(nc net.Conn) (hs handshake, h *head, _ net.Conn, ok bool) {
-	peer := clientKey(nc.RemoteAddr().String())
-	if !s.trustedIP(peer) {
-		if !s.door.startHandshake(peer) {
-			s.refuse(nc, reasonHandshakes, http.StatusTooManyRequests, "peer", peer.String())
-			return hs, nil, nil, false
-		}
-		defer s.door.endHandshake(peer)
-	}
-	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	if s.opts.TLS != nil {
-		tc := tls.Server(nc, s.opts.TLS)
-		if err := tc.Handshake(); err != nil {
-			s.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
-			nc.Close()
-			return hs, nil, nil, false
-		}
-		nc = tc
-	}
-	h, err := readHead(nc, s.opts.MaxRequestHead)
-	if err != nil {
-		var he *headError
-		var ne net.Error
-		switch {
-		case errors.As(err, &he):
-			s.refuse(nc, reasonBadRequest, he.status, "remote", nc.RemoteAddr().String(), "why", he.why)
-		case errors.As(err, &ne) && ne.Timeout():
-			s.refuse(nc, reasonTimeout, http.StatusRequestTimeout, "remote", nc.RemoteAddr().String())
-		default:
-			s.log.Debug("no request", "remote", nc.RemoteAddr().String(), "err", err)
-			nc.Close()
-		}
-		return hs, nil, nil, false
-	}
-	if !wantsWebSocket(h.bytes()) {
-		s.serveHTTP(nc, h)
-		h.release()
-		nc.Close()
-		return hs, nil, nil, false
-	}
-	if hs, err = s.upgrade(nc, h, peer); err != nil {
-		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
-		h.release()
-		nc.Close()
-		return hs, nil, nil, false
-	}
-	nc.SetDeadline(time.Time{})
-	return hs, h, nc, true
-}
-
-// refuse counts and logs a refusal, answers it with status and closes nc.
-// The answer gets a short deadline of its own: the handshake's may be the
-// one that just passed.
-func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
-	s.door.refused(s.log, r, attrs...)
-	nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
-	writeResponse(nc, nil, status, nil, []byte(http.StatusText(status)+"\n"))
-	nc.Close()
-}
-
-// refuseWriteTimeout bounds the write of a refusal; it fits a socket's
-// empty send buffer, so only a peer that is gone takes that long.
-const refuseWriteTimeout = time.Second
 
 func (s *Server) newConn(hs handshake) *Conn {
 	c := &Conn{

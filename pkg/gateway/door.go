@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// handshake takes nc from accept to a WebSocket connection, within
+// Options.HandshakeTimeout, counted among its peer's handshakes in progress
+// (Options.MaxHandshakesPerIP). Any other outcome is answered (a page, or
+// an HTTP error) and nc closed; ok is false then.
+func (s *Server) handshake(nc net.Conn) (hs handshake, h *head, _ net.Conn, ok bool) {
+	peer := clientKey(nc.RemoteAddr().String())
+	if !s.trustedIP(peer) {
+		if !s.door.startHandshake(peer) {
+			s.refuse(nc, reasonHandshakes, http.StatusTooManyRequests, "peer", peer.String())
+			return hs, nil, nil, false
+		}
+		defer s.door.endHandshake(peer)
+	}
+	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
+	if s.opts.TLS != nil {
+		tc := tls.Server(nc, s.opts.TLS)
+		if err := tc.Handshake(); err != nil {
+			s.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+			nc.Close()
+			return hs, nil, nil, false
+		}
+		nc = tc
+	}
+	h, err := readHead(nc, s.opts.MaxRequestHead)
+	if err != nil {
+		var he *headError
+		var ne net.Error
+		switch {
+		case errors.As(err, &he):
+			s.refuse(nc, reasonBadRequest, he.status, "remote", nc.RemoteAddr().String(), "why", he.why)
+		case errors.As(err, &ne) && ne.Timeout():
+			s.refuse(nc, reasonTimeout, http.StatusRequestTimeout, "remote", nc.RemoteAddr().String())
+		default:
+			s.log.Debug("no request", "remote", nc.RemoteAddr().String(), "err", err)
+			nc.Close()
+		}
+		return hs, nil, nil, false
+	}
+	if !wantsWebSocket(h.bytes()) {
+		s.serveHTTP(nc, h)
+		h.release()
+		nc.Close()
+		return hs, nil, nil, false
+	}
+	if hs, err = s.upgrade(nc, h, peer); err != nil {
+		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		h.release()
+		nc.Close()
+		return hs, nil, nil, false
+	}
+	nc.SetDeadline(time.Time{})
+	return hs, h, nc, true
+}
+
+// refuse counts and logs a refusal, answers it with status and closes nc.
+// The answer gets a short deadline of its own: the handshake's may be the
+// one that just passed.
+func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
+	s.door.refused(s.log, r, attrs...)
+	nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+	writeResponse(nc, nil, status, nil, []byte(http.StatusText(status)+"\n"))
+	if r == reasonBadRequest {
+		lingerClose(nc)
+		return
+	}
+	nc.Close()
+}
+
+// lingerClose closes nc after the client has read our answer: a client
+// refused in the middle of its request (an oversized head) has bytes in
+// flight, and closing with unread data makes the kernel reset the
+// connection, which can destroy the answer before the client reads it.
+// So we stop writing, read and drop up to lingerBytes for up to
+// lingerTimeout, then close, as nginx's lingering_close does.
+func lingerClose(nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+		io.CopyN(io.Discard, nc, lingerBytes)
+	}
+	nc.Close()
+}
+
+// The bounds of lingerClose.
+const (
+	lingerTimeout = time.Second
+	lingerBytes   = 64 << 10
+)
+
+// refuseWriteTimeout bounds the write of a refusal; it fits a socket's
+// empty send buffer, so only a peer that is gone takes that long.
+const refuseWriteTimeout = time.Second
