@@ -41,7 +41,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-					if outOfFiles(err) && s.refuseWithReserve(ln, &reserve) {
+			if outOfFiles(err) && s.refuseWithReserve(ln, &reserve) {
 				backoff = 0
 				continue
 			}
