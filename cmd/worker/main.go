@@ -74,6 +74,10 @@ func run(args []string) int {
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
+
+		maxConns   = fs.Int("max-conns", 0, "most connections this worker holds; over it, 503 (0: no limit)")
+		maxConnsIP = fs.Int("max-conns-per-ip", 0, "most connections one client address holds on this worker; over it, 429 (0: no limit)")
+		maxReqHead = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head; over it, 431")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,6 +108,7 @@ func run(args []string) int {
 		TrustedProxies: *proxies, AllowOrigins: *origins,
 		Subprotocols: *protocols, RequireSubprotocol: *requireProto, Deflate: *deflate,
 		Cores: *cores, PingInterval: orOff(*pingInterval), IdleTimeout: orOff(*idleTimeout),
+		MaxConns: *maxConns, MaxConnsPerIP: *maxConnsIP, MaxRequestHead: int(*maxReqHead),
 	}
 	if *demoPage {
 		gw.HTTP = site.Handler(wsfleet.Assets)

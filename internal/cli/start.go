@@ -35,6 +35,7 @@ type startFlags struct {
 	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
+	maxHead   *flagx.SizeValue
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -73,6 +74,10 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
+
+	fs.IntVar(&o.MaxConns, "max-conns", 0, "most connections on this host, each worker taking its share; over it, HTTP 503 (0: no limit)")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "most connections from one client address (after -trusted-proxy), each worker taking its share; over it, HTTP 429 (0: no limit)")
+	f.maxHead = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head (request line and headers); over it, HTTP 431")
 	return f
 }
 
@@ -108,6 +113,15 @@ func (f *startFlags) validate() []string {
 	if o.PingInterval > 0 && o.IdleTimeout > 0 && o.IdleTimeout <= o.PingInterval {
 		p = append(p, fmt.Sprintf("-idle-timeout (%s) must be longer than -ping-interval (%s), or every client that only answers pings is closed",
 			o.IdleTimeout, o.PingInterval))
+	}
+	if o.MaxConns < 0 {
+		p = append(p, fmt.Sprintf("-max-conns must not be negative (got %d)", o.MaxConns))
+	}
+	if o.MaxConnsPerIP < 0 {
+		p = append(p, fmt.Sprintf("-max-conns-per-ip must not be negative (got %d)", o.MaxConnsPerIP))
+	}
+	if o.MaxRequestHead = int64(*f.maxHead); o.MaxRequestHead < 1<<10 || o.MaxRequestHead > 1<<20 {
+		p = append(p, fmt.Sprintf("-max-request-head must be between 1KiB and 1MiB (got %d bytes)", o.MaxRequestHead))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

@@ -41,6 +41,12 @@ type Options struct {
 	DemoPage           bool
 	Events             bool
 
+	// Limits at the door (issue 11). MaxConns and MaxConnsPerIP are for
+	// the host: each worker enforces its share (see Share). 0: no limit.
+	MaxConns       int
+	MaxConnsPerIP  int
+	MaxRequestHead int64 // bytes
+
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.
