@@ -14,5 +14,6 @@ func Share(limit, count int) int {
 	if limit <= 0 {
 		return 0
 	}
-	return (limit + count - 1) / max(count, 1)
+	count = max(count, 1)
+	return (limit + count - 1) / count
 }
