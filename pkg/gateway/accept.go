@@ -56,8 +56,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff = 0
 		s.accepted.Add(1)
+		peer, counted, ok := s.admitPeer(nc)
+		if !ok {
+			continue
+		}
 		s.wg.Add(1)
-		go s.serveConn(nc)
+		go s.serveConn(nc, peer, counted)
 	}
 }
 

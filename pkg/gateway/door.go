@@ -6,20 +6,42 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"time"
 )
 
+// admitPeer counts a new connection among its peer's handshakes in
+// progress (Options.MaxHandshakesPerIP), or refuses it with 429 at once.
+// It runs on the accept loop, before a goroutine is started: a refusal is
+// one small write to a fresh socket, whose send buffer is empty, and a
+// flood of refused connections then costs no goroutines. counted says
+// whether handshake must uncount it (trusted proxies are not counted).
+func (s *Server) admitPeer(nc net.Conn) (peer netip.Addr, counted, ok bool) {
+	peer = peerOf(nc.RemoteAddr())
+	if s.trustedIP(peer) {
+		return peer, false, true
+	}
+	if !s.door.startHandshake(peer) {
+		s.refuse(nc, reasonHandshakes, http.StatusTooManyRequests, "peer", peer)
+		return peer, false, false
+	}
+	return peer, true, true
+}
+
+// peerOf is a connection's peer IP.
+func peerOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return clientKey(a.String())
+}
+
 // handshake takes nc from accept to a WebSocket connection, within
-// Options.HandshakeTimeout, counted among its peer's handshakes in progress
-// (Options.MaxHandshakesPerIP). Any other outcome is answered (a page, or
-// an HTTP error) and nc closed; ok is false then.
-func (s *Server) handshake(nc net.Conn) (hs handshake, h *head, _ net.Conn, ok bool) {
-	peer := clientKey(nc.RemoteAddr().String())
-	if !s.trustedIP(peer) {
-		if !s.door.startHandshake(peer) {
-			s.refuse(nc, reasonHandshakes, http.StatusTooManyRequests, "peer", peer.String())
-			return hs, nil, nil, false
-		}
+// Options.HandshakeTimeout; counted is admitPeer's. Any other outcome is
+// answered (a page, or an HTTP error) and nc closed; ok is false then.
+func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs handshake, h *head, _ net.Conn, ok bool) {
+	if counted {
 		defer s.door.endHandshake(peer)
 	}
 	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
@@ -69,7 +91,7 @@ func (s *Server) handshake(nc net.Conn) (hs handshake, h *head, _ net.Conn, ok b
 func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
 	s.door.refused(s.log, r, attrs...)
 	nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
-	writeResponse(nc, nil, status, nil, []byte(http.StatusText(status)+"\n"))
+	nc.Write(refusal(status))
 	if r == reasonBadRequest {
 		lingerClose(nc)
 		return
@@ -101,3 +123,20 @@ const (
 // refuseWriteTimeout bounds the write of a refusal; it fits a socket's
 // empty send buffer, so only a peer that is gone takes that long.
 const refuseWriteTimeout = time.Second
+
+// refusal is the whole answer to a refused request: the status, its text
+// as the body, and Connection: close. Built by hand, as it may be written
+// thousands of times a second during a flood.
+func refusal(status int) []byte {
+	text := http.StatusText(status)
+	b := make([]byte, 0, 128)
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, text...)
+	b = append(b, "\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(text)+1), 10)
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, text...)
+	return append(b, '\n')
+}

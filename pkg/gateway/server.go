@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -118,9 +119,9 @@ func (c *Conn) pingSlice() int64 { return c.created / 1000 % pingSlices }
 
 // serveConn upgrades nc (or answers a plain HTTP request) and runs the
 // connection to its end.
-func (s *Server) serveConn(nc net.Conn) {
+func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool) {
 	defer s.wg.Done()
-	hs, h, nc, ok := s.handshake(nc)
+	hs, h, nc, ok := s.handshake(nc, peer, counted)
 	if !ok {
 		return
 	}
