@@ -207,6 +207,9 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
 		{args: []string{"nosuch"}, flag: "nosuch"},
+		{args: []string{"start", "-max-conns", "-1"}, flag: "max-conns"},
+		{args: []string{"start", "-max-conns-per-ip", "many"}, flag: "max-conns-per-ip"},
+		{args: []string{"start", "-max-request-head", "100"}, flag: "max-request-head"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -231,7 +234,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
-			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file"},
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
+			"max-conns", "max-conns-per-ip", "max-request-head"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
