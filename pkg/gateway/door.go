@@ -90,6 +90,12 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 // one that just passed.
 func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
 	s.door.refused(s.log, r, attrs...)
+	if _, secure := nc.(*tls.Conn); s.opts.TLS != nil && !secure {
+		// Before the TLS handshake: an HTTP answer would be garbage to
+		// the client's TLS stack.
+		nc.Close()
+		return
+	}
 	nc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
 	nc.Write(refusal(status))
 	if r == reasonBadRequest {

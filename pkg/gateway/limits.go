@@ -88,6 +88,7 @@ func newDoor(o *Options) *door {
 // startHandshake counts a handshake from peer, or reports false when peer
 // has its share in progress already.
 func (d *door) startHandshake(peer netip.Addr) bool {
+	peer = limitKey(peer)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.pending[peer] >= d.handshakes {
@@ -99,6 +100,7 @@ func (d *door) startHandshake(peer netip.Addr) bool {
 
 // endHandshake uncounts a handshake startHandshake counted.
 func (d *door) endHandshake(peer netip.Addr) {
+	peer = limitKey(peer)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.pending[peer]--; d.pending[peer] <= 0 {
@@ -110,6 +112,7 @@ func (d *door) endHandshake(peer netip.Addr) {
 // The count and the check are one step, so concurrent handshakes cannot
 // overshoot a limit.
 func (d *door) reserve(client netip.Addr) (reason, bool) {
+	client = limitKey(client)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.maxConns > 0 && d.conns >= d.maxConns {
@@ -127,6 +130,7 @@ func (d *door) reserve(client netip.Addr) (reason, bool) {
 
 // release uncounts a connection reserve counted.
 func (d *door) release(client netip.Addr) {
+	client = limitKey(client)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.conns--
@@ -206,6 +210,17 @@ func reject(status int, why string) error {
 		ws.RejectionReason(why),
 		ws.RejectionHeader(ws.HandshakeHeaderHTTP(http.Header{"Connection": {"close"}})),
 	)
+}
+
+// limitKey is the address the per-address limits count ip under: itself
+// for IPv4, its /64 for IPv6, as one host or subscriber is commonly given a
+// whole /64 and could otherwise spread over 2^64 addresses.
+func limitKey(ip netip.Addr) netip.Addr {
+	if ip.Is6() {
+		p, _ := ip.WithZone("").Prefix(64)
+		return p.Addr()
+	}
+	return ip
 }
 
 // clientKey is the address a connection is counted under: its remote (the

@@ -63,3 +63,16 @@ func TestRealIP(t *testing.T) {
 		})
 	}
 }
+
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::",
+		"2001:db8:1:2::9":      "2001:db8:1:2::",
+		"fe80::1%eth0":         "fe80::",
+	} {
+		if got := limitKey(netip.MustParseAddr(in)).String(); got != want {
+			t.Errorf("limitKey(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
