@@ -84,3 +84,32 @@ func TestReadHeadEOF(t *testing.T) {
 		t.Fatalf("err = %v, want EOF", err)
 	}
 }
+
+// BenchmarkReadHead reads the accepted heads of headCases, whole: the cost
+// of the checks made on every request.
+func BenchmarkReadHead(b *testing.B) {
+	for _, tc := range headCases {
+		if tc.status != 0 {
+			continue
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				h, err := readHead(strings.NewReader(tc.in), 32<<10)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h.release()
+			}
+		})
+	}
+}
+
+// BenchmarkRefusal is the answer written to every refused connection.
+func BenchmarkRefusal(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		refusal(http.StatusTooManyRequests)
+	}
+}
