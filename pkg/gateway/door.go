@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // admitPeer counts a new connection among its peer's handshakes in
@@ -76,7 +78,14 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 		return hs, nil, nil, false
 	}
 	if hs, err = s.upgrade(nc, h, peer); err != nil {
-		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		var rej *ws.ConnectionRejectedError
+		if !hs.refused && errors.As(err, &rej) {
+			// Answered with an HTTP error (a missing WebSocket header, a
+			// forbidden Origin, no subprotocol): a request we do not serve.
+			s.door.refused(s.log, reasonBadRequest, "remote", nc.RemoteAddr().String(), "why", err.Error())
+		} else {
+			s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
+		}
 		h.release()
 		nc.Close()
 		return hs, nil, nil, false

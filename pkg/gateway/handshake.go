@@ -31,6 +31,7 @@ type handshake struct {
 	remote   string     // the client's address (from a trusted proxy's headers, if any)
 	client   netip.Addr // remote's IP: the key of the per-address limits
 	reserved bool       // the door counted the connection (admit)
+	refused  bool       // the door refused it and counted the refusal (admit)
 	protocol string     // the negotiated subprotocol
 	deflate  bool       // permessage-deflate was negotiated
 	uri      string
@@ -118,6 +119,7 @@ func (s *Server) admit(hs *handshake, peer netip.Addr) error {
 	}
 	if r, ok := s.door.reserve(hs.client); !ok {
 		s.door.refused(s.log, r, "client", hs.client.String())
+		hs.refused = true
 		return reject(statusFor(r), http.StatusText(statusFor(r)))
 	}
 	hs.reserved = true

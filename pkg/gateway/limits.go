@@ -26,7 +26,7 @@ const (
 	reasonPerIP                    // Options.MaxConnsPerIP reached: 429
 	reasonHandshakes               // Options.MaxHandshakesPerIP in progress: 429
 	reasonFiles                    // the process is out of file descriptors: 503
-	reasonBadRequest               // not an HTTP/1.1 request we serve: 400, 405, 414, 431
+	reasonBadRequest               // a request we do not serve: 400, 403, 405, 414, 431
 	reasonTimeout                  // the request head took longer than Options.HandshakeTimeout: 408
 	numReasons
 )
@@ -46,7 +46,7 @@ type Refusals struct {
 	PerIP      uint64 `json:"per_ip"`      // 429, Options.MaxConnsPerIP
 	Handshakes uint64 `json:"handshakes"`  // 429, Options.MaxHandshakesPerIP
 	Files      uint64 `json:"files"`       // 503, EMFILE or ENFILE on accept
-	BadRequest uint64 `json:"bad_request"` // 400, 405, 414 or 431
+	BadRequest uint64 `json:"bad_request"` // 400, 403, 405, 414 or 431
 	Timeouts   uint64 `json:"timeouts"`    // 408, Options.HandshakeTimeout
 }
 

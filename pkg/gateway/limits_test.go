@@ -165,6 +165,24 @@ func TestBadHeadsAnswered(t *testing.T) {
 	}
 }
 
+// TestBadUpgradeCounted: an upgrade the upgrader refuses (no
+// Sec-WebSocket-Key) is answered 400 and counted with the bad requests.
+func TestBadUpgradeCounted(t *testing.T) {
+	s, url := startServer(t, Options{}, &echo{})
+	nc := dialFrom(t, "127.0.0.2", addrOf(url))
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", resp.StatusCode)
+	}
+	if r := s.Stats().Refused; r.BadRequest != 1 || r.Total() != 1 {
+		t.Fatalf("refused %+v, want one bad_request", r)
+	}
+}
+
 func TestHandshakeTimeoutAnswers408(t *testing.T) {
 	s, url := startServer(t, Options{HandshakeTimeout: 200 * time.Millisecond}, &echo{})
 	nc := dialFrom(t, "127.0.0.2", addrOf(url))
