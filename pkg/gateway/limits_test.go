@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -224,5 +225,28 @@ func TestRefusalsAdd(t *testing.T) {
 	r.Add(one)
 	if r != (Refusals{2, 4, 6, 8, 10, 12}) || r.Total() != 42 {
 		t.Fatalf("sum %+v total %d", r, r.Total())
+	}
+}
+
+// TestTLSRefusalBeforeHandshake: on a wss:// server, a peer over its
+// handshakes in progress is closed without a plain-text answer its TLS
+// stack could not read.
+func TestTLSRefusalBeforeHandshake(t *testing.T) {
+	cert, _ := selfSigned(t)
+	s, url := startServer(t, Options{MaxHandshakesPerIP: 1, HandshakeTimeout: time.Minute,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}, &echo{})
+	addr := addrOf(url)
+	dialFrom(t, "127.0.0.2", addr) // holds the one handshake, saying nothing
+	waitFor(t, func() bool {
+		s.door.mu.Lock()
+		defer s.door.mu.Unlock()
+		return s.door.pending[netip.MustParseAddr("127.0.0.2")] == 1
+	})
+	nc := dialFrom(t, "127.0.0.2", addr)
+	if b, err := io.ReadAll(nc); err != nil || len(b) != 0 {
+		t.Fatalf("read %q, %v; want a close without bytes", b, err)
+	}
+	if r := s.Stats().Refused; r.Handshakes != 1 {
+		t.Fatalf("refused %+v, want one handshakes", r)
 	}
 }
