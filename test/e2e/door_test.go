@@ -359,3 +359,47 @@ func closed(ch <-chan struct{}) bool {
 		return false
 	}
 }
+
+// TestDoorOutOfFiles: a worker whose file table is full answers the next
+// client 503 at once (spending the descriptor it keeps in reserve),
+// instead of leaving it in the listen backlog; counted as refused.files.
+// The same cluster (it costs seconds to start) shows -max-request-head
+// reaching the worker: a 40 KiB head, 431 by default, is served.
+func TestDoorOutOfFiles(t *testing.T) {
+	c := startCluster(t, clusterOpts{count: 1, extra: []string{"-max-request-head", "64KiB"}})
+	big := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n"
+	resp, _, _ := rawRequestFrom(t, "127.0.0.4", c.addr, big)
+	expectStatus(t, "a 40 KiB head with -max-request-head 64KiB", resp, http.StatusOK)
+
+	pid := c.status().Workers[0].PID
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Room for about 20 more connections.
+	lim := unix.Rlimit{Cur: uint64(len(fds) + 20), Max: uint64(len(fds) + 20)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatalf("prlimit worker %d: %v", pid, err)
+	}
+	refusedAt := -1
+	for i := 0; i < 100 && refusedAt < 0; i++ {
+		resp, _, _ := rawRequestFrom(t, "127.0.0.4", c.addr, upgradeReq(""))
+		switch resp.StatusCode {
+		case http.StatusSwitchingProtocols:
+		case http.StatusServiceUnavailable:
+			refusedAt = i
+		default:
+			t.Fatalf("connection %d: status %d", i, resp.StatusCode)
+		}
+	}
+	if refusedAt < 0 {
+		t.Fatalf("100 connections held, no 503: the limit of %d files did not bite", lim.Cur)
+	}
+	t.Logf("the worker, limited to %d files, answered 503 to connection %d", lim.Cur, refusedAt)
+	waitFor(t, 10*time.Second, func() error {
+		if r := c.refusals(); r.Files < 1 {
+			return fmt.Errorf("refused %+v, want files counted", r)
+		}
+		return nil
+	})
+}
