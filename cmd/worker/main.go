@@ -64,7 +64,7 @@ func run(args []string) int {
 		logLevel     = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
 		tlsCert      = fs.String("tls-cert", "", "serve wss:// with this certificate (PEM)")
 		tlsKey       = fs.String("tls-key", "", "the certificate's key (PEM)")
-		proxies      = flagx.Prefixes(fs, "trusted-proxy", "proxies whose X-Real-IP / X-Forwarded-For name the client (comma-separated IPs or CIDRs)")
+		proxies      = flagx.Prefixes(fs, "trusted-proxy", "proxies whose X-Forwarded-For / X-Real-IP name the client (comma-separated IPs or CIDRs)")
 		origins      = flagx.List(fs, "allow-origin", "allowed Origin values (comma-separated; empty: any)")
 		protocols    = flagx.List(fs, "subprotocols", "subprotocols, in order of preference (comma-separated)")
 		requireProto = fs.Bool("require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")

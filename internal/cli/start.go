@@ -64,7 +64,7 @@ func newStartFlags(env Env) *startFlags {
 	f.workerBin = fs.String("worker-bin", "", "the worker executable (default: worker beside master)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve wss:// with this certificate (PEM; with -tls-key). SIGHUP or reload rereads it")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key of -tls-cert (PEM)")
-	f.proxies = flagx.Prefixes(fs, "trusted-proxy", "proxies (IPs or CIDRs, comma-separated) whose X-Real-IP / X-Forwarded-For name the client")
+	f.proxies = flagx.Prefixes(fs, "trusted-proxy", "proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For (right-most untrusted entry) or X-Real-IP names the client")
 	f.origins = flagx.List(fs, "allow-origin", "allowed Origin values, comma-separated (default: any, and none)")
 	f.protocols = flagx.List(fs, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
 	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")

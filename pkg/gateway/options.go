@@ -39,8 +39,10 @@ type Options struct {
 	// HTTP serves plain HTTP requests (no Upgrade header) on the WebSocket
 	// port, one request per connection. Nil answers them with 400.
 	HTTP http.Handler
-	// TrustedProxies are the peers whose X-Real-IP / X-Forwarded-For
-	// headers name the client's address. Everyone else's are ignored.
+	// TrustedProxies are the peers whose X-Forwarded-For (the right-most
+	// entry that is not itself a trusted proxy) or, without it, X-Real-IP
+	// names the client's address, when that is a bare IP (realip.go).
+	// Everyone else's headers are ignored.
 	TrustedProxies []netip.Prefix
 	// AllowOrigins limits the Origin header of an upgrade; empty allows
 	// any origin and requests without one (a mini-program sends none).
