@@ -65,7 +65,7 @@ func run(args []string) int {
 		logLevel     = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
 		tlsCert      = fs.String("tls-cert", "", "serve wss:// with this certificate (PEM)")
 		tlsKey       = fs.String("tls-key", "", "the certificate's key (PEM)")
-		proxies      = flagx.Prefixes(fs, "trusted-proxy", "proxies whose X-Real-IP / X-Forwarded-For name the client (comma-separated IPs or CIDRs)")
+		proxies      = flagx.Prefixes(fs, "trusted-proxy", "proxies whose X-Forwarded-For / X-Real-IP name the client (comma-separated IPs or CIDRs)")
 		origins      = flagx.List(fs, "allow-origin", "allowed Origin values (comma-separated; empty: any)")
 		protocols    = flagx.List(fs, "subprotocols", "subprotocols, in order of preference (comma-separated)")
 		requireProto = fs.Bool("require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
@@ -80,6 +80,9 @@ func run(args []string) int {
 		jwtKey         = fs.String("jwt-key-file", "", "PEM public key of connection tokens (RS256/384/512, ES256/384/512, EdDSA)")
 		jwtExpireClose = fs.Bool("jwt-expire-close", false, "close a connection with 4001 when its token expires")
 		eventHeaders   = flagx.List(fs, "events-headers", "request headers an open event carries (comma-separated; none by default)")
+		maxConns       = fs.Int("max-conns", 0, "most connections this worker holds; over it, 503 (0: no limit)")
+		maxConnsIP     = fs.Int("max-conns-per-ip", 0, "most connections one client address holds on this worker; over it, 429 (0: no limit)")
+		maxReqHead     = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head; over it, 431")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -115,6 +118,7 @@ func run(args []string) int {
 		TrustedProxies: *proxies, AllowOrigins: *origins,
 		Subprotocols: *protocols, RequireSubprotocol: *requireProto, Deflate: *deflate,
 		Cores: *cores, PingInterval: orOff(*pingInterval), IdleTimeout: orOff(*idleTimeout),
+		MaxConns: *maxConns, MaxConnsPerIP: *maxConnsIP, MaxRequestHead: int(*maxReqHead),
 	}
 	if *demoPage {
 		gw.HTTP = site.Handler(wsfleet.Assets)

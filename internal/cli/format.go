@@ -50,6 +50,9 @@ func printStatus(w io.Writer, st master.Status) {
 	s := st.Summary
 	fmt.Fprintf(w, "Summary: %d workers, %d connections, %d messages in, %d out, %d send failures, workers' memory %s\n",
 		s.Workers, s.Connections, s.MessagesIn, s.MessagesOut, s.SendFailures, size(s.RSSBytes))
+	r := s.Refused
+	fmt.Fprintf(w, "Refused: %d too many connections, %d too many from one address, %d handshakes in progress, %d out of files, %d bad requests, %d timeouts\n",
+		r.MaxConns, r.PerIP, r.Handshakes, r.Files, r.BadRequest, r.Timeouts)
 }
 
 func printConnections(w io.Writer, cs master.Connections) {

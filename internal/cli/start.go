@@ -37,6 +37,7 @@ type startFlags struct {
 	sendBuf   *flagx.SizeValue
 	workerBin *string
 	evHeaders *[]string
+	maxHead   *flagx.SizeValue
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -65,7 +66,7 @@ func newStartFlags(env Env) *startFlags {
 	f.workerBin = fs.String("worker-bin", "", "the worker executable (default: worker beside master)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve wss:// with this certificate (PEM; with -tls-key). SIGHUP or reload rereads it")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key of -tls-cert (PEM)")
-	f.proxies = flagx.Prefixes(fs, "trusted-proxy", "proxies (IPs or CIDRs, comma-separated) whose X-Real-IP / X-Forwarded-For name the client")
+	f.proxies = flagx.Prefixes(fs, "trusted-proxy", "proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For (right-most untrusted entry) or X-Real-IP names the client")
 	f.origins = flagx.List(fs, "allow-origin", "allowed Origin values, comma-separated (default: any, and none)")
 	f.protocols = flagx.List(fs, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
 	fs.BoolVar(&o.RequireSubprotocol, "require-subprotocol", false, "refuse upgrades that offer none of -subprotocols")
@@ -80,6 +81,9 @@ func newStartFlags(env Env) *startFlags {
 	fs.StringVar(&o.JWTKeyFile, "jwt-key-file", "", "require a connection token signed with the private half of this PEM public key (RSA: RS256/384/512, ECDSA: ES256/384/512, Ed25519: EdDSA)")
 	fs.BoolVar(&o.JWTExpireClose, "jwt-expire-close", false, "close a connection with 4001 \"token expired\" when its token's exp passes, unless the app refreshed it")
 	f.evHeaders = flagx.List(fs, "events-headers", "request headers an -events open event carries, comma-separated (default none; Cookie and Authorization only if named)")
+	fs.IntVar(&o.MaxConns, "max-conns", 0, "most connections on this host, each worker taking its share; over it, HTTP 503 (0: no limit)")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "most connections from one client address (after -trusted-proxy), each worker taking its share; over it, HTTP 429 (0: no limit)")
+	f.maxHead = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head (request line and headers); over it, HTTP 431")
 	return f
 }
 
@@ -115,6 +119,15 @@ func (f *startFlags) validate() []string {
 	if o.PingInterval > 0 && o.IdleTimeout > 0 && o.IdleTimeout <= o.PingInterval {
 		p = append(p, fmt.Sprintf("-idle-timeout (%s) must be longer than -ping-interval (%s), or every client that only answers pings is closed",
 			o.IdleTimeout, o.PingInterval))
+	}
+	if o.MaxConns < 0 {
+		p = append(p, fmt.Sprintf("-max-conns must not be negative (got %d)", o.MaxConns))
+	}
+	if o.MaxConnsPerIP < 0 {
+		p = append(p, fmt.Sprintf("-max-conns-per-ip must not be negative (got %d)", o.MaxConnsPerIP))
+	}
+	if o.MaxRequestHead = int64(*f.maxHead); o.MaxRequestHead < 1<<10 || o.MaxRequestHead > 1<<20 {
+		p = append(p, fmt.Sprintf("-max-request-head must be between 1KiB and 1MiB (got %d bytes)", o.MaxRequestHead))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

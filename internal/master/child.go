@@ -115,6 +115,9 @@ func (m *Master) workerArgs(slot int) []string {
 		"-ping-interval", o.PingInterval.String(),
 		"-idle-timeout", o.IdleTimeout.String(),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
+		"-max-conns", strconv.Itoa(Share(o.MaxConns, o.Count)),
+		"-max-conns-per-ip", strconv.Itoa(Share(o.MaxConnsPerIP, o.Count)),
+		"-max-request-head", strconv.FormatInt(o.MaxRequestHead, 10),
 	}
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)

@@ -47,6 +47,11 @@ type Options struct {
 	JWTKeyFile     string   // PEM public key of connection tokens
 	JWTExpireClose bool     // close connections whose token expired
 	EventHeaders   []string // headers an open event carries
+	// Limits at the door (issue 11). MaxConns and MaxConnsPerIP are for
+	// the host: each worker enforces its share (see Share). 0: no limit.
+	MaxConns       int
+	MaxConnsPerIP  int
+	MaxRequestHead int64 // bytes
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration

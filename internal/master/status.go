@@ -51,6 +51,8 @@ type WorkerStatus struct {
 	Restarts      int     `json:"restarts"`
 	UptimeSeconds float64 `json:"uptime_seconds"`
 	BusConnected  bool    `json:"bus_connected"`
+	// Refused counts the clients the worker's limits turned away.
+	Refused gateway.Refusals `json:"refused"`
 }
 
 // Summary adds up the workers.
@@ -61,6 +63,8 @@ type Summary struct {
 	MessagesOut  uint64 `json:"messages_out"`
 	SendFailures uint64 `json:"send_failures"`
 	RSSBytes     int64  `json:"rss_bytes"`
+	// Refused adds up the workers' refusals.
+	Refused gateway.Refusals `json:"refused"`
 }
 
 // ConnectionInfo is one line of `master connections`.
@@ -126,6 +130,7 @@ func (m *Master) Status(ctx context.Context) Status {
 		st.Summary.MessagesOut += w.MessagesOut
 		st.Summary.SendFailures += w.SendFailures
 		st.Summary.RSSBytes += w.RSSBytes
+		st.Summary.Refused.Add(w.Refused)
 	}
 	return st
 }
@@ -154,6 +159,7 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) WorkerStatus {
 	w.Connections = ans.Connections
 	w.MessagesIn, w.MessagesOut, w.SendFailures = ans.MessagesIn, ans.MessagesOut, ans.SendFailures
 	w.BusConnected = ans.BusConnected
+	w.Refused = ans.Refused
 	return w
 }
 

@@ -41,10 +41,10 @@ func (r *Refusal) Error() string {
 	return fmt.Sprintf("gateway: upgrade refused: %d %s", r.Status, r.Reason)
 }
 
-// admit asks Options.Admit about hs's request; the error it returns makes
+// admitApp asks Options.Admit about hs's request; the error it returns makes
 // gobwas/ws answer with the refusal's status instead of 101. Another error
 // than a *Refusal, or a panic, is the server's fault: 500, logged.
-func (s *Server) admit(hs *handshake) (err error) {
+func (s *Server) admitApp(hs *handshake) (err error) {
 	if s.opts.Admit == nil {
 		return nil
 	}

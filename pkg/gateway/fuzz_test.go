@@ -170,7 +170,7 @@ func FuzzHandshake(f *testing.F) {
 			t.Fatalf("the server did not end the connection: %v (after %q)", err, out)
 		}
 		end := bytes.Index(opening, []byte("\r\n\r\n"))
-		complete := end >= 0 || len(opening) >= headBufferSize
+		complete := end >= 0 || len(opening) > 0 // a head cut short gets 400 too
 		if len(out) == 0 {
 			if complete {
 				t.Fatalf("no answer to a complete request head %q", opening)

@@ -3,42 +3,16 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
 )
-
-// headBufferSize bounds an HTTP request head; a longer one gets 431.
-const headBufferSize = 4096
-
-var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, headBufferSize) }}
-
-var errHeadTooLarge = errors.New("gateway: request head too large")
-
-// readHead waits until br holds a whole HTTP request head and returns it,
-// without consuming it.
-func readHead(br *bufio.Reader) ([]byte, error) {
-	for {
-		b, _ := br.Peek(br.Buffered())
-		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
-			return b[:i+4], nil
-		}
-		if br.Buffered() == br.Size() {
-			return nil, errHeadTooLarge
-		}
-		if _, err := br.Peek(br.Buffered() + 1); err != nil {
-			return nil, err
-		}
-	}
-}
 
 // wantsWebSocket reports whether a request head asks for an upgrade to
 // WebSocket (an Upgrade header naming websocket; RFC 6455 §4.1).
@@ -54,12 +28,15 @@ func wantsWebSocket(head []byte) bool {
 
 // handshake is what one upgrade learned about its client.
 type handshake struct {
-	remote    string // the client's address (from a trusted proxy's headers, if any)
-	protocol  string // the negotiated subprotocol
-	deflate   bool   // permessage-deflate was negotiated
-	uri       string
-	forwarded string            // X-Real-IP or the last X-Forwarded-For entry
-	header    map[string]string // kept when Options.KeepHeaders
+	remote   string     // the client's address (from a trusted proxy's headers, if any)
+	client   netip.Addr // remote's IP: the key of the per-address limits
+	reserved bool       // the door counted the connection (admit)
+	refused  bool       // the door refused it and counted the refusal (admit)
+	protocol string     // the negotiated subprotocol
+	deflate  bool       // permessage-deflate was negotiated
+	uri      string
+	fwd      forwardedFor      // the forwarding headers, read by admit
+	header   map[string]string // kept when Options.KeepHeaders
 
 	// For Options.Admit only: the request's headers, and Admit's value.
 	host      string
@@ -67,11 +44,11 @@ type handshake struct {
 	admitted  any
 }
 
-// upgrade runs the WebSocket handshake on the head already in br, reading
-// exactly the head's bytes so that anything the client sent after it stays
-// in br for the frame reader.
-func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake, error) {
-	hs := handshake{remote: nc.RemoteAddr().String()}
+// upgrade runs the WebSocket handshake on the request head h. What the
+// client sent after the head stays in h.rest for the frame reader. On
+// success the door counts the connection under hs.client until end.
+func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, error) {
+	hs := handshake{remote: nc.RemoteAddr().String(), client: peer}
 	u := ws.Upgrader{
 		OnRequest: func(uri []byte) error {
 			hs.uri = string(uri)
@@ -90,16 +67,7 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 			return s.onHeader(&hs, key, value)
 		},
 		OnBeforeUpgrade: func() (ws.HandshakeHeader, error) {
-			if s.opts.RequireSubprotocol && hs.protocol == "" {
-				return nil, ws.RejectConnectionError(
-					ws.RejectionStatus(http.StatusBadRequest),
-					ws.RejectionReason(fmt.Sprintf("no supported subprotocol (want one of %s)", strings.Join(s.opts.Subprotocols, ", "))),
-				)
-			}
-			if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
-				hs.remote = hs.forwarded
-			}
-			return nil, s.admit(&hs)
+			return nil, s.admit(&hs, peer)
 		},
 	}
 	if len(s.opts.Subprotocols) > 0 {
@@ -122,8 +90,12 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{io.LimitReader(br, int64(headLen)), w}
+	}{bytes.NewReader(h.bytes()), w}
 	if _, err := u.Upgrade(rw); err != nil {
+		if hs.reserved {
+			// The 101 could not be written: nothing holds the place.
+			s.door.release(hs.client)
+		}
 		if w.n == 0 {
 			// gobwas/ws answers every failure but a request line it cannot
 			// parse; that one gets its 400 here.
@@ -135,6 +107,33 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 		_, hs.deflate = ext.Accepted()
 	}
 	return hs, nil
+}
+
+// admit decides whether an upgrade whose head was read goes ahead: the one
+// place a handshake is refused with an HTTP status once its headers are
+// known. Checks run cheapest first, and the door counts the connection
+// last, so a check that refuses has nothing to undo: the application's
+// Options.Admit (tokens, its own scheme) runs just before the reservation.
+func (s *Server) admit(hs *handshake, peer netip.Addr) error {
+	if s.trustedIP(peer) {
+		if ip, ok := hs.fwd.resolve(s.trustedIP); ok {
+			hs.client, hs.remote = ip, ip.String()
+		}
+	}
+	if s.opts.RequireSubprotocol && hs.protocol == "" {
+		return reject(http.StatusBadRequest,
+			fmt.Sprintf("no supported subprotocol (want one of %s)", strings.Join(s.opts.Subprotocols, ", ")))
+	}
+	if err := s.admitApp(hs); err != nil {
+		return err
+	}
+	if r, ok := s.door.reserve(hs.client); !ok {
+		s.door.refused(s.log, r, "client", hs.client.String())
+		hs.refused = true
+		return reject(statusFor(r), http.StatusText(statusFor(r)))
+	}
+	hs.reserved = true
+	return nil
 }
 
 // countingWriter counts the bytes written through it.
@@ -175,15 +174,8 @@ func (s *Server) onHeader(hs *handshake, key, value []byte) error {
 				ws.RejectionReason("origin not allowed"),
 			)
 		}
-	case bytes.EqualFold(key, []byte("X-Real-IP")):
-		hs.forwarded = string(bytes.TrimSpace(value))
-	case bytes.EqualFold(key, []byte("X-Forwarded-For")):
-		if hs.forwarded == "" {
-			// nginx's $proxy_add_x_forwarded_for appends the address it saw
-			// last: the rightmost entry is the one our proxy vouches for.
-			parts := bytes.Split(value, []byte(","))
-			hs.forwarded = string(bytes.TrimSpace(parts[len(parts)-1]))
-		}
+	default:
+		hs.fwd.add(key, value)
 	}
 	return nil
 }
@@ -203,16 +195,8 @@ func (s *Server) originAllowed(origin string) bool {
 	return false
 }
 
-// trusted reports whether addr is one of Options.TrustedProxies.
-func (s *Server) trusted(addr net.Addr) bool {
-	if len(s.opts.TrustedProxies) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
+// trustedIP reports whether ip is one of Options.TrustedProxies.
+func (s *Server) trustedIP(ip netip.Addr) bool {
 	for _, p := range s.opts.TrustedProxies {
 		if p.Contains(ip) {
 			return true
@@ -222,9 +206,10 @@ func (s *Server) trusted(addr net.Addr) bool {
 }
 
 // serveHTTP answers a plain HTTP request (no Upgrade) with Options.HTTP, or
-// 400 without one, and closes the connection after the response.
-func (s *Server) serveHTTP(nc net.Conn, br *bufio.Reader) {
-	req, err := http.ReadRequest(br)
+// 400 without one, and closes the connection after the response. The head
+// was checked (a GET or HEAD): the request has no body to read.
+func (s *Server) serveHTTP(nc net.Conn, h *head) {
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(h.bytes())))
 	if err != nil {
 		writeResponse(nc, nil, http.StatusBadRequest, nil, []byte("bad request\n"))
 		return

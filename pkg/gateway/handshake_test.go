@@ -61,7 +61,7 @@ func TestPlainHTTPOnTheWebSocketPort(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("GET /nope = %d", resp.StatusCode)
 	}
-	resp, _ = rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", headBufferSize)+"\r\n\r\n")
+	resp, _ = rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 32<<10)+"\r\n\r\n")
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("huge head = %d", resp.StatusCode)
 	}

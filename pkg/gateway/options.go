@@ -19,7 +19,9 @@ type Options struct {
 	// SendBuffer is the most output, in bytes, queued for one connection.
 	// Default 1 MiB.
 	SendBuffer int
-	// HandshakeTimeout bounds the opening handshake. Default 10s.
+	// HandshakeTimeout bounds the opening handshake, from accept to the
+	// 101 (TLS included); a client whose request head is not complete by
+	// then gets 408. Default 10s.
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the wait for the client's close frame after the
 	// server sent one, and for queued output to drain on close. Default 5s.
@@ -37,8 +39,10 @@ type Options struct {
 	// HTTP serves plain HTTP requests (no Upgrade header) on the WebSocket
 	// port, one request per connection. Nil answers them with 400.
 	HTTP http.Handler
-	// TrustedProxies are the peers whose X-Real-IP / X-Forwarded-For
-	// headers name the client's address. Everyone else's are ignored.
+	// TrustedProxies are the peers whose X-Forwarded-For (the right-most
+	// entry that is not itself a trusted proxy) or, without it, X-Real-IP
+	// names the client's address, when that is a bare IP (realip.go).
+	// Everyone else's headers are ignored.
 	TrustedProxies []netip.Prefix
 	// AllowOrigins limits the Origin header of an upgrade; empty allows
 	// any origin and requests without one (a mini-program sends none).
@@ -78,6 +82,28 @@ type Options struct {
 	// refuses with its HTTP status; any other error, or a panic, refuses
 	// with 500 and is logged.
 	Admit func(r *Request) (any, error)
+	// Limits at the door (limits.go). A refusal is counted in
+	// Stats.Refused and logged at most once a second per reason.
+
+	// MaxConns is the most connections the server holds; an upgrade over
+	// it gets 503. Default 0: no limit.
+	MaxConns int
+	// MaxConnsPerIP is the most connections one client address (after
+	// TrustedProxies) holds; an upgrade over it gets 429. Default 0: no
+	// limit.
+	MaxConnsPerIP int
+	// MaxHandshakesPerIP is the most handshakes one peer address may have
+	// in progress (accepted, request head not yet answered); a connection
+	// over it gets 429 at once. This keeps slowloris sockets from one
+	// address from taking the descriptors others need. TrustedProxies are
+	// not bound by it: every client behind them shares their address.
+	// Default 32.
+	MaxHandshakesPerIP int
+	// MaxRequestHead is the longest request head (request line and
+	// headers), in bytes: over it, 431 (414 when the request line alone
+	// is longer). Default 32 KiB, nginx's large_client_header_buffers
+	// (4 x 8 KiB): browsers with large cookies and long token URLs fit.
+	MaxRequestHead int
 }
 
 // pollers is how many epoll pollers the server runs (see Options.Cores).
@@ -104,6 +130,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 60 * time.Second
+	}
+	if o.MaxHandshakesPerIP <= 0 {
+		o.MaxHandshakesPerIP = 32
+	}
+	if o.MaxRequestHead <= 0 {
+		o.MaxRequestHead = 32 << 10
 	}
 	if o.Cores <= 0 {
 		o.Cores = runtime.GOMAXPROCS(0)

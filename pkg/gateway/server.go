@@ -1,14 +1,11 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,6 +20,7 @@ type Server struct {
 	handler Handler
 	log     *slog.Logger
 	ping    []byte // a compiled ping frame, shared
+	door    *door  // the limits at the door
 
 	wg  sync.WaitGroup // handshakes and the TLS engine's readers and writers
 	seq atomic.Uint64
@@ -51,6 +49,8 @@ type Stats struct {
 	MessagesIn   uint64 `json:"messages_in"`
 	MessagesOut  uint64 `json:"messages_out"`
 	SendFailures uint64 `json:"send_failures"`
+	// Refused counts the clients the door's limits turned away.
+	Refused Refusals `json:"refused"`
 }
 
 // New returns a Server that calls h for every connection.
@@ -58,51 +58,15 @@ func New(opts Options, h Handler, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	opts = opts.withDefaults()
 	return &Server{
-		opts:    opts.withDefaults(),
+		opts:    opts,
+		door:    newDoor(&opts),
 		handler: h,
 		log:     log,
 		ping:    compile(ws.OpPing, nil),
 		conns:   make(map[string]*Conn),
 		lns:     make(map[net.Listener]struct{}),
-	}
-}
-
-// Serve accepts connections on ln until ln is closed (StopAccepting) or ctx
-// ends, then returns nil; connections stay open. Temporary accept errors,
-// such as running out of file descriptors, are retried with a back-off.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	s.lns[ln] = struct{}{}
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	defer func() {
-		s.mu.Lock()
-		delete(s.lns, ln)
-		s.mu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			// EMFILE and friends: wait, as nats-server's acceptError does.
-			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
-			s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
-			select {
-			case <-time.After(backoff):
-				continue
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		backoff = 0
-		s.accepted.Add(1)
-		s.wg.Add(1)
-		go s.serveConn(nc)
 	}
 }
 
@@ -155,52 +119,19 @@ func (c *Conn) pingSlice() int64 { return c.created / 1000 % pingSlices }
 
 // serveConn upgrades nc (or answers a plain HTTP request) and runs the
 // connection to its end.
-func (s *Server) serveConn(nc net.Conn) {
+func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool) {
 	defer s.wg.Done()
-	nc.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	if s.opts.TLS != nil {
-		tc := tls.Server(nc, s.opts.TLS)
-		if err := tc.Handshake(); err != nil {
-			s.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
-			nc.Close()
-			return
-		}
-		nc = tc
-	}
-	br := headReaders.Get().(*bufio.Reader)
-	br.Reset(nc)
-	head, err := readHead(br)
-	if err != nil {
-		if errors.Is(err, errHeadTooLarge) {
-			writeResponse(nc, nil, http.StatusRequestHeaderFieldsTooLarge, nil, []byte("request head too large\n"))
-		}
-		s.log.Debug("no request", "remote", nc.RemoteAddr().String(), "err", err)
-		s.releaseHead(br)
-		nc.Close()
+	hs, h, nc, ok := s.handshake(nc, peer, counted)
+	if !ok {
 		return
 	}
-	if !wantsWebSocket(head) {
-		s.serveHTTP(nc, br)
-		s.releaseHead(br)
-		nc.Close()
-		return
-	}
-	hs, err := s.upgrade(nc, br, len(head))
-	if err != nil {
-		s.log.Debug("handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
-		s.releaseHead(br)
-		nc.Close()
-		return
-	}
-	nc.SetDeadline(time.Time{})
 	c := s.newConn(hs)
-	if n := br.Buffered(); n > 0 {
+	if rest := h.rest(); len(rest) > 0 {
 		// Frames the client sent right behind its request: the first
 		// thing the frame core reads.
-		b, _ := br.Peek(n)
-		c.in.b = append(make([]byte, 0, n+minRead), b...)
+		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
 	}
-	s.releaseHead(br)
+	h.release()
 	if s.opts.TLS == nil && s.runPolled(c, nc) {
 		return
 	}
@@ -242,17 +173,13 @@ func (s *Server) closeIfStopping(c *Conn) {
 	}
 }
 
-func (s *Server) releaseHead(br *bufio.Reader) {
-	br.Reset(nil)
-	headReaders.Put(br)
-}
-
 // end takes c out of the registry, then runs OnClose; WaitEmpty counts a
 // connection until its OnClose has returned.
 func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	delete(s.conns, c.id)
 	s.mu.Unlock()
+	s.door.release(clientKey(c.remote))
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
 	s.live--
@@ -348,6 +275,7 @@ func (s *Server) Stats() Stats {
 		MessagesIn:   s.msgsIn.Load(),
 		MessagesOut:  s.msgsOut.Load(),
 		SendFailures: s.sendFailures.Load(),
+		Refused:      s.door.refusals(),
 	}
 }
 

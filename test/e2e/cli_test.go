@@ -213,6 +213,9 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-jwt-key-file", "/dev/null"}, flag: "jwt-key-file"},       // no PEM
 		{args: []string{"start", "-jwt-expire-close"}, flag: "jwt-expire-close"},
 		{args: []string{"start", "-events-headers", "Cookie"}, flag: "events-headers"},
+		{args: []string{"start", "-max-conns", "-1"}, flag: "max-conns"},
+		{args: []string{"start", "-max-conns-per-ip", "many"}, flag: "max-conns-per-ip"},
+		{args: []string{"start", "-max-request-head", "100"}, flag: "max-request-head"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -238,7 +241,8 @@ func TestHelp(t *testing.T) {
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
 			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
-			"jwt-secret-file", "jwt-key-file", "jwt-expire-close", "events-headers"},
+			"jwt-secret-file", "jwt-key-file", "jwt-expire-close", "events-headers",
+			"max-conns", "max-conns-per-ip", "max-request-head"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+)
+
+// Serve accepts connections on ln until ln is closed (StopAccepting) or ctx
+// ends, then returns nil; connections stay open.
+//
+// When the process is out of file descriptors (EMFILE, or ENFILE for the
+// whole system), waiting would leave clients queued in the listen backlog
+// for as long as the table stays full: seconds, with slowloris sockets
+// holding it (issue 11). Serve keeps one descriptor in reserve instead:
+// on EMFILE it closes the reserve, accepts the waiting client, answers 503
+// and closes it, then takes the reserve back. When even that fails, it
+// backs off (10 ms doubling to 1 s, as nats-server's acceptError does),
+// watching ctx.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	reserve, _ := os.Open(os.DevNull) // nil if the table is full already
+	defer func() { reserve.Close() }()
+	s.mu.Lock()
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if outOfFiles(err) && s.refuseWithReserve(ln, &reserve) {
+				backoff = 0
+				continue
+			}
+			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+			s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		backoff = 0
+		s.accepted.Add(1)
+		peer, counted, ok := s.admitPeer(nc)
+		if !ok {
+			continue
+		}
+		s.wg.Add(1)
+		go s.serveConn(nc, peer, counted)
+	}
+}
+
+// outOfFiles reports whether an accept failed for want of a descriptor.
+func outOfFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// refuseWithReserve spends the reserve descriptor on one waiting client,
+// which gets 503, and takes the reserve back. It reports whether a client
+// was refused; false means back off (no reserve, or another goroutine took
+// the freed descriptor first).
+func (s *Server) refuseWithReserve(ln net.Listener, reserve **os.File) bool {
+	if *reserve == nil {
+		*reserve, _ = os.Open(os.DevNull)
+		return false
+	}
+	(*reserve).Close()
+	*reserve = nil
+	nc, err := ln.Accept()
+	if err == nil {
+		s.refuse(nc, reasonFiles, http.StatusServiceUnavailable, "remote", nc.RemoteAddr().String())
+	}
+	*reserve, _ = os.Open(os.DevNull)
+	return err == nil
+}
