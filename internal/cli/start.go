@@ -215,6 +215,11 @@ func runStart(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	f.opts.StartArgs = startArgs(args)
+	// The pid file's folder first: the daemon's log goes there by default,
+	// and it must be ours before anything is opened in it (issue 11).
+	if err := master.PrivateDir(filepath.Dir(f.opts.PIDFile)); err != nil {
+		return fail(env, err)
+	}
 	if *f.daemon && os.Getenv(daemonEnv) == "" {
 		return daemonize(env, f, args)
 	}

@@ -75,7 +75,7 @@ func New(opts Options, log *slog.Logger) (*Master, error) {
 // connections. On error everything it started is stopped again.
 func (m *Master) Start(ctx context.Context) (err error) {
 	m.started = time.Now()
-	if m.pid, err = lockPIDFile(m.opts.PIDFile); err != nil {
+	if m.pid, err = lockPIDFile(m.opts.PIDFile, m.opts.StartArgs); err != nil { // issue 11: private dir, saved args
 		return err
 	}
 	defer func() {
