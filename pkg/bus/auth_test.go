@@ -33,7 +33,6 @@ func (l *logLines) Handle(_ context.Context, r slog.Record) error {
 func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logLines) WithGroup(string) slog.Handler      { return l }
 
-
 // waitFor polls cond every 20 ms for up to timeout.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
