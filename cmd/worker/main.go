@@ -16,9 +16,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -74,6 +76,9 @@ func run(args []string) int {
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
+		// Issue 11: the bus credentials come on an inherited pipe, never
+		// in argv (see internal/master's authPipe).
+		authFD = fs.Int("nats-auth-fd", -1, "inherited pipe holding the NATS credentials as JSON (-1: none)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,6 +90,11 @@ func run(args []string) int {
 		With("worker", *slot, "pid", os.Getpid())
 	if *node == "" || *natsURL == "" {
 		log.Error("worker: -node and -nats are required")
+		return 2
+	}
+	auth, err := readAuth(*authFD)
+	if err != nil {
+		log.Error("worker: -nats-auth-fd", "err", err)
 		return 2
 	}
 	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval})
@@ -128,7 +138,7 @@ func run(args []string) int {
 		Node:     *node,
 		Listener: ln,
 		Control:  control,
-		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log},
+		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log, Auth: auth},
 		App:      application,
 		Gateway:  gw,
 		Certs:    store,
@@ -140,6 +150,31 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// maxAuth bounds what readAuth reads: credentials are a few hundred bytes.
+const maxAuth = 64 << 10
+
+// readAuth reads the bus credentials from the inherited pipe fd, once, and
+// closes it; fd < 0 means none.
+func readAuth(fd int) (bus.Auth, error) {
+	var a bus.Auth
+	if fd < 0 {
+		return a, nil
+	}
+	f := os.NewFile(uintptr(fd), "nats-auth")
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAuth+1))
+	if err != nil {
+		return a, err
+	}
+	if len(b) > maxAuth {
+		return a, fmt.Errorf("more than %d bytes", maxAuth)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, err
+	}
+	return a, nil
 }
 
 // orOff maps a flag's 0 ("never") to the gateway's negative "disabled"; the

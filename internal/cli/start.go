@@ -35,6 +35,7 @@ type startFlags struct {
 	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
+	creds     credFlags // issue 11 (creds.go)
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -73,6 +74,7 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
+	f.creds = addCredFlags(fs, o) // issue 11: the bus's credentials
 	return f
 }
 
@@ -164,6 +166,7 @@ func (f *startFlags) validate() []string {
 	if st, err := os.Stat(o.WorkerBin); err != nil || st.IsDir() {
 		p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", o.WorkerBin))
 	}
+	p = append(p, f.creds.validate(o)...) // issue 11
 	if *f.logFile == "" {
 		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")
 	}
