@@ -49,7 +49,8 @@ func checkPrivate(path string, st *unix.Stat_t, kind uint32) error {
 	case st.Mode&unix.S_IFMT != kind:
 		return fmt.Errorf("master: %s is not a %s; refusing to use it", path, what)
 	case int(st.Uid) != os.Geteuid():
-		return fmt.Errorf("master: %s is owned by uid %d, not by us (uid %d); refusing to use it: another user may have created it (remove it, or choose another -pid-file)",
+		return fmt.Errorf("master: %s is owned by uid %d, not by us (uid %d); refusing to use it: whoever owns it controls what is in it "+
+			"(run this as that user, e.g. sudo -u wsfleet, or remove it, or choose another -pid-file)",
 			path, st.Uid, os.Geteuid())
 	case st.Mode&0o022 != 0:
 		return fmt.Errorf("master: %s is writable by others (mode %04o); refusing to use it (chmod go-w it, or choose another -pid-file)",
