@@ -259,17 +259,25 @@ func TestExternalNATSWithCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Without credentials: refused, clearly.
-	c0 := newCluster(t, clusterOpts{count: 1, nats: url})
-	_, errOut, code := cli(t, append([]string{"start", "-d"}, c0.startArgs()...)...)
-	if code != 1 {
-		t.Fatalf("start without credentials exited %d: %s", code, errOut)
+	// Without the CA and certificate, then without the password: refused,
+	// saying why.
+	tlsFlags := []string{"-nats-tls-cert", client.CertFile, "-nats-tls-key", client.KeyFile, "-nats-tls-ca", ca.File}
+	for _, tc := range []struct {
+		extra []string
+		why   string
+	}{
+		{nil, "certificate"},
+		{tlsFlags, "authorization violation"},
+	} {
+		c0 := newCluster(t, clusterOpts{count: 1, nats: url, extra: tc.extra})
+		_, errOut, code := cli(t, append([]string{"start", "-d"}, c0.startArgs()...)...)
+		if code != 1 {
+			t.Fatalf("start %v exited %d: %s", tc.extra, code, errOut)
+		}
+		mustContain(t, "start's stderr", strings.ToLower(errOut), "-nats", tc.why)
 	}
-	mustContain(t, "start's stderr", strings.ToLower(errOut), "-nats")
 
-	c := startCluster(t, clusterOpts{count: 2, nats: url, extra: []string{
-		"-nats-user", "app", "-nats-password-file", pw,
-		"-nats-tls-cert", client.CertFile, "-nats-tls-key", client.KeyFile, "-nats-tls-ca", ca.File}})
+	c := startCluster(t, clusterOpts{count: 2, nats: url, extra: append([]string{"-nats-user", "app", "-nats-password-file", pw}, tlsFlags...)})
 	if err := c.dial().roundTrip("over an authenticated bus"); err != nil {
 		t.Fatal(err)
 	}
