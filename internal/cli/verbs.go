@@ -154,7 +154,8 @@ func runReload(ctx context.Context, env Env, args []string) int {
 func runRestart(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "restart", "[-d] [-g] [-grace DUR]",
 		"Stop the running cluster (gracefully with -g), then start it again with the flags it was\n"+
-			"started with, in the foreground, or as a daemon with -d.")
+			"started with, in the foreground, or as a daemon with -d. The flags are those the master saved\n"+
+			"in its private folder (beside the pid file), never ones read from the control socket.")
 	sf := addStopFlags(fs, "stop")
 	daemon := fs.Bool("d", false, "start the new cluster as a daemon")
 	if code, ok := parse(env, fs, args); !ok {
