@@ -211,8 +211,8 @@ func TestControlDirOfAnotherUser(t *testing.T) {
 }
 
 // TestControlDirRefused: a folder of ours that others may write, or that is
-// a link, and a pid file that is a link, are each refused with the reason;
-// the link's target is untouched.
+// a link, and a pid file or log file that is a link, are each refused with
+// the reason; the link's target is untouched.
 func TestControlDirRefused(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
@@ -246,6 +246,14 @@ func TestControlDirRefused(t *testing.T) {
 		_, errOut, code := cli(t, "start", "-d", "-count", "1", "-listen", freeAddr(t), "-nats-listen", "127.0.0.1:0", "-pid-file", tc.pidFile)
 		wantRefusal(t, "start -pid-file "+tc.pidFile, errOut, code, tc.why)
 	}
+	// A -log-file that is a link: the daemon is never started.
+	logLink := filepath.Join(base, "master.log")
+	if err := os.Symlink(victim, logLink); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(base, "fresh", "master.pid")
+	_, errOut, code := cli(t, "start", "-d", "-count", "1", "-listen", freeAddr(t), "-nats-listen", "127.0.0.1:0", "-pid-file", fresh, "-log-file", logLink)
+	wantRefusal(t, "start -log-file "+logLink, errOut, code, "master.log is a symbolic link")
 	if b, err := os.ReadFile(victim); err != nil || string(b) != "precious\n" {
 		t.Errorf("the victim's file now holds %q (%v)", b, err)
 	}
