@@ -111,13 +111,18 @@ start_wsfleet() {
 	if (($# > 3)); then
 		CONFIG+=" ${*:4}"
 	fi
+	# The embedded NATS wants credentials: the load generator logs in as
+	# the backend account (docs/backend.md).
+	[[ -f $RUN/backend.secret ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$RUN/backend.secret")
 	bin/master start -d -count "$2" -app "$1" -push-interval "$3" "${@:4}" \
 		-listen "127.0.0.1:$PORT" -nats-listen 127.0.0.1:0 \
+		-nats-backend-password-file "$RUN/backend.secret" \
 		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
 	bin/master status -json -pid-file "$RUN/master.pid" >"$RUN/status.json"
 	SERVER=wsfleet
 	PID=$("$LG" jsonget master.pid <"$RUN/status.json")
 	NATS=$("$LG" jsonget master.nats_url <"$RUN/status.json")
+	NATS="nats://backend:$(tr -d '\n' <"$RUN/backend.secret")@${NATS#nats://}"
 	URL="ws://127.0.0.1:$PORT/"
 }
 

@@ -16,9 +16,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -83,6 +85,9 @@ func run(args []string) int {
 		maxConns       = fs.Int("max-conns", 0, "most connections this worker holds; over it, 503 (0: no limit)")
 		maxConnsIP     = fs.Int("max-conns-per-ip", 0, "most connections one client address holds on this worker; over it, 429 (0: no limit)")
 		maxReqHead     = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head; over it, 431")
+		// Issue 11: the bus credentials come on an inherited pipe, never
+		// in argv (see internal/master's authPipe).
+		authFD = fs.Int("nats-auth-fd", -1, "inherited pipe holding the NATS credentials as JSON (-1: none)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -94,6 +99,11 @@ func run(args []string) int {
 		With("worker", *slot, "pid", os.Getpid())
 	if *node == "" || *natsURL == "" {
 		log.Error("worker: -node and -nats are required")
+		return 2
+	}
+	auth, err := readAuth(*authFD)
+	if err != nil {
+		log.Error("worker: -nats-auth-fd", "err", err)
 		return 2
 	}
 	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval})
@@ -143,7 +153,7 @@ func run(args []string) int {
 		Node:     *node,
 		Listener: ln,
 		Control:  control,
-		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log},
+		Bus:      bus.Options{URL: *natsURL, Prefix: *cluster, Name: fmt.Sprintf("worker %d pid %d", *slot, os.Getpid()), Logger: log, Auth: auth},
 		App:      application,
 		Gateway:  gw,
 		Certs:    store,
@@ -179,6 +189,31 @@ func loadVerifier(secretFile, keyFile string) (*auth.Verifier, error) {
 		}
 	}
 	return auth.New(o)
+}
+
+// maxAuth bounds what readAuth reads: credentials are a few hundred bytes.
+const maxAuth = 64 << 10
+
+// readAuth reads the bus credentials from the inherited pipe fd, once, and
+// closes it; fd < 0 means none.
+func readAuth(fd int) (bus.Auth, error) {
+	var a bus.Auth
+	if fd < 0 {
+		return a, nil
+	}
+	f := os.NewFile(uintptr(fd), "nats-auth")
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAuth+1))
+	if err != nil {
+		return a, err
+	}
+	if len(b) > maxAuth {
+		return a, fmt.Errorf("more than %d bytes", maxAuth)
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, err
+	}
+	return a, nil
 }
 
 // orOff maps a flag's 0 ("never") to the gateway's negative "disabled"; the

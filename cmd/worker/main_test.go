@@ -1,8 +1,13 @@
 package main
 
 import (
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsfleet/wsfleet/pkg/bus"
 )
 
 // TestOrOff: the command line's 0 ("never") reaches the gateway as its
@@ -16,5 +21,41 @@ func TestOrOff(t *testing.T) {
 		if got := orOff(c.in); got != c.want {
 			t.Errorf("orOff(%v) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+// TestReadAuth: the credentials arrive whole on the inherited pipe, which
+// is closed after; garbage and oversized input are refused.
+func TestReadAuth(t *testing.T) {
+	pipe := func(data string) int {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.WriteString(data); w.Close() }()
+		fd, err := syscall.Dup(int(r.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		return fd
+	}
+	fd := pipe(`{"user":"wsfleet","password":"s3cret"}`)
+	a, err := readAuth(fd)
+	if err != nil || a.User != "wsfleet" || a.Password != "s3cret" {
+		t.Fatalf("got %+v, %v", a, err)
+	}
+	if err := syscall.Close(fd); err == nil {
+		t.Error("the pipe was left open")
+	}
+	if _, err := readAuth(pipe("not json")); err == nil {
+		t.Error("garbage accepted")
+	}
+	if _, err := readAuth(pipe(`{"password":"` + strings.Repeat("x", maxAuth) + `"}`)); err == nil {
+		t.Error("oversized credentials accepted")
+	}
+	if a, err := readAuth(-1); err != nil || a != (bus.Auth{}) {
+		t.Errorf("no fd: %+v, %v", a, err)
 	}
 }

@@ -6,8 +6,8 @@
 // It runs a one-room chat: every client joins "lobby" on connect, and every
 // message is told to the room.
 //
-//	bin/master start -app none -events          # the cluster: no app logic of its own
-//	go run ./examples/backend -nats nats://127.0.0.1:4222
+//	bin/master start -app none -events -nats-backend-password-file backend.secret
+//	go run ./examples/backend -nats nats://127.0.0.1:4222 -password-file backend.secret
 package main
 
 import (
@@ -40,16 +40,27 @@ type event struct {
 func main() {
 	url := flag.String("nats", nats.DefaultURL, "the cluster's NATS")
 	prefix := flag.String("cluster-name", "wsfleet", "the cluster's subject prefix")
+	user := flag.String("user", "backend", "the NATS user (the master's -nats-backend-user)")
+	pwFile := flag.String("password-file", "", "a file holding the user's password (the master's -nats-backend-password-file)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*url, *prefix, log); err != nil {
+	var auth []nats.Option
+	if *pwFile != "" {
+		pw, err := os.ReadFile(*pwFile)
+		if err != nil {
+			log.Error("backend", "err", err)
+			os.Exit(1)
+		}
+		auth = append(auth, nats.UserInfo(*user, strings.TrimSpace(string(pw))))
+	}
+	if err := run(*url, *prefix, auth, log); err != nil {
 		log.Error("backend", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, p string, log *slog.Logger) error {
-	nc, err := nats.Connect(url, nats.Name("example backend"), nats.MaxReconnects(-1))
+func run(url, p string, auth []nats.Option, log *slog.Logger) error {
+	nc, err := nats.Connect(url, append(auth, nats.Name("example backend"), nats.MaxReconnects(-1))...)
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", url, err)
 	}

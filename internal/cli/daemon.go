@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wsfleet/wsfleet/internal/master"
 )
 
 // daemonEnv tells the re-executed master which inherited fd reports
@@ -26,9 +28,11 @@ func daemonize(env Env, f *startFlags, args []string) int {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fail(env, fmt.Errorf("-log-file: %w", err))
 	}
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	// Not through a link, and only a file of ours (issue 11: a planted
+	// link had root append its log to a file of another user's choice).
+	logf, err := master.OpenLog(logPath)
 	if err != nil {
-		return fail(env, fmt.Errorf("-log-file: %w", err))
+		return fail(env, err)
 	}
 	defer logf.Close()
 	devnull, err := os.Open(os.DevNull)

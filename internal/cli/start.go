@@ -38,6 +38,7 @@ type startFlags struct {
 	workerBin *string
 	evHeaders *[]string
 	maxHead   *flagx.SizeValue
+	creds     credFlags // issue 11 (creds.go)
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -84,6 +85,7 @@ func newStartFlags(env Env) *startFlags {
 	fs.IntVar(&o.MaxConns, "max-conns", 0, "most connections on this host, each worker taking its share; over it, HTTP 503 (0: no limit)")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "most connections from one client address (after -trusted-proxy), each worker taking its share; over it, HTTP 429 (0: no limit)")
 	f.maxHead = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head (request line and headers); over it, HTTP 431")
+	f.creds = addCredFlags(fs, o) // issue 11: the bus's credentials
 	return f
 }
 
@@ -185,6 +187,7 @@ func (f *startFlags) validate() []string {
 		p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", o.WorkerBin))
 	}
 	p = append(p, f.validateAuth()...)
+	p = append(p, f.creds.validate(o)...) // issue 11
 	if *f.logFile == "" {
 		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")
 	}
@@ -269,6 +272,11 @@ func runStart(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	f.opts.StartArgs = startArgs(args)
+	// The pid file's folder first: the daemon's log goes there by default,
+	// and it must be ours before anything is opened in it (issue 11).
+	if err := master.PrivateDir(filepath.Dir(f.opts.PIDFile)); err != nil {
+		return fail(env, err)
+	}
 	if *f.daemon && os.Getenv(daemonEnv) == "" {
 		return daemonize(env, f, args)
 	}

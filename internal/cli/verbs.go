@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -153,7 +154,8 @@ func runReload(ctx context.Context, env Env, args []string) int {
 func runRestart(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "restart", "[-d] [-g] [-grace DUR]",
 		"Stop the running cluster (gracefully with -g), then start it again with the flags it was\n"+
-			"started with, in the foreground, or as a daemon with -d.")
+			"started with, in the foreground, or as a daemon with -d. The flags are those the master saved\n"+
+			"in its private folder (beside the pid file), never ones read from the control socket.")
 	sf := addStopFlags(fs, "stop")
 	daemon := fs.Bool("d", false, "start the new cluster as a daemon")
 	if code, ok := parse(env, fs, args); !ok {
@@ -162,21 +164,28 @@ func runRestart(ctx context.Context, env Env, args []string) int {
 	if code := usageErrors(env, "restart", sf.validate()); code != 0 {
 		return code
 	}
-	c, _, err := dial(*pidFile)
+	// The arguments come from the file the master saved in its private
+	// directory, checked before use, never from the control socket (issue
+	// 11); read them before stopping, so a refusal stops nothing.
+	pf := absPath(*pidFile)
+	c, _, err := dial(pf)
 	if err != nil {
 		return fail(env, err)
 	}
-	var info master.Info
-	err = c.Call(ctx, "info", nil, &info)
 	c.Close()
+	saved, err := master.LoadStart(pf)
 	if err != nil {
-		return fail(env, fmt.Errorf("master: restart: %w", err))
+		return fail(env, err)
 	}
-	if err := stopMaster(ctx, *pidFile, sf); err != nil {
+	if err := stopMaster(ctx, pf, sf); err != nil {
 		return fail(env, err)
 	}
 	fmt.Fprintln(env.Stdout, "wsfleet stopped; starting")
-	startArgs := info.StartArgs
+	if err := os.Chdir(saved.Dir); err != nil {
+		return fail(env, fmt.Errorf("master: restart: the start folder: %w", err))
+	}
+	// -pid-file first: the saved arguments name it too when they did.
+	startArgs := append([]string{"-pid-file", pf}, saved.Args...)
 	if *daemon {
 		startArgs = append(startArgs, "-d")
 	}

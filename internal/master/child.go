@@ -64,10 +64,17 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ch
 	}
 	defer lnFile.Close()
 
+	auth, err := m.authPipe() // issue 11: the bus credentials, off argv (busauth.go)
+	if err != nil {
+		ctlConn.Close()
+		return nil, err
+	}
+	defer auth.Close()
+
 	cmd := exec.Command(m.opts.WorkerBin, m.workerArgs(slot)...)
 	cmd.Stdout = m.logOut
 	cmd.Stderr = m.logOut
-	cmd.ExtraFiles = []*os.File{theirs, lnFile} // fd 3, fd 4
+	cmd.ExtraFiles = []*os.File{theirs, lnFile, auth} // fd 3, fd 4, fd 5 (-nats-auth-fd)
 	// Own process group: a terminal's Ctrl-C goes to the master, which
 	// stops the workers in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -118,6 +125,7 @@ func (m *Master) workerArgs(slot int) []string {
 		"-max-conns", strconv.Itoa(Share(o.MaxConns, o.Count)),
 		"-max-conns-per-ip", strconv.Itoa(Share(o.MaxConnsPerIP, o.Count)),
 		"-max-request-head", strconv.FormatInt(o.MaxRequestHead, 10),
+		"-nats-auth-fd", "5", // issue 11: see authPipe
 	}
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)

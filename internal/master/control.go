@@ -18,10 +18,10 @@ type StopArgs struct {
 	Grace    time.Duration `json:"grace"` // 0: the master's -grace
 }
 
-// Info is the answer to "info": what restart needs.
+// Info is the answer to "info". It carries no start arguments: restart
+// reads those from the master's private directory (see SavedStart).
 type Info struct {
-	PID       int      `json:"pid"`
-	StartArgs []string `json:"start_args"`
+	PID int `json:"pid"`
 }
 
 // startControl listens on the control socket beside the pid file. Holding
@@ -65,7 +65,7 @@ func (m *Master) handleControl(ctx context.Context, op string, args json.RawMess
 	case "connections":
 		return m.Connections(ctx)
 	case "info":
-		return Info{PID: os.Getpid(), StartArgs: m.opts.StartArgs}, nil
+		return Info{PID: os.Getpid()}, nil
 	case "stop":
 		var a StopArgs
 		if err := json.Unmarshal(args, &a); err != nil {

@@ -75,7 +75,7 @@ func New(opts Options, log *slog.Logger) (*Master, error) {
 // connections. On error everything it started is stopped again.
 func (m *Master) Start(ctx context.Context) (err error) {
 	m.started = time.Now()
-	if m.pid, err = lockPIDFile(m.opts.PIDFile); err != nil {
+	if m.pid, err = lockPIDFile(m.opts.PIDFile, m.opts.StartArgs); err != nil { // issue 11: private dir, saved args
 		return err
 	}
 	defer func() {
@@ -125,10 +125,11 @@ func (m *Master) Start(ctx context.Context) (err error) {
 func (m *Master) startBus(ctx context.Context) error {
 	m.natsURL = m.opts.NATS
 	if m.natsURL == "" {
-		e, err := bus.StartEmbedded(bus.EmbeddedOptions{
-			Listen: m.opts.NATSListen, Name: m.opts.Node,
-			ClusterListen: m.opts.ClusterListen, Routes: m.opts.Routes, ClusterName: m.opts.ClusterName,
-		}, m.log)
+		eo, err := m.embeddedOptions() // issue 11: generated credentials (busauth.go)
+		if err != nil {
+			return err
+		}
+		e, err := bus.StartEmbedded(eo, m.log)
 		if err != nil {
 			return fmt.Errorf("master: -nats-listen/-cluster-listen: %w", err)
 		}
@@ -137,6 +138,7 @@ func (m *Master) startBus(ctx context.Context) error {
 	}
 	bc, err := bus.Connect(ctx, bus.Options{
 		URL: m.natsURL, Prefix: m.opts.ClusterName, Name: "master " + m.opts.Node, Logger: m.log,
+		Auth: m.opts.NATSAuth, // issue 11
 	})
 	if err != nil {
 		return fmt.Errorf("master: -nats: %w", err)

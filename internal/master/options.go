@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/wsfleet/wsfleet/pkg/bus"
 )
 
 // Options configures a Master. cmd/master fills and validates them from
@@ -59,6 +61,18 @@ type Options struct {
 	StartArgs []string
 	// LogOut receives the workers' output (their logs). Default os.Stderr.
 	LogOut io.Writer
+
+	// Bus credentials (issue 11).
+	// NATSAuth is what the master and its workers present to NATS: the
+	// -nats-* flags with an external server; with the embedded one the
+	// master replaces it with credentials it generates.
+	NATSAuth bus.Auth
+	// BackendUser and BackendPassword add an account to the embedded NATS
+	// for backends (docs/backend.md); no password, no account.
+	BackendUser, BackendPassword string
+	// RouteAuth are the embedded NATS's routes' credentials and TLS files,
+	// required with ClusterListen.
+	RouteAuth bus.RouteAuth
 }
 
 // jsonString decodes a JSON string.

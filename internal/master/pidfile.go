@@ -3,6 +3,7 @@ package master
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,12 +47,14 @@ type pidFile struct {
 	f    *os.File
 }
 
-// lockPIDFile creates or takes over path, locks it and writes our pid.
-func lockPIDFile(path string) (*pidFile, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("master: pid file: %w", err)
+// lockPIDFile creates or takes over path in its private directory (see
+// PrivateDir), locks it, writes our pid and saves startArgs beside it for
+// restart (see SavedStart).
+func lockPIDFile(path string, startArgs []string) (*pidFile, error) {
+	if err := PrivateDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openPrivate(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("master: pid file: %w", err)
 	}
@@ -71,12 +74,18 @@ func lockPIDFile(path string) (*pidFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("master: pid file: %w", err)
 	}
-	return &pidFile{path: path, f: f}, nil
+	p := &pidFile{path: path, f: f}
+	if err := saveStart(path, startArgs); err != nil {
+		p.remove()
+		return nil, err
+	}
+	return p, nil
 }
 
 // remove deletes the file, then releases the lock: a new master that takes
 // the lock after us creates a fresh file.
 func (p *pidFile) remove() {
+	os.Remove(ArgsPath(p.path))
 	os.Remove(p.path)
 	p.f.Close()
 }
@@ -92,9 +101,19 @@ func readPID(f *os.File) (int, error) {
 
 // RunningPID returns the pid of the master that holds path, or ErrNotRunning
 // when none does (no file, or a stale one, which the next start takes over).
+// A pid file whose directory or file another user could have made is
+// refused with an error saying why (see PrivateDir): whoever answers on
+// that control socket is not to be trusted.
 func RunningPID(path string) (int, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	err := checkDir(filepath.Dir(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, ErrNotRunning
+	}
+	if err != nil {
+		return 0, err
+	}
+	f, err := openPrivate(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, ErrNotRunning
 	}
 	if err != nil {

@@ -24,6 +24,8 @@ type Options struct {
 	ReconnectWait time.Duration
 	// Logger receives connection state changes. Default slog.Default().
 	Logger *slog.Logger
+	// Auth is what the client proves itself with. Default: nothing.
+	Auth Auth
 }
 
 // Client is one process's connection to the bus.
@@ -70,7 +72,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < opts.ConnectTimeout {
 		opts.ConnectTimeout = time.Until(dl)
 	}
-	nc, err := nats.Connect(opts.URL,
+	nc, err := nats.Connect(opts.URL, append(opts.Auth.natsOptions(),
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
 		nats.MaxReconnects(-1),
@@ -91,7 +93,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 			}
 			log.Error("bus error", "subject", subject, "err", err)
 		}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
 	}

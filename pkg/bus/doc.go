@@ -16,6 +16,12 @@
 // published meanwhile; the client reconnects on its own, forever, and
 // re-subscribes.
 //
+// Credentials (issue 11): [EmbeddedOptions].Users are the embedded server's
+// accounts, and with ClusterListen its routes require [RouteAuth], a shared
+// password and TLS verified both ways; a client presents [Auth] (a user and
+// password, a creds file, a client certificate). [NewSecret] makes a
+// password; [ReadSecretFile] reads one from a file only its owner may read.
+//
 // A [Client] is safe for concurrent use. Handlers passed to Subscribe methods
 // run on one goroutine per subscription, in order, and must not block for
 // long.

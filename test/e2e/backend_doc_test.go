@@ -42,6 +42,20 @@ func natsCLI(t *testing.T) string {
 	return p
 }
 
+// docText is docs/backend.md.
+func docText(t *testing.T) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docs", "backend.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // docCommands returns the `nats` command lines of docs/backend.md's shell
 // blocks, split into words (the docs quote with single quotes only).
 func docCommands(t *testing.T) [][]string {
@@ -126,15 +140,26 @@ func TestBackendDocCLI(t *testing.T) {
 	join, closeCmd := find("Wsfleet-Join:lobby"), find("Wsfleet-Close:4000")
 
 	c := startCluster(t, clusterOpts{count: 1, app: "none", extra: []string{"-events"}})
-	url := c.status().Master.NATSURL
+	url := c.status().Master.NATSURL // with the backend account's credentials
+	// The tool logs in as the page says: NATS_USER and NATS_PASSWORD in its
+	// environment, the server's URL without them.
+	if !strings.Contains(docText(t), `export NATS_USER=backend NATS_PASSWORD="$(cat backend.secret)"`) {
+		t.Fatal("docs/backend.md no longer says how a backend logs in (export NATS_USER=backend NATS_PASSWORD=...)")
+	}
+	plain := strings.Replace(url, "backend:"+backendSecret+"@", "", 1)
+	natsCmd := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(cli, append([]string{"--server", plain}, args...)...)
+		cmd.Env = append(os.Environ(), "NATS_USER=backend", "NATS_PASSWORD="+backendSecret)
+		return cmd
+	}
 	run := func(args []string, conn backendEvent) {
 		t.Helper()
-		a := []string{"--server", url}
+		var a []string
 		for _, w := range args[1:] {
 			w = strings.ReplaceAll(w, "web1.4711", fmt.Sprintf("%s.%d", conn.Worker.Node, conn.Worker.PID))
 			a = append(a, strings.ReplaceAll(w, "web1-4711-42", conn.Conn))
 		}
-		if out, err := exec.Command(cli, a...).CombinedOutput(); err != nil {
+		if out, err := natsCmd(a...).CombinedOutput(); err != nil {
 			t.Fatalf("nats %s: %v\n%s", strings.Join(a, " "), err, out)
 		}
 	}
@@ -145,7 +170,7 @@ func TestBackendDocCLI(t *testing.T) {
 		subject string
 		ev      backendEvent
 	}
-	cmd := exec.Command(cli, append([]string{"--server", url}, sub[1:]...)...)
+	cmd := natsCmd(sub[1:]...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -141,6 +141,10 @@ func queryStatus(pidFile string) (*statusJSON, error) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		return nil, fmt.Errorf("status -json: %w in %q", err, out)
 	}
+	if st.Master.EmbeddedNATS {
+		// Connect as a backend does (buscreds_test.go).
+		st.Master.NATSURL = withBackendCreds(st.Master.NATSURL)
+	}
 	notePID(st.Master.PID)
 	for _, w := range st.Workers {
 		notePID(w.PID)

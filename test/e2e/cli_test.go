@@ -216,6 +216,14 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-max-conns", "-1"}, flag: "max-conns"},
 		{args: []string{"start", "-max-conns-per-ip", "many"}, flag: "max-conns-per-ip"},
 		{args: []string{"start", "-max-request-head", "100"}, flag: "max-request-head"},
+		// Issue 11: the bus's credentials.
+		{args: []string{"start", "-cluster-listen", "127.0.0.1:1"}, flag: "cluster-password-file"},
+		{args: []string{"start", "-cluster-listen", "127.0.0.1:1", "-cluster-password-file", "/nonexistent"}, flag: "cluster-tls-cert"},
+		{args: []string{"start", "-nats-backend-password-file", "/etc/passwd"}, flag: "nats-backend-password-file"}, // others may read it
+		{args: []string{"start", "-nats-user", "app"}, flag: "nats-user"},                                           // for -nats only
+		{args: []string{"start", "-nats", "nats://127.0.0.1:1", "-nats-user", "app"}, flag: "nats-password-file"},
+		{args: []string{"start", "-nats", "nats://127.0.0.1:1", "-nats-tls-cert", "/nonexistent", "-nats-tls-key", "/nonexistent"}, flag: "nats-tls"},
+		{args: []string{"start", "-nats-backend-user", "wsfleet"}, flag: "nats-backend-user"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -242,7 +250,10 @@ func TestHelp(t *testing.T) {
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
 			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
 			"jwt-secret-file", "jwt-key-file", "jwt-expire-close", "events-headers",
-			"max-conns", "max-conns-per-ip", "max-request-head"},
+			"max-conns", "max-conns-per-ip", "max-request-head",
+			"nats-user", "nats-password-file", "nats-creds", "nats-tls-cert", "nats-tls-key", "nats-tls-ca",
+			"nats-backend-user", "nats-backend-password-file", "cluster-user", "cluster-password-file",
+			"cluster-tls-cert", "cluster-tls-key", "cluster-tls-ca"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},

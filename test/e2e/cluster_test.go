@@ -104,7 +104,7 @@ func (c *cluster) startArgs() []string {
 	if o.nats != "" {
 		args = append(args, "-nats", o.nats)
 	} else {
-		args = append(args, "-nats-listen", "127.0.0.1:0")
+		args = append(args, "-nats-listen", "127.0.0.1:0", "-nats-backend-password-file", backendSecretFile())
 	}
 	if o.pushInterval > 0 {
 		args = append(args, "-push-interval", o.pushInterval.String())

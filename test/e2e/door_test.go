@@ -89,7 +89,7 @@ func upgradeReq(extra string) string {
 }
 
 // expectStatus checks an answer's status, and that a refusal closes.
-func expectStatus(t *testing.T, what string, resp *http.Response, status int) {
+func checkResponseStatus(t *testing.T, what string, resp *http.Response, status int) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Fatalf("%s: status %d, want %d", what, resp.StatusCode, status)
@@ -112,7 +112,7 @@ func TestDoorLimits(t *testing.T) {
 	upgrade := func(from, extra string, status int) (net.Conn, *bufio.Reader) {
 		t.Helper()
 		resp, nc, br := rawRequestFrom(t, from, c.addr, upgradeReq(extra))
-		expectStatus(t, "upgrade from "+from, resp, status)
+		checkResponseStatus(t, "upgrade from "+from, resp, status)
 		return nc, br
 	}
 	echo := func(nc net.Conn, br *bufio.Reader, text string) {
@@ -178,7 +178,7 @@ func TestDoorLimits(t *testing.T) {
 	echo(nc, br, "with a big cookie")
 	upgrade("127.0.0.5", "", http.StatusServiceUnavailable)
 	resp, _, _ := rawRequestFrom(t, "127.0.0.5", c.addr, "GET / HTTP/1.1\r\nHost: x\r\n"+cookie+"\r\n")
-	expectStatus(t, "the demo page with a 16 KiB cookie", resp, http.StatusOK)
+	checkResponseStatus(t, "the demo page with a 16 KiB cookie", resp, http.StatusOK)
 
 	// What is not a request we serve is answered at once.
 	for _, tc := range []struct {
@@ -192,7 +192,7 @@ func TestDoorLimits(t *testing.T) {
 		{"oversized head", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
 	} {
 		resp, _, _ := rawRequestFrom(t, "127.0.0.6", c.addr, tc.req)
-		expectStatus(t, tc.name, resp, tc.status)
+		checkResponseStatus(t, tc.name, resp, tc.status)
 	}
 
 	r := c.refusals()
@@ -369,7 +369,7 @@ func TestDoorOutOfFiles(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 1, extra: []string{"-max-request-head", "64KiB"}})
 	big := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n"
 	resp, _, _ := rawRequestFrom(t, "127.0.0.4", c.addr, big)
-	expectStatus(t, "a 40 KiB head with -max-request-head 64KiB", resp, http.StatusOK)
+	checkResponseStatus(t, "a 40 KiB head with -max-request-head 64KiB", resp, http.StatusOK)
 
 	pid := c.status().Workers[0].PID
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))

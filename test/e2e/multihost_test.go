@@ -70,17 +70,18 @@ func subscribeDistinctTicksVia(t *testing.T, url string, dial natsDialer) <-chan
 }
 
 // TestTwoHostsOneTickAndFailover: two masters ("hosts" on loopback) whose
-// embedded NATS servers are routed together. The push timer fires once per
+// embedded NATS servers are routed together, with a password and TLS. The push timer fires once per
 // tick for the whole cluster: each client, on either host, gets exactly one
 // push per tick. When the leading host dies, the other takes over within two
 // intervals and its clients go on getting every tick.
 func TestTwoHostsOneTickAndFailover(t *testing.T) {
 	const interval = 2 * time.Second
 	routeA, routeB := freeAddr(t), freeAddr(t)
+	creds := newRouteCA(t) // the routes take a password and TLS (issue 11)
 	a := startCluster(t, clusterOpts{count: 2, app: "push", pushInterval: interval,
-		extra: []string{"-node", "a", "-cluster-listen", routeA, "-routes", "nats://" + routeB}})
+		extra: append([]string{"-node", "a", "-cluster-listen", routeA, "-routes", "nats://" + routeB}, creds.flags("127.0.0.1")...)})
 	b := startCluster(t, clusterOpts{count: 2, app: "push", pushInterval: interval,
-		extra: []string{"-node", "b", "-cluster-listen", routeB, "-routes", "nats://" + routeA}})
+		extra: append([]string{"-node", "b", "-cluster-listen", routeB, "-routes", "nats://" + routeA}, creds.flags("127.0.0.1")...)})
 	ticks := subscribeDistinctTicks(t, b.status().Master.NATSURL)
 	onA, onB := a.dialN(5), b.dialN(5)
 	clients := append(append([]*wsClient{}, onA...), onB...)

@@ -28,6 +28,7 @@ type netHosts struct {
 	t      *testing.T
 	prefix string
 	n      int
+	routes *routeCA // the routes' password, CA and certificates (issue 11)
 }
 
 func (h *netHosts) ns(i int) string { return fmt.Sprintf("%sh%d", h.prefix, i) }
@@ -50,7 +51,7 @@ func newNetHosts(t *testing.T, n int) *netHosts {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Fatalf("multi-host tests need iproute2's ip: %v", err)
 	}
-	h := &netHosts{t: t, prefix: fmt.Sprintf("wsf%d", os.Getpid()%100000), n: n}
+	h := &netHosts{t: t, prefix: fmt.Sprintf("wsf%d", os.Getpid()%100000), n: n, routes: newRouteCA(t)}
 	sw := h.prefix + "sw"
 	ipCmd(t, "netns", "add", sw)
 	t.Cleanup(func() {
@@ -126,8 +127,9 @@ type hostMaster struct {
 	out     string
 }
 
-// start runs `master start` on host i, clustered with every other host,
-// and waits until its workers run.
+// start runs `master start` on host i, clustered with every other host
+// over routes with a password and TLS, as the README's example, and waits
+// until its workers run.
 func (h *netHosts) start(i int, app string, extra ...string) *hostMaster {
 	t := h.t
 	t.Helper()
@@ -141,7 +143,8 @@ func (h *netHosts) start(i int, app string, extra ...string) *hostMaster {
 		"-count", "2", "-app", app, "-node", fmt.Sprintf("h%d", i),
 		"-listen", h.ip(i) + ":8080", "-nats-listen", h.ip(i) + ":4222",
 		"-cluster-listen", h.ip(i) + ":6222", "-routes", strings.Join(routes, ","),
-		"-pid-file", m.pidFile}, extra...)
+		"-pid-file", m.pidFile, "-nats-backend-password-file", backendSecretFile()}, h.routes.flags(h.ip(i))...)
+	args = append(args, extra...)
 	out, err := os.Create(m.out)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +281,7 @@ func TestThreeHostsPushFailover(t *testing.T) {
 			clients = append(clients, h.dialWS(i, i))
 		}
 	}
-	ticks := subscribeDistinctTicksVia(t, "nats://"+h.ip(2)+":4222", h.dialFrom(2))
+	ticks := subscribeDistinctTicksVia(t, withBackendCreds("nats://"+h.ip(2)+":4222"), h.dialFrom(2))
 	for _, cl := range clients {
 		if ev := cl.nextMessage(3 * interval); string(ev.data) != pushText {
 			t.Fatalf("first push %q", ev.data)
