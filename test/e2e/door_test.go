@@ -88,7 +88,7 @@ func upgradeReq(extra string) string {
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra + "\r\n"
 }
 
-// expectStatus checks an answer's status, and that a refusal closes.
+// checkResponseStatus checks an answer's status, and that a refusal closes.
 func checkResponseStatus(t *testing.T, what string, resp *http.Response, status int) {
 	t.Helper()
 	if resp.StatusCode != status {
