@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -38,9 +39,11 @@ type tokenKit struct {
 }
 
 func newTokenKit(t *testing.T) *tokenKit {
-	k := &tokenKit{t: t, dir: t.TempDir(), secret: make([]byte, 48)}
-	rand.Read(k.secret)
-	return k
+	// The secret is text, as an operator's file is: raw random bytes
+	// may begin or end with a byte the server trims as white space.
+	raw := make([]byte, 48)
+	rand.Read(raw)
+	return &tokenKit{t: t, dir: t.TempDir(), secret: []byte(hex.EncodeToString(raw))}
 }
 
 // secretFile writes the secret with the blank lines an editor leaves,
