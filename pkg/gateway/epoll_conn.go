@@ -16,6 +16,7 @@ import (
 // epollState is a poller connection's share of Conn.mu.
 type epollState struct {
 	added      bool   // in the poller's epoll set
+	pongLast   bool   // the queue ends with a pong of which nothing is written (both engines)
 	events     uint32 // the interest registered
 	waitOut    bool   // the socket was full: EPOLLOUT is armed, the poller goes on
 	holdFlush  bool   // the poller is consuming input and flushes afterwards
@@ -97,13 +98,24 @@ func (p *poller) service(c *Conn) {
 // interestLocked is the readiness c waits for. c.mu is held.
 func (c *Conn) interestLocked() uint32 {
 	var ev uint32
-	if !c.stopRead {
+	if !c.stopRead && !c.readPausedLocked() {
 		ev |= unix.EPOLLIN
 	}
 	if c.waitOut {
 		ev |= unix.EPOLLOUT
 	}
 	return ev
+}
+
+// readPausedLocked reports whether c is not to be read for now: more
+// than half the send buffer is queued for it (see pauseReadAt). The pause
+// is kept in the registration itself: EPOLLIN is off. c.mu is held.
+func (c *Conn) readPausedLocked() bool {
+	limit := c.srv.opts.pauseReadAt()
+	if c.added && c.events&unix.EPOLLIN == 0 {
+		limit = c.srv.opts.resumeReadAt()
+	}
+	return c.queued > limit
 }
 
 // updateInterestLocked changes the registration when what c waits for
@@ -129,6 +141,10 @@ func (p *poller) readable(c *Conn, hup bool) {
 		if hup {
 			p.finish(c) // the peer is gone; nothing left to write to
 		}
+		return
+	}
+	if !hup && c.events&unix.EPOLLIN == 0 {
+		c.mu.Unlock() // paused since epoll_wait returned; EPOLLIN fires again on resume
 		return
 	}
 	if c.closing && c.linger {
@@ -243,8 +259,8 @@ func (c *Conn) flushLocked() {
 			if !c.waitOut {
 				c.waitOut = true
 				c.stallSince.Store(nowNano())
-				c.updateInterestLocked()
 			}
+			c.updateInterestLocked() // EPOLLOUT on, and EPOLLIN back if the queue drained enough
 			return
 		default:
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
@@ -260,8 +276,8 @@ func (c *Conn) flushLocked() {
 	if c.waitOut {
 		c.waitOut = false
 		c.stallSince.Store(0)
-		c.updateInterestLocked()
 	}
+	c.updateInterestLocked() // EPOLLOUT off; EPOLLIN back if reading was paused
 	if c.closing {
 		c.finishTCPLocked()
 	}
@@ -269,6 +285,9 @@ func (c *Conn) flushLocked() {
 
 // wroteLocked drops n written bytes from the head of the queue. c.mu is held.
 func (c *Conn) wroteLocked(n int) {
+	if c.pongLast && n > c.queued-len(c.outbox[len(c.outbox)-1]) {
+		c.pongLast = false // the write reached the last frame, a pong: it stays
+	}
 	c.queued -= n
 	c.bytesOut.Add(uint64(n))
 	if c.waitOut {
@@ -290,6 +309,7 @@ func (c *Conn) wroteLocked(n int) {
 func (c *Conn) dropOutboxLocked() {
 	c.outbox, c.queued = nil, 0
 	c.first[0] = nil
+	c.pongLast = false
 }
 
 // halfCloseFDLocked sends FIN after the close frame and keeps reading: a
