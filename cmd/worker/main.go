@@ -24,12 +24,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/wsfleet/wsfleet"
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/flagx"
+	"github.com/wsfleet/wsfleet/internal/memtrim"
 	"github.com/wsfleet/wsfleet/internal/site"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -74,6 +76,9 @@ func run(args []string) int {
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
+		// issue 10: memory and the echo app
+		memoryLimit = fs.Int64("memory-limit", 0, "the Go runtime's soft memory limit in bytes (GOMEMLIMIT; 0: none; the environment's GOMEMLIMIT wins)")
+		echoPrefix  = fs.String("echo-prefix", app.EchoPrefix, "what the echo app puts before each answer")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -83,11 +88,12 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: *logLevel})).
 		With("worker", *slot, "pid", os.Getpid())
+	setMemoryLimit(int64(*memoryLimit), log)
 	if *node == "" || *natsURL == "" {
 		log.Error("worker: -node and -nats are required")
 		return 2
 	}
-	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval})
+	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval, EchoPrefix: echoPrefix})
 	if err != nil {
 		log.Error("worker: -app", "err", err)
 		return 2
@@ -123,6 +129,11 @@ func run(args []string) int {
 	// directly is a fast stop.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// Give memory back after a spike (issue 10); it stops with the worker.
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	var trim sync.WaitGroup
+	trim.Go(func() { memtrim.Run(trimCtx, memtrim.Options{Log: log}) })
+	defer func() { stopTrim(); trim.Wait() }()
 	err = worker.Run(ctx, worker.Options{
 		Slot:     *slot,
 		Node:     *node,
@@ -149,4 +160,18 @@ func orOff(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// setMemoryLimit applies -memory-limit as the runtime's soft memory limit,
+// unless the environment's GOMEMLIMIT (which the runtime already applied)
+// or the flag says none.
+func setMemoryLimit(limit int64, log *slog.Logger) {
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		log.Debug("memory limit from the environment", "GOMEMLIMIT", env)
+		return
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug("memory limit", "bytes", limit)
+	}
 }

@@ -35,6 +35,7 @@ type startFlags struct {
 	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
+	memLimit  *string // issue 10: "auto", "0" or a size
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -73,6 +74,9 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
+	// Issue 10: memory and the echo app.
+	f.memLimit = fs.String("memory-limit", "auto", "each worker's Go memory limit (GOMEMLIMIT), a size or 0 for none; auto: 3/4 of the cgroup's memory.max shared among the workers, none without one. The environment's GOMEMLIMIT wins")
+	fs.StringVar(&o.EchoPrefix, "echo-prefix", app.EchoPrefix, "what the echo app puts before each answer ('' for none, as conformance suites expect)")
 	return f
 }
 
@@ -163,6 +167,11 @@ func (f *startFlags) validate() []string {
 	}
 	if st, err := os.Stat(o.WorkerBin); err != nil || st.IsDir() {
 		p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", o.WorkerBin))
+	}
+	if lim, err := master.MemoryLimitFor(*f.memLimit, o.Count); err != nil {
+		p = append(p, fmt.Sprintf("-memory-limit %q: %v", *f.memLimit, err))
+	} else {
+		o.MemoryLimit = lim
 	}
 	if *f.logFile == "" {
 		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")

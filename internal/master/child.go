@@ -115,6 +115,9 @@ func (m *Master) workerArgs(slot int) []string {
 		"-ping-interval", o.PingInterval.String(),
 		"-idle-timeout", o.IdleTimeout.String(),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
+		// Issue 10: memory and the echo app.
+		"-memory-limit", strconv.FormatInt(o.MemoryLimit, 10),
+		"-echo-prefix", o.EchoPrefix,
 	}
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)

@@ -40,6 +40,9 @@ type Options struct {
 	IdleTimeout        time.Duration // 0: none
 	DemoPage           bool
 	Events             bool
+	// Issue 10: memory and the echo app.
+	MemoryLimit int64  // each worker's GOMEMLIMIT, bytes; 0: none (see MemoryLimitFor)
+	EchoPrefix  string // the echo app's prefix
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration

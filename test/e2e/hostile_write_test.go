@@ -1,0 +1,233 @@
+package e2e
+
+// The hostile suite's write side (issue 10): clients that make the server
+// queue output and do not read it, and one large message within
+// -max-message. Each attack runs against a real cluster with the default
+// flags and asserts, with the harness (hostile_harness_test.go), that no
+// worker grows more than attackMemBound, that bystanders keep their echo
+// round trips under bystanderRTTBound, and that the memory is given back.
+
+import (
+	"bytes"
+	"context"
+	bin "encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+const (
+	// attackTime bounds how long each attack sends.
+	attackTime = 8 * time.Second
+	// returnSlack is how far above its baseline a worker may stay once an
+	// attack is over, and returnTimeout how long it may take to get there.
+	returnSlack   = 32 << 20
+	returnTimeout = 60 * time.Second
+)
+
+// hostileCluster starts a two-worker echo cluster with the default flags
+// plus extra, and returns it with its workers' pids.
+func hostileCluster(t *testing.T, extra ...string) (*cluster, []int) {
+	t.Helper()
+	c := startCluster(t, clusterOpts{count: 2, extra: extra})
+	var pids []int
+	for _, w := range c.status().Workers {
+		pids = append(pids, w.PID)
+	}
+	return c, pids
+}
+
+// rawDial opens a WebSocket connection whose reading the test controls.
+func rawDial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr+"/")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if br != nil {
+		ws.PutReader(br)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// flood writes batches from next to conn until attackTime has passed, next
+// returns nil, or a write fails (the server closed the attacker); each
+// write may block for at most a second. It returns the bytes written.
+func flood(conn net.Conn, next func() []byte) (sent int64, err error) {
+	deadline := time.Now().Add(attackTime)
+	for time.Now().Before(deadline) {
+		b := next()
+		if b == nil {
+			return sent, nil
+		}
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := conn.Write(b)
+		sent += int64(n)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue // the server is not reading us: that is the defence
+			}
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// pingBatch is 1,000 masked pings with the largest control payload.
+func pingBatch() []byte {
+	var buf bytes.Buffer
+	p := make([]byte, 125)
+	for i := range 1000 {
+		bin.BigEndian.PutUint64(p, uint64(i))
+		ws.WriteFrame(&buf, ws.MaskFrame(ws.NewPingFrame(p)))
+	}
+	return buf.Bytes()
+}
+
+// TestHostilePingFlood: one connection sends pings as fast as it can and
+// never reads, or reads a trickle so that the write timeout never fires.
+// Pongs fold once 64 KiB wait, so the worker holds one connection's worth
+// of output (it grew 10 -> 823 MiB in 10 s, past 1.5 GiB with a trickle).
+func TestHostilePingFlood(t *testing.T) {
+	for _, trickle := range []bool{false, true} {
+		t.Run(fmt.Sprintf("trickle=%v", trickle), func(t *testing.T) {
+			c, pids := hostileCluster(t)
+			by := startBystanders(t, c, 4)
+			w := watchMemory(t, pids)
+			conn := rawDial(t, c.addr)
+			stop := make(chan struct{})
+			readerDone := make(chan struct{})
+			if trickle {
+				go func() { // 4 KiB every 100 ms: progress, but far slower than the pongs
+					defer close(readerDone)
+					buf := make([]byte, 4<<10)
+					tick := time.NewTicker(100 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							conn.SetReadDeadline(time.Now().Add(time.Second))
+							if _, err := conn.Read(buf); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+								return
+							}
+						}
+					}
+				}()
+			} else {
+				close(readerDone)
+			}
+			batch := pingBatch()
+			sent, err := flood(conn, func() []byte { return batch })
+			close(stop)
+			<-readerDone
+			t.Logf("sent %d MiB of pings (%v)", sent>>20, err)
+			if sent < 10<<20 {
+				t.Errorf("only %d bytes of pings went out: the attack did not happen", sent)
+			}
+			by.assertServed(bystanderRTTBound)
+			w.assertPeakWithin(attackMemBound)
+			conn.Close()
+			w.assertReturned(returnSlack, returnTimeout)
+		})
+	}
+}
+
+// TestHostileEchoNoRead: one connection sends 64 KiB echo requests and
+// never reads the answers. The worker stops reading it once half its send
+// buffer is queued, so its requests wait in the kernel; its writes stall.
+func TestHostileEchoNoRead(t *testing.T) {
+	c, pids := hostileCluster(t)
+	by := startBystanders(t, c, 4)
+	w := watchMemory(t, pids)
+	conn := rawDial(t, c.addr)
+	var frame bytes.Buffer
+	ws.WriteFrame(&frame, ws.MaskFrame(ws.NewBinaryFrame(make([]byte, 64<<10))))
+	const most = 4000 // 256 MiB: far more than the kernel's buffers hold
+	n := 0
+	sent, err := flood(conn, func() []byte {
+		if n++; n > most {
+			return nil
+		}
+		return frame.Bytes()
+	})
+	t.Logf("sent %d MiB of requests (%v)", sent>>20, err)
+	if sent >= most*int64(frame.Len()) {
+		t.Errorf("all %d MiB were taken: the worker kept reading a client that reads nothing", sent>>20)
+	}
+	by.assertServed(bystanderRTTBound)
+	w.assertPeakWithin(attackMemBound)
+	conn.Close()
+	w.assertReturned(returnSlack, returnTimeout)
+}
+
+// TestHostileLargeEcho: with the default flags a 10 MiB message (the
+// -max-message limit) is echoed whole, three times in a row, to a client
+// that reads; it was closed with 1008 "send buffer full".
+func TestHostileLargeEcho(t *testing.T) {
+	c, pids := hostileCluster(t)
+	by := startBystanders(t, c, 4)
+	w := watchMemory(t, pids)
+	conn := rawDial(t, c.addr)
+	msg := bytes.Repeat([]byte("0123456789abcdef"), (10<<20)/16)
+	for i := range 3 {
+		conn.SetDeadline(time.Now().Add(60 * time.Second))
+		if err := wsutil.WriteClientBinary(conn, msg); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		data, op, err := wsutil.ReadServerData(conn)
+		if err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+		if op != ws.OpBinary || !bytes.Equal(data, append([]byte("hello "), msg...)) {
+			t.Fatalf("echo %d: op %d, %d bytes, not hello + the message", i, op, len(data))
+		}
+	}
+	by.assertServed(bystanderRTTBound)
+	w.assertPeakWithin(attackMemBound)
+	wsutil.WriteClientMessage(conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	conn.Close()
+	w.assertReturned(returnSlack, returnTimeout)
+}
+
+// TestEchoPrefixAndMemoryLimit: -echo-prefix ” makes the echo app answer
+// with the message alone, and -memory-limit reaches every worker.
+func TestEchoPrefixAndMemoryLimit(t *testing.T) {
+	c, pids := hostileCluster(t, "-echo-prefix", "", "-memory-limit", "300MiB")
+	cl := c.dial()
+	if err := cl.write(ws.OpText, []byte("as is")); err != nil {
+		t.Fatal(err)
+	}
+	cl.expect("as is")
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Split(string(raw), "\x00")
+		if !hasArgs(args, "-memory-limit", "314572800") || !hasArgs(args, "-echo-prefix", "") {
+			t.Errorf("worker %d started with %q", pid, args)
+		}
+	}
+}
+
+// hasArgs reports whether flag is followed by value in args.
+func hasArgs(args []string, flag, value string) bool {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag && args[i+1] == value {
+			return true
+		}
+	}
+	return false
+}
