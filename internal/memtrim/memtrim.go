@@ -89,30 +89,41 @@ type trimmer struct {
 	last   time.Time // the last return
 }
 
-// due reports whether u, sampled at now, calls for a return: the runtime
-// holds more than MinExcess beyond the live heap and more than twice it
-// (a worker at rest holds about 1.5 times it with GOGC=50), or more than
-// MinExcess beyond it after a quiet period; never twice within Options.Quiet.
-func (t *trimmer) due(u Usage, now time.Time) bool {
+// due reports whether u, sampled at now, calls for a return, never twice
+// within Options.Quiet, and whether it is one at rest:
+//   - the runtime holds more than MinExcess beyond the live heap and more
+//     than twice it (a worker holds about 1.5 times it with GOGC=50);
+//   - at rest, once no collection ran for the quiet period, it holds more
+//     than MinExcess: the last collection may date from a spike, so the
+//     live heap it measured says nothing of now; only a collection tells.
+func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
 	if u.GCs != t.gcs {
 		t.gcs, t.lastGC = u.GCs, now
 	}
 	if u.Held > t.floor+t.o.MinExcess {
 		t.quiet = t.o.Quiet // it grew: look again soon
 	}
-	excess := u.Held - u.Live
-	if excess <= t.o.MinExcess || now.Sub(t.last) < t.o.Quiet {
-		return false
+	if now.Sub(t.last) < t.o.Quiet {
+		return false, false
 	}
-	return excess > u.Live || now.Sub(t.lastGC) >= t.quiet
+	if excess := u.Held - u.Live; excess > t.o.MinExcess && excess > u.Live {
+		return true, false
+	}
+	atRest = now.Sub(t.lastGC) >= t.quiet
+	return atRest && u.Held > t.o.MinExcess, atRest
 }
 
-// returned records a return that took held from before to after.
-func (t *trimmer) returned(before, after Usage, now time.Time) {
-	t.floor, t.gcs, t.lastGC, t.last = after.Held, after.GCs, now, now
-	if before.Held-after.Held < t.o.MinExcess {
-		t.quiet = min(2*t.quiet, maxQuiet) // little to give back: back off
-	} else {
+// returned records a return that took held from before to after. When one
+// at rest found little to give back (what is held is live), the next waits
+// twice as long, up to two minutes, so that a large idle worker is not
+// collected over and over; growth starts the wait over.
+func (t *trimmer) returned(before, after Usage, atRest bool, now time.Time) {
+	t.gcs, t.lastGC, t.last, t.floor = after.GCs, now, now, after.Held
+	switch {
+	case !atRest:
+	case before.Held-after.Held < t.o.MinExcess/2:
+		t.quiet = min(2*t.quiet, maxQuiet)
+	default:
 		t.quiet = t.o.Quiet
 	}
 }
@@ -130,12 +141,13 @@ func Run(ctx context.Context, o Options) {
 			return
 		case now := <-tick.C:
 			u := ReadUsage()
-			if !t.due(u, now) {
+			ok, atRest := t.due(u, now)
+			if !ok {
 				continue
 			}
 			debug.FreeOSMemory()
 			after := ReadUsage()
-			t.returned(u, after, now)
+			t.returned(u, after, atRest, now)
 			o.Log.Debug("memory returned", "held_before", u.Held, "held_after", after.Held, "live", after.Live, "next_quiet", t.quiet)
 		}
 	}
