@@ -138,6 +138,28 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 	return nil
 }
 
+// queuePong answers a ping with payload (frame.go). A pong that replaces
+// the unwritten one at the end of the queue (see enqueue) reuses its
+// buffer: a client flooding pings costs no allocation per ping.
+func (c *Conn) queuePong(payload []byte) error {
+	c.mu.Lock()
+	if c.pongLast && !c.closeSent && !c.killed && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
+		last := len(c.outbox) - 1
+		if b := c.outbox[last]; cap(b) >= 2+len(payload) { // a control frame's header is 2 bytes
+			c.queued -= len(b)
+			b = b[:2+len(payload)]
+			putHeader(b, ws.Header{Fin: true, OpCode: ws.OpPong, Length: int64(len(payload))})
+			copy(b[2:], payload)
+			c.outbox[last] = b // in c.first when it is the only frame
+			c.queued += len(b)
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	return c.enqueue(compile(ws.OpPong, payload), true)
+}
+
 // pongFoldAt is how much must be queued before pongs replace each other:
 // the poller flushes what its callbacks queue at holdFlushMax, so below it
 // the pongs of one read of a client that reads all go out.

@@ -26,6 +26,9 @@ import (
 const (
 	// attackTime bounds how long each attack sends.
 	attackTime = 8 * time.Second
+	// writeTimeout is the gateway's: a client that takes no byte for that
+	// long is cut.
+	writeTimeout = 10 * time.Second
 	// returnSlack is how far above its baseline a worker may stay once an
 	// attack is over, and returnTimeout how long it may take to get there.
 	returnSlack   = 32 << 20
@@ -60,11 +63,11 @@ func rawDial(t *testing.T, addr string) net.Conn {
 	return conn
 }
 
-// flood writes batches from next to conn until attackTime has passed, next
-// returns nil, or a write fails (the server closed the attacker); each
-// write may block for at most a second. It returns the bytes written.
-func flood(conn net.Conn, next func() []byte) (sent int64, err error) {
-	deadline := time.Now().Add(attackTime)
+// flood writes batches from next to conn until d has passed, next returns
+// nil, or a write fails (the server closed the attacker); each write may
+// block for at most a second. It returns the bytes written.
+func flood(conn net.Conn, d time.Duration, next func() []byte) (sent int64, err error) {
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		b := next()
 		if b == nil {
@@ -128,13 +131,28 @@ func TestHostilePingFlood(t *testing.T) {
 			} else {
 				close(readerDone)
 			}
+			// The never-reader goes on past the write timeout (10 s), which
+			// must cut it; the trickle-reader keeps taking bytes, so it is
+			// not cut, and stops after attackTime.
+			d := attackTime
+			if !trickle {
+				d = 3 * writeTimeout
+			}
 			batch := pingBatch()
-			sent, err := flood(conn, func() []byte { return batch })
+			start := time.Now()
+			sent, err := flood(conn, d, func() []byte { return batch })
+			took := time.Since(start)
 			close(stop)
 			<-readerDone
-			t.Logf("sent %d MiB of pings (%v)", sent>>20, err)
+			t.Logf("sent %d MiB of pings in %s (%v)", sent>>20, took.Round(time.Millisecond), err)
 			if sent < 10<<20 {
 				t.Errorf("only %d bytes of pings went out: the attack did not happen", sent)
+			}
+			if !trickle && err == nil {
+				t.Errorf("a client that reads nothing was not cut within %s", d)
+			}
+			if trickle && err != nil {
+				t.Errorf("a client that reads a trickle was cut: %v", err)
 			}
 			by.assertServed(bystanderRTTBound)
 			w.assertPeakWithin(attackMemBound)
@@ -156,7 +174,7 @@ func TestHostileEchoNoRead(t *testing.T) {
 	ws.WriteFrame(&frame, ws.MaskFrame(ws.NewBinaryFrame(make([]byte, 64<<10))))
 	const most = 4000 // 256 MiB: far more than the kernel's buffers hold
 	n := 0
-	sent, err := flood(conn, func() []byte {
+	sent, err := flood(conn, attackTime, func() []byte {
 		if n++; n > most {
 			return nil
 		}
@@ -173,26 +191,24 @@ func TestHostileEchoNoRead(t *testing.T) {
 }
 
 // TestHostileLargeEcho: with the default flags a 10 MiB message (the
-// -max-message limit) is echoed whole, three times in a row, to a client
-// that reads; it was closed with 1008 "send buffer full".
+// -max-message limit) is echoed whole to a client that reads; it was
+// closed with 1008 "send buffer full".
 func TestHostileLargeEcho(t *testing.T) {
 	c, pids := hostileCluster(t)
 	by := startBystanders(t, c, 4)
 	w := watchMemory(t, pids)
 	conn := rawDial(t, c.addr)
 	msg := bytes.Repeat([]byte("0123456789abcdef"), (10<<20)/16)
-	for i := range 3 {
-		conn.SetDeadline(time.Now().Add(60 * time.Second))
-		if err := wsutil.WriteClientBinary(conn, msg); err != nil {
-			t.Fatalf("send %d: %v", i, err)
-		}
-		data, op, err := wsutil.ReadServerData(conn)
-		if err != nil {
-			t.Fatalf("echo %d: %v", i, err)
-		}
-		if op != ws.OpBinary || !bytes.Equal(data, append([]byte("hello "), msg...)) {
-			t.Fatalf("echo %d: op %d, %d bytes, not hello + the message", i, op, len(data))
-		}
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	if err := wsutil.WriteClientBinary(conn, msg); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	data, op, err := wsutil.ReadServerData(conn)
+	if err != nil {
+		t.Fatalf("echo: %v", err)
+	}
+	if op != ws.OpBinary || !bytes.Equal(data, append([]byte("hello "), msg...)) {
+		t.Fatalf("echo: op %d, %d bytes, not hello + the message", op, len(data))
 	}
 	by.assertServed(bystanderRTTBound)
 	w.assertPeakWithin(attackMemBound)
