@@ -57,7 +57,7 @@ func newStartFlags(env Env) *startFlags {
 	fs.StringVar(&o.Node, "node", defaultNode(), "this host's name in connection ids")
 	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "how long graceful stops and reloads wait for clients before closing them")
 	f.maxMsg = flagx.Size(fs, "max-message", 10<<20, "largest message a client may send; larger ones close with 1009")
-	f.sendBuf = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection; a client further behind is closed with 1008")
+	f.sendBuf = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection behind the frame being written; a client further behind is closed with 1008")
 	f.daemon = fs.Bool("d", false, "daemonise: run in the background, logging to -log-file")
 	f.logFile = fs.String("log-file", "", "where a daemon logs (default: master.log beside the pid file)")
 	f.logLevel = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")

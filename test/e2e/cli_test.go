@@ -207,6 +207,7 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
 		{args: []string{"nosuch"}, flag: "nosuch"},
+		{args: []string{"start", "-memory-limit", "lots"}, flag: "memory-limit"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -231,7 +232,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
-			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file"},
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
+			"memory-limit", "echo-prefix"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
