@@ -35,6 +35,21 @@ const (
 	returnTimeout = 60 * time.Second
 )
 
+// assertGivenBack asserts that the memory an attack took was given back,
+// except with race binaries (WSFLEET_E2E_RACE=1): the race runtime's
+// shadow memory, about twice what the heap grew, is never returned to the
+// OS whatever the Go runtime does (measured: 100 MiB allocated and freed,
+// FreeOSMemory: RSS 17 -> 326 -> 275 MiB with -race, 2 -> 106 -> 3 MiB
+// without), so RSS cannot show it; the peak is still asserted.
+func assertGivenBack(w *memWatch) {
+	w.t.Helper()
+	if os.Getenv("WSFLEET_E2E_RACE") == "1" {
+		w.t.Log("race binaries: their shadow memory is never returned; return not measured")
+		return
+	}
+	w.assertReturned(returnSlack, returnTimeout)
+}
+
 // hostileCluster starts a two-worker echo cluster with the default flags
 // plus extra, and returns it with its workers' pids.
 func hostileCluster(t *testing.T, extra ...string) (*cluster, []int) {
@@ -157,7 +172,7 @@ func TestHostilePingFlood(t *testing.T) {
 			by.assertServed(bystanderRTTBound)
 			w.assertPeakWithin(attackMemBound)
 			conn.Close()
-			w.assertReturned(returnSlack, returnTimeout)
+			assertGivenBack(w)
 		})
 	}
 }
@@ -187,7 +202,7 @@ func TestHostileEchoNoRead(t *testing.T) {
 	by.assertServed(bystanderRTTBound)
 	w.assertPeakWithin(attackMemBound)
 	conn.Close()
-	w.assertReturned(returnSlack, returnTimeout)
+	assertGivenBack(w)
 }
 
 // TestHostileLargeEcho: with the default flags a 10 MiB message (the
@@ -214,7 +229,7 @@ func TestHostileLargeEcho(t *testing.T) {
 	w.assertPeakWithin(attackMemBound)
 	wsutil.WriteClientMessage(conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	conn.Close()
-	w.assertReturned(returnSlack, returnTimeout)
+	assertGivenBack(w)
 }
 
 // TestEchoPrefixAndMemoryLimit: -echo-prefix ” makes the echo app answer
