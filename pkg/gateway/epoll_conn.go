@@ -240,25 +240,35 @@ const maxIovec = 1024
 
 // writeTurn bounds what one flush writes to one socket, as pollBufferSize
 // bounds a read: the kernel's copy of a 10 MiB frame into a socket with
-// room for 4 MiB held a poller 34 ms on a cold page cache, and every other
-// connection of the poller with it. The rest goes out on the next turns.
+// room for 4 MiB held a poller 34 ms on a cold start (the kernel's pages
+// for the socket buffer), and every other connection of the poller with
+// it. The rest goes out on the next turns.
 const writeTurn = 256 << 10
 
 // flushLocked writes the queue with non-blocking writes, several frames in
 // one writev, until it is empty, the socket is full or writeTurn is
-// written; then EPOLLOUT is armed and the poller goes on when there is
-// room (at once when only the turn was over). c.mu is held.
+// written (frames are cut only when one alone is larger than what is left
+// of the turn); then EPOLLOUT is armed and the poller goes on when there
+// is room (at once when only the turn was over). c.mu is held.
 func (c *Conn) flushLocked() {
 	turn := 0
 	for len(c.outbox) > 0 && !c.dead && !c.killed {
 		var n int
 		var err error
-		if turn >= writeTurn {
+		left := writeTurn - turn
+		// The frames that fit in what is left of the turn, whole.
+		k, sum := 0, 0
+		for k < len(c.outbox) && k < maxIovec && sum+len(c.outbox[k]) <= left {
+			sum += len(c.outbox[k])
+			k++
+		}
+		switch {
+		case left <= 0:
 			err = unix.EAGAIN // the next turn, after the poller's other connections
-		} else if len(c.outbox) == 1 {
-			n, err = rawWrite(int(c.fd), c.outbox[0][:min(len(c.outbox[0]), writeTurn)])
-		} else {
-			n, err = unix.Writev(int(c.fd), c.outbox[:min(len(c.outbox), maxIovec)])
+		case k <= 1:
+			n, err = rawWrite(int(c.fd), c.outbox[0][:min(len(c.outbox[0]), left)])
+		default:
+			n, err = unix.Writev(int(c.fd), c.outbox[:k])
 		}
 		if n > 0 {
 			turn += n
