@@ -26,12 +26,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/wsfleet/wsfleet"
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/flagx"
+	"github.com/wsfleet/wsfleet/internal/memtrim"
 	"github.com/wsfleet/wsfleet/internal/site"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -88,6 +90,9 @@ func run(args []string) int {
 		// Issue 11: the bus credentials come on an inherited pipe, never
 		// in argv (see internal/master's authPipe).
 		authFD = fs.Int("nats-auth-fd", -1, "inherited pipe holding the NATS credentials as JSON (-1: none)")
+		// issue 10: memory and the echo app
+		memoryLimit = fs.Int64("memory-limit", 0, "the Go runtime's soft memory limit in bytes (GOMEMLIMIT; 0: none; the environment's GOMEMLIMIT wins)")
+		echoPrefix  = fs.String("echo-prefix", app.EchoPrefix, "what the echo app puts before each answer")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,6 +102,7 @@ func run(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: *logLevel})).
 		With("worker", *slot, "pid", os.Getpid())
+	setMemoryLimit(int64(*memoryLimit), log)
 	if *node == "" || *natsURL == "" {
 		log.Error("worker: -node and -nats are required")
 		return 2
@@ -106,7 +112,7 @@ func run(args []string) int {
 		log.Error("worker: -nats-auth-fd", "err", err)
 		return 2
 	}
-	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval})
+	application, err := app.New(*appName, app.Config{PushInterval: *pushInterval, EchoPrefix: echoPrefix})
 	if err != nil {
 		log.Error("worker: -app", "err", err)
 		return 2
@@ -148,6 +154,11 @@ func run(args []string) int {
 	// directly is a fast stop.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// Give memory back after a spike (issue 10); it stops with the worker.
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	var trim sync.WaitGroup
+	trim.Go(func() { memtrim.Run(trimCtx, memtrim.Options{Log: log}) })
+	defer func() { stopTrim(); trim.Wait() }()
 	err = worker.Run(ctx, worker.Options{
 		Slot:     *slot,
 		Node:     *node,
@@ -223,4 +234,18 @@ func orOff(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// setMemoryLimit applies -memory-limit as the runtime's soft memory limit,
+// unless the environment's GOMEMLIMIT (which the runtime already applied)
+// or the flag says none.
+func setMemoryLimit(limit int64, log *slog.Logger) {
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		log.Debug("memory limit from the environment", "GOMEMLIMIT", env)
+		return
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug("memory limit", "bytes", limit)
+	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,5 +59,30 @@ func TestReadAuth(t *testing.T) {
 	}
 	if a, err := readAuth(-1); err != nil || a != (bus.Auth{}) {
 		t.Errorf("no fd: %+v, %v", a, err)
+	}
+}
+
+// TestSetMemoryLimit: -memory-limit becomes the runtime's limit unless the
+// environment's GOMEMLIMIT is set (the runtime applied that one already);
+// 0 leaves the limit alone.
+func TestSetMemoryLimit(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	orig := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(orig) })
+
+	t.Setenv("GOMEMLIMIT", "")
+	setMemoryLimit(300<<20, log)
+	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
+		t.Fatalf("limit %d, want 300 MiB", got)
+	}
+	setMemoryLimit(0, log)
+	if got := debug.SetMemoryLimit(-1); got != 300<<20 {
+		t.Fatalf("0 changed the limit to %d", got)
+	}
+	debug.SetMemoryLimit(orig)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	setMemoryLimit(300<<20, log)
+	if got := debug.SetMemoryLimit(-1); got != orig {
+		t.Fatalf("with GOMEMLIMIT set the flag changed the limit to %d", got)
 	}
 }

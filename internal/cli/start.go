@@ -39,6 +39,7 @@ type startFlags struct {
 	evHeaders *[]string
 	maxHead   *flagx.SizeValue
 	creds     credFlags // issue 11 (creds.go)
+	memLimit  *string   // issue 10: "auto", "0" or a size
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -60,7 +61,7 @@ func newStartFlags(env Env) *startFlags {
 	fs.StringVar(&o.Node, "node", defaultNode(), "this host's name in connection ids")
 	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "how long graceful stops and reloads wait for clients before closing them")
 	f.maxMsg = flagx.Size(fs, "max-message", 10<<20, "largest message a client may send; larger ones close with 1009")
-	f.sendBuf = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection; a client further behind is closed with 1008")
+	f.sendBuf = flagx.Size(fs, "send-buffer", 1<<20, "pending output per connection behind the frame being written; a client further behind is closed with 1008")
 	f.daemon = fs.Bool("d", false, "daemonise: run in the background, logging to -log-file")
 	f.logFile = fs.String("log-file", "", "where a daemon logs (default: master.log beside the pid file)")
 	f.logLevel = flagx.Level(fs, "log-level", slog.LevelInfo, "debug, info, warn or error")
@@ -86,6 +87,9 @@ func newStartFlags(env Env) *startFlags {
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 0, "most connections from one client address (after -trusted-proxy), each worker taking its share; over it, HTTP 429 (0: no limit)")
 	f.maxHead = flagx.Size(fs, "max-request-head", 32<<10, "longest HTTP request head (request line and headers); over it, HTTP 431")
 	f.creds = addCredFlags(fs, o) // issue 11: the bus's credentials
+	// Issue 10: memory and the echo app.
+	f.memLimit = fs.String("memory-limit", "auto", "each worker's Go memory limit (GOMEMLIMIT), a size or 0 for none; auto: 3/4 of the cgroup's memory.max shared among the workers, none without one. The environment's GOMEMLIMIT wins")
+	fs.StringVar(&o.EchoPrefix, "echo-prefix", app.EchoPrefix, "what the echo app puts before each answer ('' for none, as conformance suites expect)")
 	return f
 }
 
@@ -188,6 +192,11 @@ func (f *startFlags) validate() []string {
 	}
 	p = append(p, f.validateAuth()...)
 	p = append(p, f.creds.validate(o)...) // issue 11
+	if lim, err := master.MemoryLimitFor(*f.memLimit, o.Count); err != nil {
+		p = append(p, fmt.Sprintf("-memory-limit %q: %v", *f.memLimit, err))
+	} else {
+		o.MemoryLimit = lim
+	}
 	if *f.logFile == "" {
 		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")
 	}

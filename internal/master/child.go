@@ -126,6 +126,9 @@ func (m *Master) workerArgs(slot int) []string {
 		"-max-conns-per-ip", strconv.Itoa(Share(o.MaxConnsPerIP, o.Count)),
 		"-max-request-head", strconv.FormatInt(o.MaxRequestHead, 10),
 		"-nats-auth-fd", "5", // issue 11: see authPipe
+		// Issue 10: memory and the echo app.
+		"-memory-limit", strconv.FormatInt(o.MemoryLimit, 10),
+		"-echo-prefix", o.EchoPrefix,
 	}
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)

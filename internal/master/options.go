@@ -42,6 +42,9 @@ type Options struct {
 	IdleTimeout        time.Duration // 0: none
 	DemoPage           bool
 	Events             bool
+	// Issue 10: memory and the echo app.
+	MemoryLimit int64  // each worker's GOMEMLIMIT, bytes; 0: none (see MemoryLimitFor)
+	EchoPrefix  string // the echo app's prefix
 
 	// Client authentication (issue 11), passed to the workers: each
 	// reads the key files when it starts, so a reload rotates keys.

@@ -15,6 +15,9 @@ type Config struct {
 	PushInterval time.Duration
 	// PushMessage is what the push app sends. Default "你好!".
 	PushMessage string
+	// EchoPrefix starts every answer of the echo app; "" answers with the
+	// message alone (what a conformance suite expects). Nil: EchoPrefix.
+	EchoPrefix *string
 }
 
 // The texts of the tutorial the built-in apps reproduce.
@@ -26,7 +29,7 @@ const (
 
 var builtins = map[string]func(Config) App{
 	"chat": func(Config) App { return NewChat() },
-	"echo": func(Config) App { return Echo{} },
+	"echo": func(cfg Config) App { return NewEcho(cfg) },
 	"none": func(Config) App { return None{} },
 	"push": func(cfg Config) App { return NewPush(cfg) },
 }
@@ -65,17 +68,30 @@ func (None) OnClose(Conn, int) {}
 // InlineCallbacks: None never blocks.
 func (None) InlineCallbacks() {}
 
-// Echo answers every message with "hello " + the message, as the tutorial's
-// first server does.
-type Echo struct{}
+// Echo answers every message with its prefix ("hello " by default, as the
+// tutorial's first server does) followed by the message.
+type Echo struct {
+	prefix string
+}
+
+// NewEcho returns the echo app with cfg's prefix.
+func NewEcho(cfg Config) Echo {
+	if cfg.EchoPrefix == nil {
+		return Echo{prefix: EchoPrefix}
+	}
+	return Echo{prefix: *cfg.EchoPrefix}
+}
 
 // OnOpen accepts every connection.
 func (Echo) OnOpen(Conn) error { return nil }
 
 // OnMessage answers with the prefix; a binary message gets a binary answer.
-func (Echo) OnMessage(c Conn, m Message) {
-	out := make([]byte, 0, len(EchoPrefix)+len(m.Data))
-	out = append(append(out, EchoPrefix...), m.Data...)
+func (e Echo) OnMessage(c Conn, m Message) {
+	out := m.Data
+	if e.prefix != "" {
+		out = make([]byte, 0, len(e.prefix)+len(m.Data))
+		out = append(append(out, e.prefix...), m.Data...)
+	}
 	c.Send(Message{Binary: m.Binary, Data: out})
 }
 

@@ -106,7 +106,8 @@ type handshakeExtra struct {
 
 // Send queues one message. It fails with ErrClosed once the connection is
 // closing, and with ErrSendBufferFull (and closes the connection with 1008)
-// when the client has fallen more than Options.SendBuffer behind.
+// when the client has fallen more than Options.SendBuffer behind the frame
+// being written (see enqueue).
 func (c *Conn) Send(op ws.OpCode, data []byte) error {
 	if c.deflate && len(data) >= deflateMin {
 		return c.enqueue(compileDeflated(op, data), false)

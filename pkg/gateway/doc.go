@@ -45,10 +45,15 @@
 //
 // # Limits and close codes
 //
-// Every queue is bounded (Options.SendBuffer): a client that stops reading
-// and falls further behind is closed with 1008 (policy violation, reason
-// "send buffer full") and never delays the others; one that takes no byte
-// for Options.WriteTimeout is cut. A message over Options.MaxMessage closes
+// Every queue is bounded (Options.SendBuffer bounds the backlog behind the
+// frame being written): a client that stops reading and falls further
+// behind is closed with 1008 (policy violation, reason "send buffer
+// full") and never delays the others; one that takes no byte for
+// Options.WriteTimeout is cut. One frame of any size is taken onto an
+// empty backlog, so a client that reads gets any one message. A
+// connection with more than half its send buffer queued is not read until
+// it is down to a quarter, and pongs fold (RFC 6455 §5.5.3), so a client
+// cannot make the server queue without bound by sending and not reading. A message over Options.MaxMessage closes
 // with 1009, a protocol violation (RFC 6455 §5: unmasked frame, reserved
 // bits or opcodes, bad fragmentation, bad control frame) with 1002, invalid
 // UTF-8 in a text message with 1007 (§8.1). A server stop closes with 1001,

@@ -16,6 +16,7 @@ import (
 // epollState is a poller connection's share of Conn.mu.
 type epollState struct {
 	added      bool   // in the poller's epoll set
+	pongLast   bool   // the queue ends with a pong of which nothing is written (both engines)
 	events     uint32 // the interest registered
 	waitOut    bool   // the socket was full: EPOLLOUT is armed, the poller goes on
 	holdFlush  bool   // the poller is consuming input and flushes afterwards
@@ -97,13 +98,24 @@ func (p *poller) service(c *Conn) {
 // interestLocked is the readiness c waits for. c.mu is held.
 func (c *Conn) interestLocked() uint32 {
 	var ev uint32
-	if !c.stopRead {
+	if !c.stopRead && !c.readPausedLocked() {
 		ev |= unix.EPOLLIN
 	}
 	if c.waitOut {
 		ev |= unix.EPOLLOUT
 	}
 	return ev
+}
+
+// readPausedLocked reports whether c is not to be read for now: more
+// than half the send buffer is queued for it (see pauseReadAt). The pause
+// is kept in the registration itself: EPOLLIN is off. c.mu is held.
+func (c *Conn) readPausedLocked() bool {
+	limit := c.srv.opts.pauseReadAt()
+	if c.added && c.events&unix.EPOLLIN == 0 {
+		limit = c.srv.opts.resumeReadAt()
+	}
+	return c.queued > limit
 }
 
 // updateInterestLocked changes the registration when what c waits for
@@ -129,6 +141,10 @@ func (p *poller) readable(c *Conn, hup bool) {
 		if hup {
 			p.finish(c) // the peer is gone; nothing left to write to
 		}
+		return
+	}
+	if !hup && c.events&unix.EPOLLIN == 0 {
+		c.mu.Unlock() // paused since epoll_wait returned; EPOLLIN fires again on resume
 		return
 	}
 	if c.closing && c.linger {
@@ -222,19 +238,40 @@ func (p *poller) writable(c *Conn) {
 // maxIovec bounds one writev (IOV_MAX on Linux).
 const maxIovec = 1024
 
+// writeTurn bounds what one flush writes to one socket, as pollBufferSize
+// bounds a read: the kernel's copy of a 10 MiB frame into a socket with
+// room for 4 MiB held a poller 34 ms on a cold start (the kernel's pages
+// for the socket buffer), and every other connection of the poller with
+// it. The rest goes out on the next turns.
+const writeTurn = 256 << 10
+
 // flushLocked writes the queue with non-blocking writes, several frames in
-// one writev, until it is empty or the socket is full; then EPOLLOUT is
-// armed and the poller goes on when there is room. c.mu is held.
+// one writev, until it is empty, the socket is full or writeTurn is
+// written (frames are cut only when one alone is larger than what is left
+// of the turn); then EPOLLOUT is armed and the poller goes on when there
+// is room (at once when only the turn was over). c.mu is held.
 func (c *Conn) flushLocked() {
+	turn := 0
 	for len(c.outbox) > 0 && !c.dead && !c.killed {
 		var n int
 		var err error
-		if len(c.outbox) == 1 {
-			n, err = rawWrite(int(c.fd), c.outbox[0])
-		} else {
-			n, err = unix.Writev(int(c.fd), c.outbox[:min(len(c.outbox), maxIovec)])
+		left := writeTurn - turn
+		// The frames that fit in what is left of the turn, whole.
+		k, sum := 0, 0
+		for k < len(c.outbox) && k < maxIovec && sum+len(c.outbox[k]) <= left {
+			sum += len(c.outbox[k])
+			k++
+		}
+		switch {
+		case left <= 0:
+			err = unix.EAGAIN // the next turn, after the poller's other connections
+		case k <= 1:
+			n, err = rawWrite(int(c.fd), c.outbox[0][:min(len(c.outbox[0]), left)])
+		default:
+			n, err = unix.Writev(int(c.fd), c.outbox[:k])
 		}
 		if n > 0 {
+			turn += n
 			c.wroteLocked(n)
 		}
 		switch {
@@ -243,8 +280,8 @@ func (c *Conn) flushLocked() {
 			if !c.waitOut {
 				c.waitOut = true
 				c.stallSince.Store(nowNano())
-				c.updateInterestLocked()
 			}
+			c.updateInterestLocked() // EPOLLOUT on, and EPOLLIN back if the queue drained enough
 			return
 		default:
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
@@ -260,8 +297,8 @@ func (c *Conn) flushLocked() {
 	if c.waitOut {
 		c.waitOut = false
 		c.stallSince.Store(0)
-		c.updateInterestLocked()
 	}
+	c.updateInterestLocked() // EPOLLOUT off; EPOLLIN back if reading was paused
 	if c.closing {
 		c.finishTCPLocked()
 	}
@@ -269,6 +306,9 @@ func (c *Conn) flushLocked() {
 
 // wroteLocked drops n written bytes from the head of the queue. c.mu is held.
 func (c *Conn) wroteLocked(n int) {
+	if c.pongLast && n > c.queued-len(c.outbox[len(c.outbox)-1]) {
+		c.pongLast = false // the write reached the last frame, a pong: it stays
+	}
 	c.queued -= n
 	c.bytesOut.Add(uint64(n))
 	if c.waitOut {
@@ -290,6 +330,7 @@ func (c *Conn) wroteLocked(n int) {
 func (c *Conn) dropOutboxLocked() {
 	c.outbox, c.queued = nil, 0
 	c.first[0] = nil
+	c.pongLast = false
 }
 
 // halfCloseFDLocked sends FIN after the close frame and keeps reading: a

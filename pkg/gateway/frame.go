@@ -131,7 +131,7 @@ func (c *Conn) handleFrame(hdr ws.Header, size int, payload []byte) error {
 	case ws.OpPing:
 		// Pongs bypass the send limit; the closing check drops them after
 		// a close frame.
-		if err := c.enqueue(compile(ws.OpPong, payload), true); err != nil && !errors.Is(err, ErrClosed) {
+		if err := c.queuePong(payload); err != nil && !errors.Is(err, ErrClosed) {
 			return err
 		}
 		return nil

@@ -25,12 +25,16 @@ type netConn struct {
 	net.Conn
 	once sync.Once
 	gone chan struct{} // closed when TCP is closed
+
+	room     chan struct{} // capacity 1: the writer tells a waiting reader the queue drained
+	inflight int           // bytes of the batch the writer holds, still to write; under Conn.mu
+	wantRoom bool          // the reader waits for room; under Conn.mu
 }
 
 // runOnGoroutine runs c on the calling goroutine to its end: OnOpen, the
 // read loop, OnClose.
 func (s *Server) runOnGoroutine(c *Conn, nc net.Conn) {
-	c.g = &netConn{Conn: nc, gone: make(chan struct{})}
+	c.g = &netConn{Conn: nc, gone: make(chan struct{}), room: make(chan struct{}, 1)}
 	s.register(c)
 	code, reason := ws.StatusCode(0), ""
 	if err := s.handler.OnOpen(c); err != nil {
@@ -52,11 +56,37 @@ func (c *Conn) readLoop() (ws.StatusCode, string) {
 	}
 	buf := make([]byte, readBufferSize)
 	for {
+		c.waitForRoom()
 		c.extendIdle()
 		if err := c.readOnce(c.g.Read, buf); err != nil {
 			return c.endRead(err)
 		}
 	}
+}
+
+// waitForRoom holds the reader while more than Options.pauseReadAt is
+// queued for c, until the writer has it down to resumeReadAt or TCP is
+// closed, as a poller takes EPOLLIN off (see pauseReadAt). A client that
+// never reads is cut by the writer's WriteTimeout, which closes TCP.
+func (c *Conn) waitForRoom() {
+	o := &c.srv.opts
+	c.mu.Lock()
+	if c.queued <= o.pauseReadAt() {
+		c.mu.Unlock()
+		return
+	}
+	for c.writing && c.queued > o.resumeReadAt() {
+		c.g.wantRoom = true
+		c.mu.Unlock()
+		select {
+		case <-c.g.room:
+		case <-c.g.gone:
+			return // the read fails and ends the connection
+		}
+		c.mu.Lock()
+	}
+	c.g.wantRoom = false
+	c.mu.Unlock()
 }
 
 // extendIdle moves the read deadline forward unless a close is under way
@@ -161,8 +191,10 @@ func (c *Conn) closeTCP() {
 	})
 }
 
-// writeLoop writes everything queued, one writev per batch, and exits when
-// the queue is empty. It is the only goroutine that writes c.g.
+// writeLoop writes everything queued and exits when the queue is empty.
+// It is the only goroutine that writes c.g. The batch it writes stays
+// counted in Conn.queued (and is the frame being written that enqueue's
+// backlog leaves out) until it is written.
 func (c *Conn) writeLoop() {
 	defer c.srv.wg.Done()
 	for {
@@ -177,20 +209,65 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		batch, n := c.outbox, c.queued
-		c.outbox, c.queued = nil, 0
+		c.outbox, c.pongLast, c.g.inflight = nil, false, n
 		c.mu.Unlock()
 
-		c.g.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
-		if _, err := batch.WriteTo(c.g.Conn); err != nil {
+		if err := c.writeBatch(batch, n); err != nil {
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
 			c.srv.sendFailures.Add(1)
 			c.mu.Lock()
-			c.outbox, c.queued, c.writing = nil, 0, false
+			c.outbox, c.queued, c.writing, c.g.inflight = nil, 0, false, 0
 			c.closeSent = true
 			c.mu.Unlock()
 			c.closeTCP()
 			return
 		}
-		c.bytesOut.Add(uint64(n))
 	}
+}
+
+// writeChunk is the most one write deadline covers: a client that takes
+// a large frame slowly but steadily is not cut by WriteTimeout, as on a
+// poller, where every byte taken restarts it.
+const writeChunk = 64 << 10
+
+// writeBatch writes the n bytes of batch: in one writev when they fit in
+// a chunk, else chunk by chunk, each with its own deadline.
+func (c *Conn) writeBatch(batch net.Buffers, n int) error {
+	if n <= writeChunk {
+		c.g.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+		if _, err := batch.WriteTo(c.g.Conn); err != nil {
+			return err
+		}
+		c.wrote(n)
+		return nil
+	}
+	for _, b := range batch {
+		for len(b) > 0 {
+			k := min(len(b), writeChunk)
+			c.g.SetWriteDeadline(time.Now().Add(c.srv.opts.WriteTimeout))
+			if _, err := c.g.Conn.Write(b[:k]); err != nil {
+				return err
+			}
+			c.wrote(k)
+			b = b[k:]
+		}
+	}
+	return nil
+}
+
+// wrote accounts for n bytes written by the writer goroutine and wakes a
+// reader that waits for the queue to drain.
+func (c *Conn) wrote(n int) {
+	c.bytesOut.Add(uint64(n))
+	c.mu.Lock()
+	c.queued -= n
+	c.g.inflight -= n
+	if c.g.wantRoom && c.queued <= c.srv.opts.resumeReadAt() {
+		c.g.wantRoom = false
+		select {
+		case c.g.room <- struct{}{}:
+		default:
+		}
+	}
+	c.mu.Unlock()
 }

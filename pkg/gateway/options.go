@@ -16,8 +16,10 @@ type Options struct {
 	// MaxMessage is the largest message, in bytes, a client may send, summed
 	// over its fragments. Default 10 MiB.
 	MaxMessage int64
-	// SendBuffer is the most output, in bytes, queued for one connection.
-	// Default 1 MiB.
+	// SendBuffer is the most output, in bytes, queued for one connection
+	// behind the frame being written (one frame of any size is taken when
+	// nothing waits behind it); more than half of it queued pauses reading
+	// the connection. Default 1 MiB.
 	SendBuffer int
 	// HandshakeTimeout bounds the opening handshake, from accept to the
 	// 101 (TLS included); a client whose request head is not complete by

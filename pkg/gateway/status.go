@@ -21,8 +21,8 @@ const (
 var (
 	// ErrClosed: the connection is closing or closed.
 	ErrClosed = errors.New("gateway: connection closed")
-	// ErrSendBufferFull: the connection's queue was over Options.SendBuffer;
-	// it is being closed with 1008.
+	// ErrSendBufferFull: the frame would have taken the connection's
+	// backlog over Options.SendBuffer; it is being closed with 1008.
 	ErrSendBufferFull = errors.New("gateway: send buffer full")
 )
 

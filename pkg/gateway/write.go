@@ -91,18 +91,41 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 }
 
 // enqueue appends a frame to the connection's queue and gets it written.
-// Control frames (pong) bypass the SendBuffer limit; they are small and
-// bounded by the reader.
+//
+// The send buffer bounds the backlog: the bytes queued behind the frame
+// being written. A data frame is refused (ErrSendBufferFull, and the
+// connection closed with 1008) when it would take the backlog past
+// Options.SendBuffer, unless the backlog is empty: so one message of any
+// size (a 10 MiB echo within MaxMessage) goes out to a client that reads,
+// and a connection holds at most the frame being written, one frame
+// behind it and SendBuffer (issue 10).
+//
+// Control frames (a pong, the pinger's ping) are never refused but count
+// in the queue: a client that stops reading is closed by the data frames'
+// check or by WriteTimeout. Once pongFoldAt bytes wait, a pong replaces a
+// pong still unwritten at the end of the queue: only the latest ping
+// needs an answer (RFC 6455 §5.5.3), so a client that floods pings and
+// does not read holds one pong more, not one per ping (it took a worker
+// from 10 to 823 MiB in 10 s, issue 10). Below that every ping is
+// answered, as conformance suites expect of a client that reads.
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
 	if c.closeSent || c.killed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if !control && c.queued+len(b) > c.srv.opts.SendBuffer {
+	if control && c.pongLast && isPong(b) && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
+		last := len(c.outbox) - 1
+		c.queued += len(b) - len(c.outbox[last])
+		c.outbox[last] = b // in c.first when it is the only frame
+		c.mu.Unlock()
+		return nil
+	}
+	if backlog := c.queued - c.headLocked(); !control && backlog > 0 && backlog+len(b) > c.srv.opts.SendBuffer {
 		c.mu.Unlock()
 		c.srv.sendFailures.Add(1)
-		c.srv.log.Info("closing slow client", "conn", c.id, "queued", c.queued, "limit", c.srv.opts.SendBuffer)
+		c.srv.log.Info("closing slow client", "conn", c.id, "queued", c.queued, "backlog", backlog,
+			"frame", len(b), "limit", c.srv.opts.SendBuffer)
 		c.startClose(ws.StatusPolicyViolation, "send buffer full", true)
 		return ErrSendBufferFull
 	}
@@ -113,6 +136,49 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 		c.srv.msgsOut.Add(1)
 	}
 	return nil
+}
+
+// queuePong answers a ping with payload (frame.go). A pong that replaces
+// the unwritten one at the end of the queue (see enqueue) reuses its
+// buffer: a client flooding pings costs no allocation per ping.
+func (c *Conn) queuePong(payload []byte) error {
+	c.mu.Lock()
+	if c.pongLast && !c.closeSent && !c.killed && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
+		last := len(c.outbox) - 1
+		if b := c.outbox[last]; cap(b) >= 2+len(payload) { // a control frame's header is 2 bytes
+			c.queued -= len(b)
+			b = b[:2+len(payload)]
+			putHeader(b, ws.Header{Fin: true, OpCode: ws.OpPong, Length: int64(len(payload))})
+			copy(b[2:], payload)
+			c.outbox[last] = b // in c.first when it is the only frame
+			c.queued += len(b)
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.mu.Unlock()
+	return c.enqueue(compile(ws.OpPong, payload), true)
+}
+
+// pongFoldAt is how much must be queued before pongs replace each other:
+// the poller flushes what its callbacks queue at holdFlushMax, so below it
+// the pongs of one read of a client that reads all go out.
+const pongFoldAt = holdFlushMax
+
+// isPong reports whether the encoded frame b is a pong.
+func isPong(b []byte) bool { return ws.OpCode(b[0]&0x0f) == ws.OpPong }
+
+// headLocked is what is left to write of the frame being written: the
+// batch the writer goroutine holds on the goroutine engine, else the first
+// queued frame. c.mu is held.
+func (c *Conn) headLocked() int {
+	if c.g != nil && c.g.inflight > 0 {
+		return c.g.inflight
+	}
+	if len(c.outbox) > 0 {
+		return len(c.outbox[0])
+	}
+	return 0
 }
 
 // appendLocked queues b and gets it written: a poller's connection writes
@@ -132,7 +198,11 @@ func (c *Conn) appendLocked(b []byte) {
 		c.first[0] = nil
 	}
 	c.queued += len(b)
+	c.pongLast = isPong(b) // until a byte of it is written
 	if c.p != nil {
+		if c.queued > c.srv.opts.pauseReadAt() {
+			c.updateInterestLocked() // stop reading until it drains
+		}
 		if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
 			c.flushLocked()
 		}
@@ -144,6 +214,20 @@ func (c *Conn) appendLocked(b []byte) {
 		go c.writeLoop()
 	}
 }
+
+// pauseReadAt is how much may be queued for a connection before it is no
+// longer read, resumeReadAt how little before it is read again (the poller
+// takes EPOLLIN off, the goroutine engine's reader waits). A client that
+// sends requests and does not read the replies would otherwise make the
+// server queue them until the send buffer overflows, or without bound for
+// pongs (issue 10); its requests wait in the kernel's socket buffer
+// instead, and TCP's flow control slows it down. Half the send buffer
+// leaves the other half for what one read's messages may queue before the
+// pause takes effect, so a client that reads is not closed for them;
+// resuming at a quarter keeps a client reading at the edge from flipping
+// the registration for every frame.
+func (o *Options) pauseReadAt() int  { return o.SendBuffer / 2 }
+func (o *Options) resumeReadAt() int { return o.SendBuffer / 4 }
 
 // holdFlushMax bounds what a poller's callbacks queue before it flushes:
 // past it they write at once, so that replies to one read cannot pile up

@@ -224,6 +224,7 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-nats", "nats://127.0.0.1:1", "-nats-user", "app"}, flag: "nats-password-file"},
 		{args: []string{"start", "-nats", "nats://127.0.0.1:1", "-nats-tls-cert", "/nonexistent", "-nats-tls-key", "/nonexistent"}, flag: "nats-tls"},
 		{args: []string{"start", "-nats-backend-user", "wsfleet"}, flag: "nats-backend-user"},
+		{args: []string{"start", "-memory-limit", "lots"}, flag: "memory-limit"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -253,7 +254,8 @@ func TestHelp(t *testing.T) {
 			"max-conns", "max-conns-per-ip", "max-request-head",
 			"nats-user", "nats-password-file", "nats-creds", "nats-tls-cert", "nats-tls-key", "nats-tls-ca",
 			"nats-backend-user", "nats-backend-password-file", "cluster-user", "cluster-password-file",
-			"cluster-tls-cert", "cluster-tls-key", "cluster-tls-ca"},
+			"cluster-tls-cert", "cluster-tls-key", "cluster-tls-ca",
+			"memory-limit", "echo-prefix"},
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
