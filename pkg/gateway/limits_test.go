@@ -179,6 +179,8 @@ func TestBadUpgradeCounted(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("status %d, want 400", resp.StatusCode)
 	}
+	// The refusal is counted after its answer is written: wait for it.
+	waitFor(t, func() bool { return s.Stats().Refused.BadRequest == 1 })
 	if r := s.Stats().Refused; r.BadRequest != 1 || r.Total() != 1 {
 		t.Fatalf("refused %+v, want one bad_request", r)
 	}
