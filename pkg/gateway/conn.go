@@ -32,14 +32,15 @@ type Conn struct {
 	drained int32 // poller: bytes discarded during a lingering close
 
 	// Reading state, owned by the reader goroutine or the poller.
-	msg message
-	in  input
+	rd *reader // nil between messages
+	in input
 
 	mu        sync.Mutex
 	outbox    net.Buffers // frames not yet written
 	first     [1][]byte   // poller: the outbox's storage while it holds one frame
 	queued    int         // bytes in outbox
 	deflate   bool        // permessage-deflate was negotiated; set before use
+	winBits   uint8       // ...with this server_max_window_bits; 0: none
 	finished  bool        // poller: OnClose ran; the poller's alone
 	writing   bool        // goroutine engine: a writer goroutine runs
 	closeSent bool        // a close frame is queued: no more data frames
@@ -108,7 +109,7 @@ type handshakeExtra struct {
 // closing, and with ErrSendBufferFull (and closes the connection with 1008)
 // when the client has fallen more than Options.SendBuffer behind.
 func (c *Conn) Send(op ws.OpCode, data []byte) error {
-	if c.deflate && len(data) >= deflateMin {
+	if c.compresses(len(data)) {
 		return c.enqueue(compileDeflated(op, data), false)
 	}
 	return c.enqueue(compile(op, data), false)

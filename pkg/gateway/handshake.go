@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsflate"
 )
 
 // headBufferSize bounds an HTTP request head; a longer one gets 431.
@@ -57,6 +56,7 @@ type handshake struct {
 	remote    string // the client's address (from a trusted proxy's headers, if any)
 	protocol  string // the negotiated subprotocol
 	deflate   bool   // permessage-deflate was negotiated
+	winBits   uint8  // ...with this server_max_window_bits (0: none)
 	uri       string
 	forwarded string            // X-Real-IP or the last X-Forwarded-For entry
 	header    map[string]string // kept when Options.KeepHeaders
@@ -102,7 +102,7 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 			return false
 		}
 	}
-	var ext *wsflate.Extension
+	var ext *deflateExtension
 	if s.opts.Deflate {
 		ext = newDeflateExtension()
 		u.Negotiate = ext.Negotiate
@@ -121,7 +121,7 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 		return hs, err
 	}
 	if ext != nil {
-		_, hs.deflate = ext.Accepted()
+		hs.winBits, hs.deflate = ext.Accepted()
 	}
 	if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
 		hs.remote = hs.forwarded

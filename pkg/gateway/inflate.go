@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"compress/flate"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/gobwas/ws"
+)
+
+// Inflating a compressed message (RFC 7692) is the one piece of reading
+// whose cost a client does not pay for byte by byte: 10 KiB can inflate to
+// 10 MiB. So it is bounded three ways (issue 10, the deflate bomb):
+//   - in output per message: past Options.MaxMessage it fails with 1009 as
+//     soon as the limit is passed, never after inflating all of it;
+//   - in CPU per round: one call of readOnce inflates at most inflateRound
+//     bytes, then the connection yields: a poller serves its other
+//     connections and comes back to it with a wake-up (a bomb had cut
+//     another client's echo from 57k to 36 messages/s);
+//   - in memory: the output grows with what was inflated, and a connection
+//     reads nothing more until its message is done.
+
+// inflateRound is how many bytes one connection may inflate per round of
+// its poller: about a millisecond of CPU, so that a connection sharing the
+// poller waits at most that long per inflating neighbour.
+const inflateRound = 256 << 10
+
+// inflater inflates one message, in steps.
+type inflater struct {
+	fr    io.ReadCloser // compress/flate's reader, reused through inflaters
+	src   source
+	out   []byte
+	op    ws.OpCode
+	utf8  utf8State
+	owned bool // src is the inflater's own copy, not the read buffer
+}
+
+var inflaters = sync.Pool{New: func() any {
+	f := &inflater{}
+	f.fr = flate.NewReader(&f.src)
+	return f
+}}
+
+// source is the compressed payload followed by the tail the sender
+// stripped (RFC 7692 §7.2.2). It is an io.ByteReader, so compress/flate
+// reads it byte by byte without buffering ahead: where it stands is where
+// the inflating stands, and the unread part can be moved.
+type source struct {
+	b    []byte
+	tail int // bytes of deflateTail already read
+}
+
+func (s *source) ReadByte() (byte, error) {
+	if len(s.b) > 0 {
+		b := s.b[0]
+		s.b = s.b[1:]
+		return b, nil
+	}
+	if s.tail < len(deflateTail) {
+		s.tail++
+		return deflateTail[s.tail-1], nil
+	}
+	return 0, io.EOF
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if len(s.b) > 0 {
+		n := copy(p, s.b)
+		s.b = s.b[n:]
+		return n, nil
+	}
+	if s.tail < len(deflateTail) {
+		n := copy(p, deflateTail[s.tail:])
+		s.tail += n
+		return n, nil
+	}
+	return 0, io.EOF
+}
+
+// inflate starts inflating a complete compressed message. owned says data
+// is the connection's own (assembled from fragments) rather than the read
+// buffer, which the next read reuses.
+func (c *Conn) inflate(op ws.OpCode, data []byte, owned bool, budget *int) error {
+	f := inflaters.Get().(*inflater)
+	f.src, f.op, f.owned = source{b: data}, op, owned
+	f.fr.(flate.Resetter).Reset(&f.src, nil) // cannot fail without a dictionary
+	f.out = make([]byte, 0, min(int(c.srv.opts.MaxMessage)+1, max(512, 4*len(data))))
+	if c.rd == nil {
+		c.rd = &reader{}
+	}
+	c.rd.inf = f
+	return c.resumeInflate(budget)
+}
+
+// resumeInflate inflates the message under way for at most the budget,
+// delivers it when it is complete and lets the inflater go.
+func (c *Conn) resumeInflate(budget *int) error {
+	f := c.rd.inf
+	done, err := f.step(budget, int(c.srv.opts.MaxMessage))
+	if !done && err == nil {
+		if !f.owned {
+			// The read buffer is about to be reused: keep the rest.
+			f.src.b = append([]byte(nil), f.src.b...)
+			f.owned = true
+		}
+		return nil
+	}
+	op, out := f.op, f.out
+	f.release()
+	c.rd = nil
+	if err != nil {
+		return err
+	}
+	return c.deliver(op, out)
+}
+
+// step inflates until the message is done, fails, or the budget is spent.
+func (f *inflater) step(budget *int, limit int) (done bool, err error) {
+	for *budget > 0 {
+		if len(f.out) == cap(f.out) {
+			f.out = grow(f.out, 1, limit+1) // limit+1: one byte over tells
+		}
+		k := min(cap(f.out)-len(f.out), *budget)
+		n, rerr := f.fr.Read(f.out[len(f.out) : len(f.out)+k])
+		chunk := f.out[len(f.out) : len(f.out)+n]
+		f.out = f.out[:len(f.out)+n]
+		*budget -= max(n, 1)
+		if len(f.out) > limit {
+			return false, errTooBig
+		}
+		if f.op == ws.OpText && !f.utf8.feed(chunk) {
+			return false, errInvalidUTF8
+		}
+		switch {
+		case rerr == nil:
+		case errors.Is(rerr, io.EOF), errors.Is(rerr, io.ErrUnexpectedEOF):
+			// io.EOF after a final block; io.ErrUnexpectedEOF when the
+			// input ends after the flush the tail stands for, which is how
+			// a message ends (RFC 7692 §7.2.2).
+			if f.op == ws.OpText && !f.utf8.done() {
+				return false, errInvalidUTF8
+			}
+			return true, nil
+		default:
+			return false, ws.ProtocolError("bad compressed data: " + rerr.Error())
+		}
+	}
+	return false, nil
+}
+
+// release returns f to the pool, pinning no buffer.
+func (f *inflater) release() {
+	f.src, f.out, f.utf8 = source{}, nil, utf8State{}
+	inflaters.Put(f)
+}
