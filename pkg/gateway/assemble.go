@@ -10,13 +10,12 @@ import "github.com/gobwas/ws"
 //
 // A payload is kept as it arrives, never from the length its header
 // announces (issue 10: 400 headers announcing 10 MiB each grew a worker by
-// 478 MiB): the buffer grows by what came, at most to what the frame
-// announced or Options.MaxMessage, and is let go once the message is
+// 478 MiB): in pooled chunks (chunks.go), given back once the message is
 // delivered.
 type reader struct {
 	op         ws.OpCode // OpText or OpBinary; 0 when no message is open
 	compressed bool      // RSV1 was set on its first frame (RFC 7692 §6.1)
-	data       []byte    // the payload so far (compressed bytes if compressed)
+	data       chunks    // the payload so far (compressed bytes if compressed)
 	utf8       utf8State // an uncompressed text message, checked as it arrives
 
 	// The data frame under way.
@@ -44,7 +43,7 @@ func (r *reader) size() int {
 	if r == nil {
 		return 0
 	}
-	return len(r.data)
+	return r.data.len()
 }
 
 // startFrame begins a data frame whose payload is not all in the buffer, or
@@ -76,11 +75,7 @@ func (c *Conn) payload(b []byte, budget *int) (int, error) {
 	if r.op == ws.OpText && !r.compressed && !r.utf8.feed(p) {
 		return len(p), errInvalidUTF8 // at the first bad byte, not the message's end
 	}
-	limit := int(c.srv.opts.MaxMessage)
-	if r.fin {
-		limit = len(r.data) + len(p) + int(r.left) // the final size is known
-	}
-	r.data = append(grow(r.data, len(p), limit), p...)
+	r.data.write(p)
 	if r.left > 0 {
 		return len(p), nil
 	}
@@ -95,21 +90,22 @@ func (c *Conn) endFrame(budget *int) error {
 	if !r.fin {
 		return nil
 	}
-	op, data, compressed, text := r.op, r.data, r.compressed, r.utf8.done()
-	c.rd = nil // the buffer goes with the message
+	op, data, compressed, text := r.op, &r.data, r.compressed, r.utf8.done()
+	c.rd = nil
+	defer data.release() // the chunks go with the message
 	if compressed {
-		return c.inflate(op, data, true, budget)
+		return c.inflate(op, data.bytes(), budget)
 	}
 	if op == ws.OpText && !text {
 		return errInvalidUTF8 // it ended inside a character
 	}
-	return c.deliver(op, data)
+	return c.deliver(op, data.bytes())
 }
 
 // whole handles a message that came in one frame, all in the buffer.
 func (c *Conn) whole(op ws.OpCode, payload []byte, compressed bool, budget *int) error {
 	if compressed {
-		return c.inflate(op, payload, false, budget)
+		return c.inflate(op, payload, budget)
 	}
 	if op == ws.OpText && !validUTF8(payload) {
 		return errInvalidUTF8
@@ -129,20 +125,4 @@ func (c *Conn) deliver(op ws.OpCode, data []byte) error {
 	}
 	c.srv.handler.OnMessage(c, Message{Binary: op == ws.OpBinary, Data: data})
 	return nil
-}
-
-// grow returns b with room for n more bytes, never past limit (which is at
-// least len(b)+n). It grows by a quarter, not by doubling: an unfinished
-// message costs at most about 1.25 times what arrived (issue 10 measured
-// 2.1 times), and amortized copying stays linear.
-func grow(b []byte, n, limit int) []byte {
-	need := len(b) + n
-	if need <= cap(b) {
-		return b
-	}
-	c := max(need, cap(b)+cap(b)/4, 512)
-	c = min(c, max(limit, need))
-	nb := make([]byte, len(b), c)
-	copy(nb, b)
-	return nb
 }

@@ -266,9 +266,9 @@ func TestPartialFramesByteByByteAndRandomChunks(t *testing.T) {
 	}
 }
 
-// TestPayloadIsKeptAsItArrives: a header announcing a large frame
-// allocates nothing; its payload is kept as it comes, within a quarter of
-// what came; once the message is delivered the connection keeps nothing.
+// TestPayloadIsKeptAsItArrives: a header announcing a large frame takes
+// nothing; its payload is kept as it comes, in as many chunks as what came
+// needs; once the message is delivered the connection keeps nothing.
 func TestPayloadIsKeptAsItArrives(t *testing.T) {
 	h := &collector{}
 	s := New(Options{MaxMessage: 10 << 20}, h, slog.New(slog.DiscardHandler))
@@ -280,8 +280,8 @@ func TestPayloadIsKeptAsItArrives(t *testing.T) {
 	if err := c.keep(bytes.Clone(frame[:hdrLen]), &budget); err != nil {
 		t.Fatal(err)
 	}
-	if c.rd == nil || cap(c.rd.data) != 0 || len(c.in.b) != 0 {
-		t.Fatalf("a header alone allocated %d bytes (input %d)", cap(c.rd.data), len(c.in.b))
+	if c.rd == nil || len(c.rd.data.list) != 0 || len(c.in.b) != 0 {
+		t.Fatalf("a header alone took %d chunks (input %d bytes)", len(c.rd.data.list), len(c.in.b))
 	}
 	sent := hdrLen
 	for _, n := range []int{1, 4095, 60000, 200000} {
@@ -290,8 +290,8 @@ func TestPayloadIsKeptAsItArrives(t *testing.T) {
 		}
 		sent += n
 		got := sent - hdrLen
-		if len(c.rd.data) != got || cap(c.rd.data) > max(512, got+got/4) {
-			t.Fatalf("after %d payload bytes: kept %d with room %d", got, len(c.rd.data), cap(c.rd.data))
+		if c.rd.data.len() != got || len(c.rd.data.list) != (got+chunkSize-1)/chunkSize {
+			t.Fatalf("after %d payload bytes: kept %d in %d chunks", got, c.rd.data.len(), len(c.rd.data.list))
 		}
 	}
 	if err := c.keep(bytes.Clone(frame[sent:]), &budget); err != nil {
@@ -305,8 +305,8 @@ func TestPayloadIsKeptAsItArrives(t *testing.T) {
 	}
 }
 
-// TestFragmentsAreNotDoubled: an unfinished fragmented message costs about
-// its size, not twice it.
+// TestFragmentsAreNotDoubled: an unfinished fragmented message costs its
+// size rounded up to a chunk, not twice it.
 func TestFragmentsAreNotDoubled(t *testing.T) {
 	s := New(Options{MaxMessage: 10 << 20}, &collector{}, slog.New(slog.DiscardHandler))
 	c := s.newConn(handshake{})
@@ -323,7 +323,7 @@ func TestFragmentsAreNotDoubled(t *testing.T) {
 		}
 		sent += len(p)
 	}
-	if len(c.rd.data) != sent || cap(c.rd.data) > sent+sent/4 {
-		t.Fatalf("%d bytes sent kept in %d bytes of room", sent, cap(c.rd.data))
+	if c.rd.data.len() != sent || len(c.rd.data.list)*chunkSize > sent+chunkSize {
+		t.Fatalf("%d bytes sent kept in %d chunks", sent, len(c.rd.data.list))
 	}
 }

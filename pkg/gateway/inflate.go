@@ -18,8 +18,10 @@ import (
 //     bytes, then the connection yields: a poller serves its other
 //     connections and comes back to it with a wake-up (a bomb had cut
 //     another client's echo from 57k to 36 messages/s);
-//   - in memory: the output grows with what was inflated, and a connection
-//     reads nothing more until its message is done.
+//   - in memory: the output is kept in pooled chunks as it is inflated
+//     (chunks.go): a bomb allocates nothing, a delivered message one buffer
+//     of its size; and a connection reads nothing more until its message
+//     is done.
 
 // inflateRound is how many bytes one connection may inflate per round of
 // its poller: about a millisecond of CPU, so that a connection sharing the
@@ -30,10 +32,10 @@ const inflateRound = 256 << 10
 type inflater struct {
 	fr    io.ReadCloser // compress/flate's reader, reused through inflaters
 	src   source
-	out   []byte
+	out   chunks
 	op    ws.OpCode
 	utf8  utf8State
-	owned bool // src is the inflater's own copy, not the read buffer
+	owned bool // src is the inflater's own copy, not a buffer reused after
 }
 
 var inflaters = sync.Pool{New: func() any {
@@ -78,14 +80,12 @@ func (s *source) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-// inflate starts inflating a complete compressed message. owned says data
-// is the connection's own (assembled from fragments) rather than the read
-// buffer, which the next read reuses.
-func (c *Conn) inflate(op ws.OpCode, data []byte, owned bool, budget *int) error {
+// inflate starts inflating a complete compressed message, data, which is
+// only valid until inflate returns (the read buffer, or chunks given back).
+func (c *Conn) inflate(op ws.OpCode, data []byte, budget *int) error {
 	f := inflaters.Get().(*inflater)
-	f.src, f.op, f.owned = source{b: data}, op, owned
+	f.src, f.op, f.owned = source{b: data}, op, false
 	f.fr.(flate.Resetter).Reset(&f.src, nil) // cannot fail without a dictionary
-	f.out = make([]byte, 0, min(int(c.srv.opts.MaxMessage)+1, max(512, 4*len(data))))
 	if c.rd == nil {
 		c.rd = &reader{}
 	}
@@ -100,36 +100,33 @@ func (c *Conn) resumeInflate(budget *int) error {
 	done, err := f.step(budget, int(c.srv.opts.MaxMessage))
 	if !done && err == nil {
 		if !f.owned {
-			// The read buffer is about to be reused: keep the rest.
+			// The input's buffer is about to be reused: keep the rest.
 			f.src.b = append([]byte(nil), f.src.b...)
 			f.owned = true
 		}
 		return nil
 	}
-	op, out := f.op, f.out
-	f.release()
 	c.rd = nil
+	defer f.release()
 	if err != nil {
 		return err
 	}
-	return c.deliver(op, out)
+	return c.deliver(f.op, f.out.bytes())
 }
 
 // step inflates until the message is done, fails, or the budget is spent.
 func (f *inflater) step(budget *int, limit int) (done bool, err error) {
 	for *budget > 0 {
-		if len(f.out) == cap(f.out) {
-			f.out = grow(f.out, 1, limit+1) // limit+1: one byte over tells
-		}
-		k := min(cap(f.out)-len(f.out), *budget)
-		n, rerr := f.fr.Read(f.out[len(f.out) : len(f.out)+k])
-		chunk := f.out[len(f.out) : len(f.out)+n]
-		f.out = f.out[:len(f.out)+n]
+		room := f.out.spare()
+		// limit+1: one byte over tells, and no more is inflated.
+		k := min(len(room), *budget, limit+1-f.out.len())
+		n, rerr := f.fr.Read(room[:k])
+		f.out.grew(n)
 		*budget -= max(n, 1)
-		if len(f.out) > limit {
+		if f.out.len() > limit {
 			return false, errTooBig
 		}
-		if f.op == ws.OpText && !f.utf8.feed(chunk) {
+		if f.op == ws.OpText && !f.utf8.feed(f.out.last(n)) {
 			return false, errInvalidUTF8
 		}
 		switch {
@@ -151,6 +148,7 @@ func (f *inflater) step(budget *int, limit int) (done bool, err error) {
 
 // release returns f to the pool, pinning no buffer.
 func (f *inflater) release() {
-	f.src, f.out, f.utf8 = source{}, nil, utf8State{}
+	f.out.release()
+	f.src, f.utf8 = source{}, utf8State{}
 	inflaters.Put(f)
 }
