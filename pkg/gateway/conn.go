@@ -39,8 +39,7 @@ type Conn struct {
 	outbox    net.Buffers // frames not yet written
 	first     [1][]byte   // poller: the outbox's storage while it holds one frame
 	queued    int         // bytes in outbox
-	deflate   bool        // permessage-deflate was negotiated; set before use
-	winBits   uint8       // ...with this server_max_window_bits; 0: none
+	deflate   wbits       // permessage-deflate: the server's window bits, 0 when not negotiated
 	finished  bool        // poller: OnClose ran; the poller's alone
 	writing   bool        // goroutine engine: a writer goroutine runs
 	closeSent bool        // a close frame is queued: no more data frames
@@ -76,7 +75,7 @@ func (c *Conn) Subprotocol() string {
 }
 
 // Compressed reports whether permessage-deflate was negotiated.
-func (c *Conn) Compressed() bool { return c.deflate }
+func (c *Conn) Compressed() bool { return c.deflate != 0 }
 
 // Header is the upgrade request's headers (Options.KeepHeaders; nil
 // otherwise), one value per name, repeated ones joined with ", ". gobwas/ws

@@ -27,15 +27,23 @@ var flateWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// wbits is a connection's permessage-deflate state: 0 when it was not
+// negotiated, else the window the client lets the server use, in bits
+// (server_max_window_bits, RFC 7692 §7.1.2.1; 15 when the client set no
+// limit). One byte, so that Conn stays in its size class.
+type wbits uint8
+
+// fullWindow is compress/flate's window: 32 KiB.
+const fullWindow wbits = 15
+
 // compresses reports whether a message of n bytes goes to c compressed: c
 // negotiated permessage-deflate, the message is worth it, and it fits the
-// window the client allowed (server_max_window_bits, RFC 7692 §7.1.2.1).
-// compress/flate cannot limit its window, but a message compressed on its
-// own refers back at most its own length: one no longer than the window
-// needs no smaller one. A longer message goes out uncompressed, which RSV1
-// being per message always allows (§6).
+// window the client allowed. compress/flate cannot limit its window, but a
+// message compressed on its own refers back at most its own length: one no
+// longer than the window needs no smaller one. A longer message goes out
+// uncompressed, which RSV1 being per message always allows (§6).
 func (c *Conn) compresses(n int) bool {
-	return c.deflate && n >= deflateMin && (c.winBits == 0 || n <= 1<<c.winBits)
+	return c.deflate != 0 && n >= deflateMin && (c.deflate == fullWindow || n <= 1<<c.deflate)
 }
 
 // compress deflates p as one message payload.

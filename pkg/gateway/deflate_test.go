@@ -207,7 +207,7 @@ func TestInflateYieldsAndResumes(t *testing.T) {
 	stream := slices.Concat(deflatedFrame(ws.OpText, big), masked(ws.NewTextFrame([]byte("next"))))
 	h := &collector{}
 	s := New(Options{MaxMessage: 10 << 20}, h, slog.New(slog.DiscardHandler))
-	c := s.newConn(handshake{deflate: true})
+	c := s.newConn(handshake{deflate: fullWindow})
 	c.g = &netConn{Conn: &recordConn{}, gone: make(chan struct{})}
 	read := func(p []byte) (int, error) {
 		if c.rd.busy() {

@@ -134,7 +134,7 @@ func (c *Conn) checkHeader(hdr ws.Header) error {
 	if c.rd.open() {
 		state = state.Set(ws.StateFragmented)
 	}
-	if c.deflate {
+	if c.deflate != 0 {
 		// RSV1 marks a compressed message, on its first frame only.
 		state = state.Set(ws.StateExtended)
 		if hdr.Rsv2() || hdr.Rsv3() || hdr.Rsv1() && (hdr.OpCode.IsControl() || hdr.OpCode == ws.OpContinuation) {

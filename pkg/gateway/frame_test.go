@@ -163,7 +163,11 @@ func feedAll(t *testing.T, stream []byte, chunks []int, scratchSize int, opts Op
 	t.Helper()
 	h := &collector{}
 	s := New(opts, h, slog.New(slog.DiscardHandler))
-	c := s.newConn(handshake{deflate: deflate})
+	var w wbits
+	if deflate {
+		w = fullWindow
+	}
+	c := s.newConn(handshake{deflate: w})
 	rc := &recordConn{}
 	c.g = &netConn{Conn: rc, gone: make(chan struct{})}
 	rest := bytes.Clone(stream) // consume unmasks in place

@@ -55,8 +55,7 @@ func wantsWebSocket(head []byte) bool {
 type handshake struct {
 	remote    string // the client's address (from a trusted proxy's headers, if any)
 	protocol  string // the negotiated subprotocol
-	deflate   bool   // permessage-deflate was negotiated
-	winBits   uint8  // ...with this server_max_window_bits (0: none)
+	deflate   wbits  // permessage-deflate: the server's window bits, 0 when not negotiated
 	uri       string
 	forwarded string            // X-Real-IP or the last X-Forwarded-For entry
 	header    map[string]string // kept when Options.KeepHeaders
@@ -121,7 +120,7 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 		return hs, err
 	}
 	if ext != nil {
-		hs.winBits, hs.deflate = ext.Accepted()
+		hs.deflate = ext.accepted()
 	}
 	if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
 		hs.remote = hs.forwarded

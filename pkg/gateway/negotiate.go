@@ -35,8 +35,8 @@ var windowBitsValues = func() (v [16][]byte) {
 
 // deflateExtension is the negotiation state of one handshake.
 type deflateExtension struct {
-	accepted bool
-	bits     uint8 // the server_max_window_bits answered; 0 when none
+	ok   bool  // an offer was accepted
+	bits uint8 // the server_max_window_bits answered; 0 when none
 }
 
 // newDeflateExtension returns the negotiation state for one handshake.
@@ -47,14 +47,14 @@ func newDeflateExtension() *deflateExtension { return &deflateExtension{} }
 // offer is accepted, the rest are declined (a zero option). It never fails
 // the handshake: a bad offer is declined (§5).
 func (e *deflateExtension) Negotiate(opt httphead.Option) (httphead.Option, error) {
-	if string(opt.Name) != extDeflate || e.accepted {
+	if string(opt.Name) != extDeflate || e.ok {
 		return httphead.Option{}, nil
 	}
 	bits, ok := parseDeflateOffer(opt.Parameters)
 	if !ok {
 		return httphead.Option{}, nil
 	}
-	e.accepted, e.bits = true, bits
+	e.ok, e.bits = true, bits
 	answer := httphead.Option{Name: []byte(extDeflate)}
 	answer.Parameters.Set([]byte(serverNoContextTakeover), nil)
 	answer.Parameters.Set([]byte(clientNoContextTakeover), nil)
@@ -65,9 +65,17 @@ func (e *deflateExtension) Negotiate(opt httphead.Option) (httphead.Option, erro
 	return answer, nil
 }
 
-// Accepted returns the server_max_window_bits agreed (0: none, the full 15)
-// and whether permessage-deflate was accepted.
-func (e *deflateExtension) Accepted() (bits uint8, ok bool) { return e.bits, e.accepted }
+// accepted returns the connection's permessage-deflate state: 0 when no
+// offer was accepted, else the server's window bits.
+func (e *deflateExtension) accepted() wbits {
+	switch {
+	case !e.ok:
+		return 0
+	case e.bits == 0:
+		return fullWindow
+	}
+	return wbits(e.bits)
+}
 
 // parseDeflateOffer checks an offer's parameters (RFC 7692 §7.1) and
 // returns its server_max_window_bits (0 when absent); ok is false when the

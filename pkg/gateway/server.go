@@ -213,7 +213,6 @@ func (s *Server) newConn(hs handshake) *Conn {
 		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
 		remote:  hs.remote,
 		deflate: hs.deflate,
-		winBits: hs.winBits,
 		created: time.Now().UnixNano(),
 		fd:      -1,
 	}
