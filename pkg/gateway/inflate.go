@@ -15,7 +15,7 @@ import (
 //   - in output per message: past Options.MaxMessage it fails with 1009 as
 //     soon as the limit is passed, never after inflating all of it;
 //   - in CPU per round: one call of readOnce inflates at most inflateRound
-//     bytes, then the connection yields: a poller serves its other
+//     bytes (64 KiB), then the connection yields: a poller serves its other
 //     connections and comes back to it with a wake-up (a bomb had cut
 //     another client's echo from 57k to 36 messages/s);
 //   - in memory: the output is kept in pooled chunks as it is inflated
@@ -24,9 +24,13 @@ import (
 //     is done.
 
 // inflateRound is how many bytes one connection may inflate per round of
-// its poller: about a millisecond of CPU, so that a connection sharing the
-// poller waits at most that long per inflating neighbour.
-const inflateRound = 256 << 10
+// its poller: as many as one read takes (pollBufferSize), so an inflating
+// connection costs its neighbours no more per round than a reading one
+// (about 0.2 ms of CPU). 256 KiB was tried first: on a loaded machine, and
+// under the race detector, a round's CPU stretches tenfold in wall time, and
+// bystanders' echoes took 120-160 ms during bombs; the extra wake-ups of
+// smaller rounds cost a few microseconds each.
+const inflateRound = 64 << 10
 
 // inflater inflates one message, in steps.
 type inflater struct {

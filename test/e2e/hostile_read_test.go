@@ -245,11 +245,12 @@ func readCloseCode(conn net.Conn, timeout time.Duration) (ws.StatusCode, error) 
 func TestHostileDeflateBomb(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 1, extra: []string{"-deflate"}})
 	pid := workerPID(t, c)
-	by := startBystanders(t, c, 2)
-	mem := watchMemory(t, []int{pid})
-
+	// Compressing the bomb takes the test seconds of CPU under the race
+	// detector: before the bystanders' clock starts.
 	bomb := bombFrame(t, 10<<20+1)
 	t.Logf("bomb: %d bytes inflating to 10 MiB + 1", len(bomb))
+	by := startBystanders(t, c, 2)
+	mem := watchMemory(t, []int{pid})
 	// One attacker: each inflating connection may hold up to -max-message
 	// of output, and the race detector's shadow memory quadruples it.
 	const attackers, rounds = 1, 20
