@@ -32,14 +32,14 @@ type Conn struct {
 	drained int32 // poller: bytes discarded during a lingering close
 
 	// Reading state, owned by the reader goroutine or the poller.
-	msg message
-	in  input
+	rd *reader // nil between messages
+	in input
 
 	mu        sync.Mutex
 	outbox    net.Buffers // frames not yet written
 	first     [1][]byte   // poller: the outbox's storage while it holds one frame
 	queued    int         // bytes in outbox
-	deflate   bool        // permessage-deflate was negotiated; set before use
+	deflate   wbits       // permessage-deflate: the server's window bits, 0 when not negotiated
 	finished  bool        // poller: OnClose ran; the poller's alone
 	writing   bool        // goroutine engine: a writer goroutine runs
 	closeSent bool        // a close frame is queued: no more data frames
@@ -75,7 +75,7 @@ func (c *Conn) Subprotocol() string {
 }
 
 // Compressed reports whether permessage-deflate was negotiated.
-func (c *Conn) Compressed() bool { return c.deflate }
+func (c *Conn) Compressed() bool { return c.deflate != 0 }
 
 // Header is the upgrade request's headers (Options.KeepHeaders; nil
 // otherwise), one value per name, repeated ones joined with ", ". gobwas/ws
@@ -109,7 +109,7 @@ type handshakeExtra struct {
 // when the client has fallen more than Options.SendBuffer behind the frame
 // being written (see enqueue).
 func (c *Conn) Send(op ws.OpCode, data []byte) error {
-	if c.deflate && len(data) >= deflateMin {
+	if c.compresses(len(data)) {
 		return c.enqueue(compileDeflated(op, data), false)
 	}
 	return c.enqueue(compile(op, data), false)

@@ -11,9 +11,11 @@
 // (Options.Cores), each a goroutine with its own epoll set and read buffer. An idle
 // connection holds no goroutine and no buffer: its Conn, a few hundred
 // bytes, and its socket. A poller reads what a connection sent into its
-// buffer, handles every complete frame in it, and keeps bytes (in a buffer
-// allocated then) only for a partial frame. Timeouts are timestamps checked
-// by one sweeper goroutine, not timers.
+// buffer and handles the frames in it: a message whole in the buffer is
+// delivered from it; a message still arriving is kept as its bytes come, in
+// pooled chunks, never from the length a header announces; a compressed
+// message is inflated in bounded rounds. Timeouts are timestamps checked by
+// one sweeper goroutine, not timers.
 //
 // A TLS connection (Options.TLS) stays on the goroutine engine
 // (netconn.go), because crypto/tls needs a net.Conn: a reader goroutine for
@@ -56,6 +58,9 @@
 // cannot make the server queue without bound by sending and not reading. A message over Options.MaxMessage closes
 // with 1009, a protocol violation (RFC 6455 §5: unmasked frame, reserved
 // bits or opcodes, bad fragmentation, bad control frame) with 1002, invalid
-// UTF-8 in a text message with 1007 (§8.1). A server stop closes with 1001,
+// UTF-8 in a text message with 1007 (§8.1) at the first byte that cannot
+// be part of valid UTF-8, across fragments and partial frames. A compressed
+// message (Options.Deflate) that inflates past Options.MaxMessage closes
+// with 1009 as soon as it does. A server stop closes with 1001,
 // a worker replaced by a reload with 1012 ([StatusServiceRestart]).
 package gateway

@@ -92,6 +92,8 @@ func (p *poller) service(c *Conn) {
 	c.mu.Unlock()
 	if done {
 		p.finish(c)
+	} else if c.rd.busy() {
+		p.readable(c, false) // a message being inflated goes on (inflate.go)
 	}
 }
 
@@ -382,6 +384,6 @@ func (p *poller) finish(c *Conn) {
 	}
 	unix.Close(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()
-	c.msg, c.in = message{}, input{}
+	c.rd, c.in = nil, input{}
 	c.srv.end(c, code, why)
 }

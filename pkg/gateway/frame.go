@@ -10,8 +10,10 @@ import (
 
 // The frame core: both engines (the epoll pollers for plain TCP, the
 // goroutine per TLS connection) read bytes into a buffer and hand them to
-// consume, which handles every complete frame in it and says how much it
-// used. Only a partial frame is kept between reads (see input).
+// consume, which acts on every frame in it and says how much it used. A data
+// frame is taken as its bytes arrive (see assemble.go): what a connection
+// keeps between reads is what it was sent, never what a header announced.
+// Only a partial header or control frame is kept as bytes (see input).
 
 var (
 	errTooBig      = errors.New("gateway: message too big")
@@ -20,44 +22,69 @@ var (
 	errPeerClosed = errors.New("gateway: peer closed")
 )
 
-// message is the assembly state of one fragmented message. Its buffer
-// exists only while such a message is open.
-type message struct {
-	op         ws.OpCode // OpText or OpBinary; 0 when no message is open
-	compressed bool      // RSV1 was set on its first frame (RFC 7692 §6.1)
-	data       []byte
-}
-
-// consume handles every complete frame at the start of b and returns how
-// many bytes it used. When b ends inside a frame, need is that frame's full
-// size once its header is known (0 before), so the caller can make room for
-// it; the header was checked, so need is bounded by Options.MaxMessage.
-// Payloads are unmasked in place: b must not be consumed twice. err ends the
-// connection: errPeerClosed after the client's close frame, a
-// ws.ProtocolError, errTooBig or errInvalidUTF8 to fail it.
-func (c *Conn) consume(b []byte) (used, need int, err error) {
+// consume handles the frames at the start of b and returns how many bytes
+// it used: all of them, but for a partial header or control frame at the
+// end, or the rest of b when a compressed message's inflating ran out of
+// this round's budget (see inflate.go). Payloads are unmasked in place: b
+// must not be consumed twice. err ends the connection: errPeerClosed after
+// the client's close frame, a ws.ProtocolError, errTooBig or errInvalidUTF8
+// to fail it.
+func (c *Conn) consume(b []byte, budget *int) (used int, err error) {
 	for used < len(b) {
+		if c.rd.busy() {
+			return used, nil // inflating: the rest waits for the next round
+		}
+		if c.rd.inFrame() {
+			n, err := c.payload(b[used:], budget)
+			used += n
+			if err != nil {
+				return used, err
+			}
+			continue
+		}
 		hdr, size, err := parseHeader(b[used:])
 		if err != nil {
-			return used, 0, err
+			return used, err
 		}
 		if size == 0 {
-			return used, 0, nil // the header is incomplete
+			return used, nil // the header is incomplete
 		}
 		if err := c.checkHeader(hdr); err != nil {
-			return used, 0, err
+			return used, err
 		}
-		total := size + int(hdr.Length)
-		if len(b)-used < total {
-			return used, total, nil
+		total := size + int(hdr.Length) // bounded: checkHeader checked the length
+		if hdr.OpCode.IsControl() {
+			if len(b)-used < total {
+				return used, nil // at most 14+125 bytes to keep
+			}
+			payload := b[used+size : used+total]
+			used += total
+			ws.Cipher(payload, hdr.Mask, 0)
+			c.bytesIn.Add(uint64(total))
+			if err := c.control(hdr.OpCode, payload); err != nil {
+				return used, err
+			}
+			continue
 		}
-		payload := b[used+size : used+total]
-		used += total
-		if err := c.handleFrame(hdr, size, payload); err != nil {
-			return used, 0, err
+		if hdr.Fin && c.rd == nil && len(b)-used >= total {
+			// The common case: a whole message in the buffer, delivered
+			// from it without a copy.
+			payload := b[used+size : used+total]
+			used += total
+			ws.Cipher(payload, hdr.Mask, 0)
+			c.bytesIn.Add(uint64(total))
+			if err := c.whole(hdr.OpCode, payload, hdr.Rsv1(), budget); err != nil {
+				return used, err
+			}
+			continue
+		}
+		used += size
+		c.bytesIn.Add(uint64(size))
+		if err := c.startFrame(hdr, budget); err != nil {
+			return used, err
 		}
 	}
-	return used, 0, nil
+	return used, nil
 }
 
 // parseHeader decodes a frame header from the start of b without copying
@@ -104,10 +131,10 @@ func parseHeader(b []byte) (h ws.Header, size int, err error) {
 // size limit before any of the payload is kept.
 func (c *Conn) checkHeader(hdr ws.Header) error {
 	state := ws.StateServerSide
-	if c.msg.op != 0 {
+	if c.rd.open() {
 		state = state.Set(ws.StateFragmented)
 	}
-	if c.deflate {
+	if c.deflate != 0 {
 		// RSV1 marks a compressed message, on its first frame only.
 		state = state.Set(ws.StateExtended)
 		if hdr.Rsv2() || hdr.Rsv3() || hdr.Rsv1() && (hdr.OpCode.IsControl() || hdr.OpCode == ws.OpContinuation) {
@@ -117,17 +144,15 @@ func (c *Conn) checkHeader(hdr ws.Header) error {
 	if err := ws.CheckHeader(hdr, state); err != nil {
 		return err
 	}
-	if !hdr.OpCode.IsControl() && int64(len(c.msg.data))+hdr.Length > c.srv.opts.MaxMessage {
+	if !hdr.OpCode.IsControl() && int64(c.rd.size())+hdr.Length > c.srv.opts.MaxMessage {
 		return errTooBig
 	}
 	return nil
 }
 
-// handleFrame acts on one complete, checked frame.
-func (c *Conn) handleFrame(hdr ws.Header, size int, payload []byte) error {
-	ws.Cipher(payload, hdr.Mask, 0)
-	c.bytesIn.Add(uint64(size + len(payload)))
-	switch hdr.OpCode {
+// control acts on one complete control frame, unmasked.
+func (c *Conn) control(op ws.OpCode, payload []byte) error {
+	switch op {
 	case ws.OpPing:
 		// Pongs bypass the send limit; the closing check drops them after
 		// a close frame.
@@ -135,49 +160,10 @@ func (c *Conn) handleFrame(hdr ws.Header, size int, payload []byte) error {
 			return err
 		}
 		return nil
-	case ws.OpPong:
-		return nil
 	case ws.OpClose:
 		return c.peerClose(payload)
-	case ws.OpText, ws.OpBinary:
-		if hdr.Fin {
-			// The common case: deliver straight from the read buffer.
-			return c.deliver(hdr.OpCode, payload, hdr.Rsv1())
-		}
-		c.msg = message{op: hdr.OpCode, compressed: hdr.Rsv1(), data: append([]byte(nil), payload...)}
-		return nil
 	}
-	// A continuation frame (CheckHeader saw a message open).
-	c.msg.data = append(c.msg.data, payload...)
-	if !hdr.Fin {
-		return nil
-	}
-	m := c.msg
-	c.msg = message{} // an idle connection keeps no assembly buffer
-	return c.deliver(m.op, m.data, m.compressed)
-}
-
-// deliver hands a complete message to the application.
-func (c *Conn) deliver(op ws.OpCode, data []byte, compressed bool) error {
-	if compressed {
-		var err error
-		if data, err = decompress(data, c.srv.opts.MaxMessage); err != nil {
-			return err
-		}
-	}
-	if op == ws.OpText && !utf8.Valid(data) {
-		return errInvalidUTF8
-	}
-	c.msgsIn.Add(1)
-	c.srv.msgsIn.Add(1)
-	c.mu.Lock()
-	closing := c.closeSent
-	c.mu.Unlock()
-	if closing {
-		return nil // RFC 6455 §5.5.1: data after our close frame is dropped
-	}
-	c.srv.handler.OnMessage(c, Message{Binary: op == ws.OpBinary, Data: data})
-	return nil
+	return nil // a pong
 }
 
 // peerClose answers the client's close frame (RFC 6455 §5.5.1, §7.4).
@@ -204,76 +190,4 @@ func (c *Conn) peerClose(payload []byte) error {
 	}
 	c.mu.Unlock()
 	return errPeerClosed
-}
-
-// input keeps the bytes of a partial frame between two reads; it is nil on
-// an idle connection.
-type input struct{ b []byte }
-
-// minRead is the least room given to one read when a partial frame is kept.
-const minRead = 4096
-
-// readOnce reads once with read, into the kept partial frame or else into
-// scratch (a buffer the caller owns and reuses), and consumes every complete
-// frame. It returns the read error (io.EOF at the end) or consume's.
-func (c *Conn) readOnce(read func([]byte) (int, error), scratch []byte) error {
-	in := &c.in
-	var buf []byte
-	if len(in.b) == 0 {
-		buf = scratch
-	} else {
-		buf = in.b[len(in.b):cap(in.b)]
-	}
-	n, rerr := read(buf)
-	if n <= 0 {
-		return rerr
-	}
-	c.touch()
-	var err error
-	if len(in.b) == 0 {
-		err = c.keep(buf[:n])
-	} else {
-		in.b = in.b[:len(in.b)+n]
-		err = c.keep(in.b)
-	}
-	if err != nil {
-		return err
-	}
-	return rerr
-}
-
-// consumePending handles frames already kept in c.in (the bytes a client
-// sent right behind its upgrade request).
-func (c *Conn) consumePending() error {
-	if len(c.in.b) == 0 {
-		return nil
-	}
-	return c.keep(c.in.b)
-}
-
-// keep consumes b, which is c.in.b or a scratch buffer, and keeps what is
-// left of a partial frame in c.in with room for the rest of it.
-func (c *Conn) keep(b []byte) error {
-	used, need, err := c.consume(b)
-	if err != nil {
-		c.in.b = nil
-		return err
-	}
-	rest := b[used:]
-	if len(rest) == 0 {
-		c.in.b = nil
-		return nil
-	}
-	room := need // the partial frame's size: room for exactly the rest of it
-	if need == 0 {
-		room = len(rest) + minRead // a partial header
-	}
-	if cap(c.in.b) >= room && cap(c.in.b) <= 2*room && len(c.in.b) > 0 && &b[0] == &c.in.b[0] {
-		c.in.b = c.in.b[:copy(c.in.b, rest)] // shift within the kept buffer
-		return nil
-	}
-	nb := make([]byte, len(rest), room)
-	copy(nb, rest)
-	c.in.b = nb
-	return nil
 }

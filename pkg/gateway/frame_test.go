@@ -163,7 +163,11 @@ func feedAll(t *testing.T, stream []byte, chunks []int, scratchSize int, opts Op
 	t.Helper()
 	h := &collector{}
 	s := New(opts, h, slog.New(slog.DiscardHandler))
-	c := s.newConn(handshake{deflate: deflate})
+	var w wbits
+	if deflate {
+		w = fullWindow
+	}
+	c := s.newConn(handshake{deflate: w})
 	rc := &recordConn{}
 	c.g = &netConn{Conn: rc, gone: make(chan struct{})}
 	rest := bytes.Clone(stream) // consume unmasks in place
@@ -266,23 +270,64 @@ func TestPartialFramesByteByByteAndRandomChunks(t *testing.T) {
 	}
 }
 
-// TestPartialFrameIsNotPinned: once a partial frame is complete, the
-// connection keeps no input buffer.
-func TestPartialFrameIsNotPinned(t *testing.T) {
-	s := New(Options{}, &collector{}, slog.New(slog.DiscardHandler))
+// TestPayloadIsKeptAsItArrives: a header announcing a large frame takes
+// nothing; its payload is kept as it comes, in as many chunks as what came
+// needs; once the message is delivered the connection keeps nothing.
+func TestPayloadIsKeptAsItArrives(t *testing.T) {
+	h := &collector{}
+	s := New(Options{MaxMessage: 10 << 20}, h, slog.New(slog.DiscardHandler))
 	c := s.newConn(handshake{})
-	frame := masked(ws.NewBinaryFrame(make([]byte, 10000)))
-	if err := c.keep(bytes.Clone(frame[:5000])); err != nil {
+	const size = 1 << 20
+	frame := masked(ws.NewBinaryFrame(bytes.Repeat([]byte("x"), size)))
+	hdrLen := len(frame) - size
+	budget := inflateRound
+	if err := c.keep(bytes.Clone(frame[:hdrLen]), &budget); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.in.b) != 5000 || cap(c.in.b) < len(frame) {
-		t.Fatalf("kept %d bytes with room %d, want 5000 with room for %d", len(c.in.b), cap(c.in.b), len(frame))
+	if c.rd == nil || len(c.rd.data.list) != 0 || len(c.in.b) != 0 {
+		t.Fatalf("a header alone took %d chunks (input %d bytes)", len(c.rd.data.list), len(c.in.b))
 	}
-	c.in.b = append(c.in.b, frame[5000:]...)
-	if err := c.keep(c.in.b); err != nil {
+	sent := hdrLen
+	for _, n := range []int{1, 4095, 60000, 200000} {
+		if err := c.keep(bytes.Clone(frame[sent:sent+n]), &budget); err != nil {
+			t.Fatal(err)
+		}
+		sent += n
+		got := sent - hdrLen
+		if c.rd.data.len() != got || len(c.rd.data.list) != (got+chunkSize-1)/chunkSize {
+			t.Fatalf("after %d payload bytes: kept %d in %d chunks", got, c.rd.data.len(), len(c.rd.data.list))
+		}
+	}
+	if err := c.keep(bytes.Clone(frame[sent:]), &budget); err != nil {
 		t.Fatal(err)
 	}
-	if c.in.b != nil {
-		t.Fatalf("kept %d bytes after a complete frame", len(c.in.b))
+	if c.rd != nil || c.in.b != nil {
+		t.Fatalf("kept state after the message: %+v, %d input bytes", c.rd, len(c.in.b))
+	}
+	if len(h.events) != 1 || len(h.events[0].data) != size {
+		t.Fatalf("delivered %d messages", len(h.events))
+	}
+}
+
+// TestFragmentsAreNotDoubled: an unfinished fragmented message costs its
+// size rounded up to a chunk, not twice it.
+func TestFragmentsAreNotDoubled(t *testing.T) {
+	s := New(Options{MaxMessage: 10 << 20}, &collector{}, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	budget := inflateRound
+	sent := 0
+	for i := range 40 {
+		op := ws.OpContinuation
+		if i == 0 {
+			op = ws.OpBinary
+		}
+		p := make([]byte, 100<<10)
+		if err := c.keep(masked(ws.NewFrame(op, false, p)), &budget); err != nil {
+			t.Fatal(err)
+		}
+		sent += len(p)
+	}
+	if c.rd.data.len() != sent || len(c.rd.data.list)*chunkSize > sent+chunkSize {
+		t.Fatalf("%d bytes sent kept in %d chunks", sent, len(c.rd.data.list))
 	}
 }

@@ -58,13 +58,17 @@ func FuzzFrames(f *testing.F) {
 		{testStream(false), false},
 		{testStream(false), true},
 		{slices.Concat(text(false, "frag"), masked(ws.NewPingFrame([]byte("p"))), cont(true, "mented")), false},
-		{text(true, "\xff\xfe"), false},                                     // invalid UTF-8: 1007
-		{slices.Concat(text(false, "\xe4\xbd"), cont(true, "\xa0")), false}, // UTF-8 split across frames: valid
-		{unmasked(ws.NewTextFrame([]byte("hi"))), false},                    // unmasked: 1002
-		{cont(true, "no message open"), false},                              // 1002
-		{text(true, string(make([]byte, fuzzMaxMessage+1))), false},         // 1009
-		{masked(ws.NewPingFrame(make([]byte, 126))), false},                 // control frame too long: 1002
-		{masked(ws.NewCloseFrame([]byte{3})), false},                        // one-byte close payload: 1002
+		{text(true, "\xff\xfe"), false},                                                                     // invalid UTF-8: 1007
+		{slices.Concat(text(false, "\xe4\xbd"), cont(true, "\xa0")), false},                                 // UTF-8 split across frames: valid
+		{slices.Concat(text(false, "κόσμε"), cont(false, "\xf4\x90\x80\x80"), cont(true, "edited")), false}, // Autobahn 6.4.1: 1007
+		{slices.Concat(text(false, "ok\xf4"), cont(false, "\x90"), cont(true, "x")), false},                 // fails on the 2nd fragment
+		{slices.Concat(text(false, "\xed"), masked(ws.NewPingFrame(nil)), cont(true, "\xa0\x80")), false},   // a surrogate across a ping
+		{deflated([]byte("κόσμε\xf4\x90\x80\x80edited")), true},                                             // compressed invalid UTF-8: 1007
+		{unmasked(ws.NewTextFrame([]byte("hi"))), false},                                                    // unmasked: 1002
+		{cont(true, "no message open"), false},                                                              // 1002
+		{text(true, string(make([]byte, fuzzMaxMessage+1))), false},                                         // 1009
+		{masked(ws.NewPingFrame(make([]byte, 126))), false},                                                 // control frame too long: 1002
+		{masked(ws.NewCloseFrame([]byte{3})), false},                                                        // one-byte close payload: 1002
 		{masked(ws.NewCloseFrame(ws.NewCloseFrameBody(999, ""))), false},
 		{masked(ws.NewCloseFrame(ws.NewCloseFrameBody(1000, "\xff"))), false},
 		{deflated([]byte("你好!")), true},
@@ -120,6 +124,42 @@ func FuzzFrames(f *testing.F) {
 		case ws.StatusProtocolError, ws.StatusInvalidFramePayloadData, ws.StatusMessageTooBig:
 		default:
 			t.Fatalf("ended with %v: close %d %q, want a code that blames the client", err, code, reason)
+		}
+	})
+}
+
+// FuzzUTF8 checks the incremental UTF-8 validator against the brute-force
+// oracle naiveFirstBad, with the bytes cut at random: the message is valid
+// exactly when utf8.Valid says so, and fails in the chunk holding the first
+// byte after which nothing valid can follow.
+func FuzzUTF8(f *testing.F) {
+	for _, s := range []string{"κόσμε\xf4\x90\x80\x80edited", "\xed\xa0\x80", "你好", "\xf0\x90", "a\xc0\xaf"} {
+		f.Add([]byte(s), uint64(len(s)))
+	}
+	f.Fuzz(func(t *testing.T, p []byte, seed uint64) {
+		if len(p) > 64 {
+			p = p[:64] // the oracle is brute force
+		}
+		rng := rand.New(rand.NewPCG(seed, 1))
+		var chunks []int
+		for n := len(p); n > 0; {
+			k := min(n, rng.IntN(5))
+			chunks = append(chunks, k)
+			n -= k
+		}
+		failed, valid := feedUTF8(p, chunks)
+		if valid != utf8.Valid(p) {
+			t.Fatalf("%x in %v: valid=%v", p, chunks, valid)
+		}
+		bad, want := naiveFirstBad(p), -1
+		for i, end := 0, 0; bad < len(p) && i < len(chunks); i++ {
+			if end += chunks[i]; bad < end {
+				want = i
+				break
+			}
+		}
+		if failed != want {
+			t.Fatalf("%x in %v: failed in chunk %d, want %d", p, chunks, failed, want)
 		}
 	})
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsflate"
 )
 
 // wantsWebSocket reports whether a request head asks for an upgrade to
@@ -33,7 +32,7 @@ type handshake struct {
 	reserved bool       // the door counted the connection (admit)
 	refused  bool       // the door refused it and counted the refusal (admit)
 	protocol string     // the negotiated subprotocol
-	deflate  bool       // permessage-deflate was negotiated
+	deflate  wbits      // permessage-deflate: the server's window bits, 0 when not negotiated
 	uri      string
 	fwd      forwardedFor      // the forwarding headers, read by admit
 	header   map[string]string // kept when Options.KeepHeaders
@@ -81,7 +80,7 @@ func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, erro
 			return false
 		}
 	}
-	var ext *wsflate.Extension
+	var ext *deflateExtension
 	if s.opts.Deflate {
 		ext = newDeflateExtension()
 		u.Negotiate = ext.Negotiate
@@ -104,7 +103,7 @@ func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, erro
 		return hs, err
 	}
 	if ext != nil {
-		_, hs.deflate = ext.Accepted()
+		hs.deflate = ext.accepted()
 	}
 	return hs, nil
 }

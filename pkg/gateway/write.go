@@ -30,7 +30,7 @@ func PrepareFrame(op ws.OpCode, data []byte) *PreparedFrame {
 // bytesFor returns the encoding for c: compressed when c negotiated
 // permessage-deflate and the payload is worth it.
 func (f *PreparedFrame) bytesFor(c *Conn) []byte {
-	if !c.deflate || len(f.data) < deflateMin {
+	if !c.compresses(len(f.data)) {
 		return f.b
 	}
 	f.zOnce.Do(func() { f.z = compileDeflated(f.op, f.data) })

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -270,5 +271,102 @@ func TestProtocol(t *testing.T) {
 	// The worker survived all of it.
 	if err := c.dial().roundTrip("after"); err != nil {
 		t.Error(err)
+	}
+}
+
+// failFastCase is a text message whose UTF-8 turns invalid part way, sent
+// in parts (each its own write): the server must fail it with 1007 once it
+// has the parts up to failAfter, before the client sends the rest (RFC
+// 6455 §8.1; Autobahn 6.4.1-6.4.4).
+type failFastCase struct {
+	name      string
+	parts     [][]byte
+	failAfter int
+}
+
+// maskedFrame is f masked and encoded.
+func maskedFrame(op ws.OpCode, fin bool, p string) []byte {
+	b, err := ws.CompileFrame(ws.MaskFrame(ws.NewFrame(op, fin, []byte(p))))
+	if err != nil {
+		panic(err) // a frame built here always compiles
+	}
+	return b
+}
+
+// cut splits one encoded frame at the given payload offsets (after its
+// header): partial frames.
+func cut(frame []byte, payloadLen int, at ...int) [][]byte {
+	hdr := len(frame) - payloadLen
+	var parts [][]byte
+	prev := 0
+	for _, a := range at {
+		parts = append(parts, frame[prev:hdr+a])
+		prev = hdr + a
+	}
+	return append(parts, frame[prev:])
+}
+
+const kosme = "κόσμε" // Autobahn's valid text, 11 bytes
+
+var failFastCases = func() []failFastCase {
+	whole := kosme + "\xf4\x90\x80\x80" + "edited"
+	frame := maskedFrame(text, true, whole)
+	return []failFastCase{
+		{ // 6.4.1: the invalid character is a fragment of its own
+			name:      "6.4.1 invalid fragment",
+			parts:     [][]byte{maskedFrame(text, false, kosme), maskedFrame(cont, false, "\xf4\x90\x80\x80"), maskedFrame(cont, true, "edited")},
+			failAfter: 1,
+		},
+		{ // 6.4.2: the invalid character spans two fragments
+			name:      "6.4.2 invalid across fragments",
+			parts:     [][]byte{maskedFrame(text, false, kosme+"\xf4"), maskedFrame(cont, false, "\x90"), maskedFrame(cont, true, "\x80\x80edited")},
+			failAfter: 1,
+		},
+		{ // 6.4.3: one frame in three partial writes
+			name:      "6.4.3 invalid in a partial frame",
+			parts:     cut(frame, len(whole), len(kosme), len(kosme)+4),
+			failAfter: 1,
+		},
+		{ // 6.4.4: one frame cut inside the invalid character
+			name:      "6.4.4 invalid across partial frames",
+			parts:     cut(frame, len(whole), len(kosme), len(kosme)+1, len(kosme)+2),
+			failAfter: 2,
+		},
+	}
+}()
+
+// writeRaw writes bytes as they are, in one write.
+func (c *wsClient) writeRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.conn.Write(b)
+	return err
+}
+
+// TestProtocolFailFast replays failFastCases against a real worker: the
+// 1007 arrives before the message's remaining parts are sent.
+func TestProtocolFailFast(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 1})
+	for _, tc := range failFastCases {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := c.dial()
+			for _, p := range tc.parts[:tc.failAfter] {
+				if err := cl.writeRaw(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := cl.writeRaw(tc.parts[tc.failAfter]); err != nil {
+				t.Fatal(err)
+			}
+			cl.expectClose(expectTimeout, ws.StatusInvalidFramePayloadData)
+			for _, p := range tc.parts[tc.failAfter+1:] {
+				_ = cl.writeRaw(p) // the server may have closed already
+			}
+			if _, err := cl.waitEOF(expectTimeout); err != nil {
+				t.Fatalf("server kept the TCP connection after its close frame: %v", err)
+			}
+		})
 	}
 }
