@@ -234,7 +234,14 @@ func (p *poller) writable(c *Conn) {
 	if c.waitOut && !c.dead {
 		c.flushLocked()
 	}
+	// A message paused in the middle of its inflating (its reading was
+	// paused for a backlog, see readPausedLocked) goes on once reading is
+	// back: its bytes were read already, so no EPOLLIN may come for it.
+	resume := c.events&unix.EPOLLIN != 0 && c.rd.busy()
 	c.mu.Unlock()
+	if resume {
+		p.readable(c, false)
+	}
 }
 
 // maxIovec bounds one writev (IOV_MAX on Linux).
