@@ -275,8 +275,16 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: w.gw.Stats(),
 		}, nil
+	case "ping":
+		return nil, nil // the master's heartbeat: an answer is all it asks
 	case "connections":
-		return w.gw.Conns(), nil
+		// Streamed: a busy worker's list is bigger than a control line.
+		return &ctl.Stream{Items: ctl.Items(w.gw.Conns())}, nil
+	case "stop-accepting":
+		// A reload's old worker, before any old worker bounces its
+		// clients, so they reconnect only to new workers.
+		w.gw.StopAccepting()
+		return "ok", nil
 	case "reload-tls":
 		if w.opts.Certs == nil {
 			return "no TLS", nil
