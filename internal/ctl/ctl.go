@@ -83,6 +83,8 @@ func (c *Client) readLoop() {
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = ErrClosed
+			} else {
+				err = fmt.Errorf("%w: %w", ErrClosed, err) // a reset ends it just the same
 			}
 			c.finish(err)
 			return
@@ -169,7 +171,11 @@ func (c *Client) CallStream(ctx context.Context, op string, args any, each func(
 		c.mu.Unlock()
 	}()
 	if err := c.write(envelope{ID: id, Op: op, Args: raw}); err != nil {
-		return fmt.Errorf("ctl: %s: %w", op, err)
+		if errors.Is(err, errLineTooLong) {
+			return fmt.Errorf("ctl: %s: %w", op, err)
+		}
+		// The connection is gone (or going): the same as its end.
+		return fmt.Errorf("ctl: %s: %w: %w", op, ErrClosed, err)
 	}
 	for {
 		select {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -33,9 +34,9 @@ type Master struct {
 
 	timersCtx  context.Context
 	stopTimers context.CancelFunc
-	wg         sync.WaitGroup // timers, child waiters, control accept loop
-	lns        []net.Listener // the slots' sockets until the table owns them
-	table      *table         // the workers; nil until they all started
+	wg         sync.WaitGroup        // timers, child waiters, control accept loop
+	lns        []net.Listener        // the slots' sockets until the table owns them
+	table      atomic.Pointer[table] // the workers; nil until they all started
 	lead       *leadership
 	mu         sync.Mutex    // guards timers
 	timers     int           // cluster timers started
@@ -93,7 +94,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.table = newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log)
+	m.table.Store(newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log))
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())
 	if err := m.startLeadership(m.timersCtx); err != nil {
 		return fmt.Errorf("master: %w", err)
@@ -172,7 +173,7 @@ func (m *Master) ReloadTLS(ctx context.Context) error {
 		return errors.New("master: no -tls-cert to reload")
 	}
 	var errs []error
-	for _, r := range m.table.children() {
+	for _, r := range m.children() {
 		if r.proc == nil {
 			continue
 		}
@@ -191,7 +192,22 @@ func (m *Master) ReloadTLS(ctx context.Context) error {
 
 // Reload replaces every worker, one slot at a time; see table.Reload.
 func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration) error {
-	return m.table.Reload(graceful, grace)
+	t := m.table.Load()
+	if t == nil {
+		return errStarting
+	}
+	return t.Reload(graceful, grace)
+}
+
+// errStarting answers a request that needs the workers while they start.
+var errStarting = errors.New("master: still starting")
+
+// children lists the workers (none while they start).
+func (m *Master) children() []childRef {
+	if t := m.table.Load(); t != nil {
+		return t.children()
+	}
+	return nil
 }
 
 const (
@@ -206,7 +222,9 @@ func (m *Master) Stop(graceful bool, grace time.Duration) {
 	m.stopOnce.Do(func() {
 		m.log.Info("stopping", "graceful", graceful, "grace", grace)
 		m.stopTimers()
-		m.table.Stop(graceful, grace)
+		if t := m.table.Load(); t != nil {
+			t.Stop(graceful, grace)
+		}
 		m.teardown()
 		m.log.Info("stopped")
 		close(m.done)
@@ -219,8 +237,8 @@ func (m *Master) teardown() {
 	if m.stopTimers != nil {
 		m.stopTimers()
 	}
-	if m.table != nil {
-		m.table.Stop(false, 0) // done already, unless Start failed late
+	if t := m.table.Load(); t != nil {
+		t.Stop(false, 0) // done already, unless Start failed late
 	} else {
 		for _, ln := range m.lns {
 			ln.Close()

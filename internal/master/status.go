@@ -110,7 +110,7 @@ const answerIdle = 2 * statusTimeout
 // Status asks every worker for its numbers, concurrently; a worker that does
 // not answer within a second shows as busy and is named in Unanswered.
 func (m *Master) Status(ctx context.Context) Status {
-	refs := m.table.children()
+	refs := m.children()
 	ws := make([]WorkerStatus, len(refs))
 	missing := make([]*Unanswered, len(refs))
 	var wg sync.WaitGroup
@@ -155,6 +155,8 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) (WorkerStatus, *U
 	var ans worker.Status
 	if err := r.proc.Call(ctx, "status", nil, &ans); err != nil {
 		if exited(r.proc) || errors.Is(err, ctl.ErrClosed) {
+			// ErrClosed: its control connection ended, as it does when a
+			// worker exits; only silence or an error answer is "missing".
 			w.State = stateDown // it exited meanwhile: nothing to miss
 			return w, nil
 		}
@@ -185,7 +187,7 @@ func exited(p process) bool {
 // read as a stream (of any size), and names the workers that did not
 // answer.
 func (m *Master) Connections(ctx context.Context) Connections {
-	refs := m.table.children()
+	refs := m.children()
 	lists := make([][]ConnectionInfo, len(refs))
 	missing := make([]*Unanswered, len(refs))
 	var wg sync.WaitGroup
