@@ -160,9 +160,12 @@ func (m *Master) startWorkers(ctx context.Context) ([]process, error) {
 	return procs, nil
 }
 
-// listenSlot opens a fresh socket for a slot whose socket was closed.
-func (m *Master) listenSlot(ctx context.Context) (net.Listener, error) {
-	return reuse.Listen(ctx, m.addr)
+// listenSlot opens a fresh socket for a slot whose socket was closed:
+// bound, not listening, so the kernel queues no connection on it until the
+// replacement worker is about to accept (it calls reuse.Activate). A
+// replacement that fails to start so resets nobody.
+func (m *Master) listenSlot(context.Context) (net.Listener, error) {
+	return reuse.Bind(m.addr)
 }
 
 // ReloadTLS makes every worker read its TLS certificate files again: new

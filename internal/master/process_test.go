@@ -202,7 +202,7 @@ func newTestTable(t *testing.T, n int, tm timings) *testTable {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	listen := func(ctx context.Context) (net.Listener, error) { return reuse.Listen(ctx, addr) }
+	listen := func(context.Context) (net.Listener, error) { return reuse.Bind(addr) }
 	tt := &testTable{table: newTable(tm, st, listen, lns, procs, log), t: t, j: j, st: st, log: logs, first: lns}
 	t.Cleanup(func() {
 		tt.Stop(false, 0)

@@ -198,7 +198,9 @@ func (t *table) restartLater(s *slot) {
 // (issue 10). The connections already queued are reset, or handed to the
 // other sockets when net.ipv4.tcp_migrate_req is on. The dead worker's own
 // copy died with it; a worker that is alive is never behind a closed
-// socket: the master closes it only after the worker exited.
+// socket: the master closes it only after the worker exited. The next
+// start gets a socket that is bound but listens only once that worker is
+// about to accept (Master.listenSlot).
 func (t *table) closeSocket(s *slot) {
 	if s.ln != nil {
 		s.ln.Close()

@@ -150,6 +150,11 @@ func (t *table) drainOlds(op *reloadOp) {
 }
 
 func (t *table) finishReload(op *reloadOp) {
+	// The old workers have exited; their exit events may still be on the
+	// way, and Reload's caller must not see them listed.
+	for _, c := range op.olds {
+		t.exited(c)
+	}
 	op.reply <- op.err
 	if t.reload == op {
 		t.reload = nil

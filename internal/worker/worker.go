@@ -22,6 +22,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
+	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
 // Options configures a worker.
@@ -197,6 +198,12 @@ func (w *Worker) deliver(m bus.Message) {
 
 // serve accepts connections and answers the master until a stop.
 func (w *Worker) serve(ctx context.Context) error {
+	// A replacement's socket may come only bound (reuse.Bind), so that
+	// the connections sent to it wait until this worker is up; listening
+	// now is harmless on a socket that listens already.
+	if err := reuse.Activate(w.opts.Listener); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
