@@ -128,9 +128,10 @@ func waitExit(pidfd, pid int, limit time.Duration) error {
 
 func runReload(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "reload", "[-g] [-grace DUR]",
-		"Replace the workers one at a time: each replacement accepts on the port before the old\n"+
-			"worker stops, so the port never stops accepting. Clients of a replaced worker get close\n"+
-			"code 1012 (service restart); with -g the old worker first lets them finish for up to -grace.")
+		"Replace the workers: every replacement accepts on the port before any old worker stops,\n"+
+			"so the port never stops accepting and bounced clients reconnect to new workers. Clients\n"+
+			"of a replaced worker get close code 1012 (service restart); with -g the old workers first\n"+
+			"let them finish for up to -grace. A replacement that cannot start ends the reload (exit 1).")
 	sf := addStopFlags(fs, "reload")
 	if code, ok := parse(env, fs, args); !ok {
 		return code
