@@ -433,3 +433,61 @@ func writeAtomic(t *testing.T, path string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestReloadBouncedClientsLandOnNewWorkers: every client bounced by a plain
+// `reload` (1012) reconnects at once; each reconnection lands on a new
+// worker and is not bounced again, because no old worker closes a client
+// before every replacement accepts and every old worker has stopped
+// accepting.
+func TestReloadBouncedClientsLandOnNewWorkers(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 4})
+	before := c.status()
+	old := map[int]bool{}
+	for _, w := range before.Workers {
+		old[w.PID] = true
+	}
+	clients := c.dialN(40)
+	var mu sync.Mutex
+	var again []*wsClient
+	var wg sync.WaitGroup
+	errs := make(chan error, len(clients))
+	for _, cl := range clients {
+		wg.Go(func() {
+			ev, err := cl.waitClose(cliTimeout)
+			if err != nil || ev.code != statusServiceRestart {
+				errs <- fmt.Errorf("client %s: close %d, %v; want 1012", cl.local, ev.code, err)
+				return
+			}
+			re, err := tryDialWS(c.addr)
+			if err != nil {
+				errs <- fmt.Errorf("reconnect after 1012: %w", err)
+				return
+			}
+			re.t = t
+			mu.Lock()
+			again = append(again, re)
+			mu.Unlock()
+		})
+	}
+	c.mustCLI("reload")
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var live []*wsClient
+	for _, re := range again {
+		t.Cleanup(re.close)
+		if err := re.roundTrip("after the reload"); err != nil {
+			t.Errorf("reconnected client %s, bounced again? %v", re.local, err)
+			continue
+		}
+		live = append(live, re)
+	}
+	for re, o := range c.owners(live) {
+		if old[o.WorkerPID] {
+			t.Errorf("client %s reconnected to old worker %d", re.local, o.WorkerPID)
+		}
+	}
+}
