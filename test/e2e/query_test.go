@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -173,4 +178,60 @@ func TestReloadBouncedClientsLandOnNewWorkers(t *testing.T) {
 			t.Errorf("client %s reconnected to old worker %d", re.local, o.WorkerPID)
 		}
 	}
+}
+
+// TestReloadGracefulHandshakeInFlight: a connection accepted by the old
+// worker before `reload -g` and upgraded only after that worker began to
+// drain is owed the whole grace too: it is not closed with 1012 at once
+// because the worker had no other client.
+func TestReloadGracefulHandshakeInFlight(t *testing.T) {
+	t.Parallel()
+	const grace = 8 * time.Second
+	c := startCluster(t, clusterOpts{count: 1})
+	before := c.status()
+	nc, err := net.Dial("tcp", c.addr) // accepted at once; the request comes later
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	start := time.Now()
+	reloaded := goCLI("reload", "-pid-file", c.pidFile, "-g", "-grace", grace.String())
+	waitFor(t, 30*time.Second, func() error {
+		log := readFile(t, c.fgOut)
+		if !strings.Contains(log, `msg="worker stopping"`) || !strings.Contains(log, "graceful=true") {
+			return fmt.Errorf("the old worker %d has not begun to drain", before.Workers[0].PID)
+		}
+		return nil
+	})
+	u, _ := url.Parse("ws://" + c.addr + "/")
+	br, _, err := ws.Dialer{}.Upgrade(nc, u)
+	if err != nil {
+		t.Fatalf("upgrade on the draining worker: %v", err)
+	}
+	cl := wrapClient(t, nc, br)
+	if err := cl.roundTrip("in the grace"); err != nil {
+		t.Fatalf("during the grace: %v", err)
+	}
+	ev := cl.expectClose(2*grace+30*time.Second, statusServiceRestart)
+	if d := ev.at.Sub(start); d < grace-graceSlack {
+		t.Errorf("closed %s after reload -g, before the %s grace", d, grace)
+	}
+	waitChan(t, reloaded, cliTimeout, "reload -g").check(t, "reload -g")
+}
+
+// wrapClient makes a test client of a connection upgraded by hand; br holds
+// what the server sent behind its answer.
+func wrapClient(t *testing.T, nc net.Conn, br *bufio.Reader) *wsClient {
+	var r io.Reader = nc
+	if br != nil {
+		r = io.MultiReader(io.LimitReader(br, int64(br.Buffered())), nc)
+	}
+	c := &wsClient{
+		t: t, conn: nc, local: nc.LocalAddr().String(),
+		events: make(chan wsEvent, 1024), done: make(chan struct{}), readerDone: make(chan struct{}),
+		autoPong: true,
+	}
+	go c.readLoop(bufio.NewReader(r))
+	t.Cleanup(c.close)
+	return c
 }
