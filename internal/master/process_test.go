@@ -47,6 +47,7 @@ type fakeProc struct {
 	once   sync.Once
 	status string
 	hung   atomic.Bool
+	onKill func() // called on SIGKILL, when set before it is sent
 }
 
 func newFakeProc(pid int, j *journal) *fakeProc {
@@ -94,6 +95,9 @@ func (p *fakeProc) CallStream(ctx context.Context, op string, args any, _ func(j
 
 func (p *fakeProc) Signal(sig os.Signal) error {
 	p.j.add("signal %d %v", p.pid, sig)
+	if sig == syscall.SIGKILL && p.onKill != nil {
+		p.onKill()
+	}
 	if sig == syscall.SIGKILL || sig == syscall.SIGTERM {
 		go p.exit("killed by signal " + sig.String())
 	}

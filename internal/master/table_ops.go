@@ -49,6 +49,10 @@ func (t *table) stuck(c *child) {
 	}
 	t.log.Error("worker not answering; killing it", "worker", c.slot, "pid", c.proc.PID(), "silent_for", t.tm.stuckAfter)
 	c.stuck = true
+	// Close our copy of its socket first: the socket then goes with the
+	// process's own copy, as it exits, and no new connection is queued on
+	// it between the worker's death and its exit event reaching us.
+	t.closeSocket(t.slots[c.slot])
 	_ = c.proc.Signal(syscall.SIGKILL)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -114,8 +115,16 @@ func TestFailedStartsBackOff(t *testing.T) {
 func TestStuckWorkerIsKilled(t *testing.T) {
 	tt := newTestTable(t, 2, fastTimings)
 	p, other := tt.cur(0), tt.cur(1)
+	openAtKill := make(chan bool, 1)
+	p.onKill = func() {
+		// A closed listener refuses a deadline.
+		openAtKill <- tt.first[0].(*net.TCPListener).SetDeadline(time.Now()) == nil
+	}
 	p.hung.Store(true)
 	tt.waitNewWorker(0, p)
+	if <-openAtKill {
+		t.Error("the master's copy of the socket was open when the stuck worker was killed")
+	}
 	if !slices.Contains(tt.j.all(), fmt.Sprintf("signal %d killed", p.pid)) {
 		t.Errorf("the stuck worker was not sent SIGKILL: %q", tt.j.all())
 	}
