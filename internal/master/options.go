@@ -41,6 +41,13 @@ type Options struct {
 	DemoPage           bool
 	Events             bool
 
+	// Client authentication (issue 11), passed to the workers: each
+	// reads the key files when it starts, so a reload rotates keys.
+	JWTSecretFile  string   // HMAC secret of connection tokens
+	JWTKeyFile     string   // PEM public key of connection tokens
+	JWTExpireClose bool     // close connections whose token expired
+	EventHeaders   []string // headers an open event carries
+
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.

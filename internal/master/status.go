@@ -72,6 +72,7 @@ type Summary struct {
 // ConnectionInfo is one line of `master connections`.
 type ConnectionInfo struct {
 	gateway.ConnInfo
+	User       string  `json:"user,omitempty"` // the bound user, if any
 	WorkerPID  int     `json:"worker_pid"`
 	WorkerSlot int     `json:"worker_slot"`
 	AgeSeconds float64 `json:"age_seconds"`
@@ -203,14 +204,13 @@ func (m *Master) Connections(ctx context.Context) Connections {
 			defer idle.Stop()
 			err := r.proc.CallStream(ctx, "connections", nil, func(raw json.RawMessage) error {
 				idle.Reset(answerIdle)
-				var ci gateway.ConnInfo
+				var ci ConnectionInfo // the worker's ConnInfo: gateway.ConnInfo and User
 				if err := json.Unmarshal(raw, &ci); err != nil {
 					return err
 				}
-				lists[i] = append(lists[i], ConnectionInfo{
-					ConnInfo: ci, WorkerPID: r.pid, WorkerSlot: r.slot,
-					AgeSeconds: now.Sub(ci.Created).Seconds(),
-				})
+				ci.WorkerPID, ci.WorkerSlot = r.pid, r.slot
+				ci.AgeSeconds = now.Sub(ci.Created).Seconds()
+				lists[i] = append(lists[i], ci)
 				return nil
 			}, nil)
 			if err != nil && !exited(r.proc) && !errors.Is(err, ctl.ErrClosed) {

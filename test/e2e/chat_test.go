@@ -23,6 +23,8 @@ type chatMsg struct {
 	Online      bool     `json:"online,omitempty"`
 	Connections int      `json:"connections,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	Token       string   `json:"token,omitempty"`
+	Expires     string   `json:"expires,omitempty"`
 }
 
 func (c *wsClient) sendChat(m chatMsg) {
