@@ -129,9 +129,10 @@ func waitExit(pidfd, pid int, limit time.Duration) error {
 
 func runReload(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "reload", "[-g] [-grace DUR]",
-		"Replace the workers one at a time: each replacement accepts on the port before the old\n"+
-			"worker stops, so the port never stops accepting. Clients of a replaced worker get close\n"+
-			"code 1012 (service restart); with -g the old worker first lets them finish for up to -grace.")
+		"Replace the workers: every replacement accepts on the port before any old worker stops,\n"+
+			"so the port never stops accepting and bounced clients reconnect to new workers. Clients\n"+
+			"of a replaced worker get close code 1012 (service restart); with -g the old workers first\n"+
+			"let them finish for up to -grace. A replacement that cannot start ends the reload (exit 1).")
 	sf := addStopFlags(fs, "reload")
 	if code, ok := parse(env, fs, args); !ok {
 		return code
@@ -195,19 +196,44 @@ func runRestart(ctx context.Context, env Env, args []string) int {
 func runStatus(ctx context.Context, env Env, args []string) int {
 	return query(ctx, env, args, "status",
 		"Show the master and, for each worker, its pid, memory, connections, messages in and out,\n"+
-			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy.",
-		printStatus)
+			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy,\n"+
+			"is named on stderr, and the command exits 1.",
+		func(c *ctl.Client) (master.Status, error) {
+			var st master.Status
+			err := c.Call(ctx, "status", nil, &st)
+			return st, err
+		},
+		printStatus, func(st master.Status) []master.Unanswered { return st.Unanswered })
 }
 
 func runConnections(ctx context.Context, env Env, args []string) int {
 	return query(ctx, env, args, "connections",
-		"List every connection of every worker: id, worker pid, remote address, bytes in and out, age.",
-		printConnections)
+		"List every connection of every worker: id, worker pid, remote address, bytes in and out, age.\n"+
+			"A worker that does not answer is named on stderr, and the command exits 1.",
+		func(c *ctl.Client) (master.Connections, error) {
+			cs := master.Connections{Connections: []master.ConnectionInfo{}}
+			var res master.ConnectionsResult
+			err := c.CallStream(ctx, "connections", nil, func(raw json.RawMessage) error {
+				var ci master.ConnectionInfo
+				if err := json.Unmarshal(raw, &ci); err != nil {
+					return err
+				}
+				cs.Connections = append(cs.Connections, ci)
+				return nil
+			}, &res)
+			cs.Unanswered = res.Unanswered
+			return cs, err
+		},
+		printConnections, func(cs master.Connections) []master.Unanswered { return cs.Unanswered })
 }
 
-// query runs a read-only verb: it asks the master for op and prints the
-// answer as a table, or as JSON with -json.
-func query[T any](ctx context.Context, env Env, args []string, op, about string, table func(io.Writer, T)) int {
+// query runs a read-only verb: it asks the master with ask and prints the
+// answer as a table, or as JSON with -json. When some worker did not
+// answer, the answer is printed all the same, the workers that did not are
+// named on stderr, and the exit code is 1: a partial answer is not a
+// success (issue 10).
+func query[T any](ctx context.Context, env Env, args []string, op, about string,
+	ask func(*ctl.Client) (T, error), table func(io.Writer, T), unanswered func(T) []master.Unanswered) int {
 	fs, pidFile := newFlags(env, op, "[-json]", about)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if code, ok := parse(env, fs, args); !ok {
@@ -218,14 +244,24 @@ func query[T any](ctx context.Context, env Env, args []string, op, about string,
 		return fail(env, err)
 	}
 	defer c.Close()
-	var ans T
-	if err := c.Call(ctx, op, nil, &ans); err != nil {
+	ans, err := ask(c)
+	if err != nil {
 		return fail(env, fmt.Errorf("master: %s: %w", op, err))
 	}
 	if *asJSON {
-		return printJSON(env, ans)
+		if code := printJSON(env, ans); code != ExitOK {
+			return code
+		}
+	} else {
+		table(env.Stdout, ans)
 	}
-	table(env.Stdout, ans)
+	missing := unanswered(ans)
+	for _, u := range missing {
+		fmt.Fprintf(env.Stderr, "master: %s: %s\n", op, u)
+	}
+	if len(missing) > 0 {
+		return ExitFailure
+	}
 	return ExitOK
 }
 

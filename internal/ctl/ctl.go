@@ -1,7 +1,6 @@
 package ctl
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,19 +9,19 @@ import (
 	"sync"
 )
 
-// maxLine bounds one control message (a connection list of a busy worker is
-// the largest).
-const maxLine = 64 << 20
-
 // ErrClosed is returned by Call when the connection ended before the answer.
 var ErrClosed = errors.New("ctl: connection closed")
 
-// envelope is every line on the wire.
+// envelope is every line on the wire. A Stream's answer is several lines
+// with the same id: each carries some Items and More, the last one the
+// Result (or Error).
 type envelope struct {
-	ID     uint64          `json:"id,omitempty"`
+	ID     uint64          `json:"id,omitempty"` // first: idOf reads it from a line it cannot decode
 	Op     string          `json:"op,omitempty"`
 	Event  string          `json:"event,omitempty"`
 	Args   json.RawMessage `json:"args,omitempty"`
+	Items  json.RawMessage `json:"items,omitempty"` // a JSON array: the next items of a Stream
+	More   bool            `json:"more,omitempty"`  // more lines of this answer follow
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  string          `json:"error,omitempty"`
 }
@@ -39,10 +38,16 @@ type Client struct {
 	out    lineWriter
 	mu     sync.Mutex
 	nextID uint64
-	calls  map[uint64]chan envelope
+	calls  map[uint64]*call
 	events chan Event
 	done   chan struct{}
 	err    error // why done was closed; set before
+}
+
+// call is one request waiting for its answer's lines.
+type call struct {
+	lines chan envelope
+	gone  chan struct{} // closed when the caller stopped listening
 }
 
 // NewClient starts reading answers from rwc. Events are delivered on
@@ -51,7 +56,7 @@ func NewClient(rwc io.ReadWriteCloser) *Client {
 	c := &Client{
 		rwc:    rwc,
 		out:    lineWriter{w: rwc},
-		calls:  make(map[uint64]chan envelope),
+		calls:  make(map[uint64]*call),
 		events: make(chan Event, 16),
 		done:   make(chan struct{}),
 	}
@@ -66,15 +71,29 @@ func (c *Client) Events() <-chan Event { return c.events }
 // Done is closed when the connection has ended.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// readLoop delivers each answer line to its call. A line it cannot decode,
+// or one over maxLine, fails the call it names and nothing else (issue 10:
+// an oversized answer used to end the connection, and a worker took that
+// for its master's death).
 func (c *Client) readLoop() {
 	defer close(c.events)
-	sc := bufio.NewScanner(c.rwc)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	for sc.Scan() {
-		var e envelope
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			c.finish(fmt.Errorf("ctl: bad message: %w", err))
+	lr := newLineReader(c.rwc, maxLine)
+	for {
+		line, tooLong, err := lr.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = ErrClosed
+			} else {
+				err = fmt.Errorf("%w: %w", ErrClosed, err) // a reset ends it just the same
+			}
+			c.finish(err)
 			return
+		}
+		var e envelope
+		if tooLong {
+			e = envelope{ID: idOf(line), Error: fmt.Sprintf("ctl: answer line over %d bytes", maxLine)}
+		} else if err := json.Unmarshal(line, &e); err != nil {
+			e = envelope{ID: idOf(line), Error: fmt.Sprintf("ctl: bad answer: %v", err)}
 		}
 		if e.Event != "" {
 			select {
@@ -83,19 +102,26 @@ func (c *Client) readLoop() {
 			}
 			continue
 		}
-		c.mu.Lock()
-		ch := c.calls[e.ID]
+		c.deliver(e)
+	}
+}
+
+// deliver hands e to its call; the call is forgotten at its last line (or an
+// error), so later lines of a failed answer are dropped.
+func (c *Client) deliver(e envelope) {
+	c.mu.Lock()
+	cl := c.calls[e.ID]
+	if !e.More || e.Error != "" {
 		delete(c.calls, e.ID)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- e
-		}
 	}
-	err := sc.Err()
-	if err == nil {
-		err = ErrClosed
+	c.mu.Unlock()
+	if cl == nil {
+		return
 	}
-	c.finish(err)
+	select {
+	case cl.lines <- e:
+	case <-cl.gone:
+	}
 }
 
 func (c *Client) finish(err error) {
@@ -113,8 +139,17 @@ func (c *Client) finish(err error) {
 
 // Call sends op with args (marshalled to JSON; nil for none) and decodes the
 // answer into result (nil to ignore it). It returns when the answer arrives,
-// ctx ends or the connection ends.
+// ctx ends or the connection ends. An answer streamed in items (a Stream)
+// is an error here: use CallStream.
 func (c *Client) Call(ctx context.Context, op string, args, result any) error {
+	return c.CallStream(ctx, op, args, nil, result)
+}
+
+// CallStream is Call for an answer of any size: each item of a Stream
+// answer is passed to each as it arrives (raw JSON, valid until each
+// returns), then the stream's Result is decoded into result. An error from
+// each abandons the answer and is returned.
+func (c *Client) CallStream(ctx context.Context, op string, args any, each func(json.RawMessage) error, result any) error {
 	var raw json.RawMessage
 	if args != nil {
 		b, err := json.Marshal(args)
@@ -123,36 +158,68 @@ func (c *Client) Call(ctx context.Context, op string, args, result any) error {
 		}
 		raw = b
 	}
-	ch := make(chan envelope, 1)
+	cl := &call{lines: make(chan envelope, 4), gone: make(chan struct{})}
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
-	c.calls[id] = ch
+	c.calls[id] = cl
 	c.mu.Unlock()
 	defer func() {
+		close(cl.gone)
 		c.mu.Lock()
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
 	if err := c.write(envelope{ID: id, Op: op, Args: raw}); err != nil {
-		return fmt.Errorf("ctl: %s: %w", op, err)
-	}
-	select {
-	case e := <-ch:
-		if e.Error != "" {
-			return &RemoteError{Op: op, Msg: e.Error}
+		if errors.Is(err, errLineTooLong) {
+			return fmt.Errorf("ctl: %s: %w", op, err)
 		}
-		if result != nil && len(e.Result) > 0 {
-			if err := json.Unmarshal(e.Result, result); err != nil {
-				return fmt.Errorf("ctl: %s: decode answer: %w", op, err)
+		// The connection is gone (or going): the same as its end.
+		return fmt.Errorf("ctl: %s: %w: %w", op, ErrClosed, err)
+	}
+	for {
+		select {
+		case e := <-cl.lines:
+			if e.Error != "" {
+				return &RemoteError{Op: op, Msg: e.Error}
 			}
+			if err := eachItem(op, e.Items, each); err != nil {
+				return err
+			}
+			if e.More {
+				continue
+			}
+			if result != nil && len(e.Result) > 0 {
+				if err := json.Unmarshal(e.Result, result); err != nil {
+					return fmt.Errorf("ctl: %s: decode answer: %w", op, err)
+				}
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("ctl: %s: %w", op, ctx.Err())
+		case <-c.done:
+			return fmt.Errorf("ctl: %s: %w", op, c.err)
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("ctl: %s: %w", op, ctx.Err())
-	case <-c.done:
-		return fmt.Errorf("ctl: %s: %w", op, c.err)
 	}
+}
+
+func eachItem(op string, items json.RawMessage, each func(json.RawMessage) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	if each == nil {
+		return fmt.Errorf("ctl: %s: the answer is a stream; use CallStream", op)
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(items, &list); err != nil {
+		return fmt.Errorf("ctl: %s: decode items: %w", op, err)
+	}
+	for _, it := range list {
+		if err := each(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Client) write(e envelope) error { return c.out.write(e) }
@@ -163,10 +230,16 @@ type lineWriter struct {
 	w  io.Writer
 }
 
+// errLineTooLong is written in place of an answer that would not fit a line.
+var errLineTooLong = fmt.Errorf("ctl: line over %d bytes", maxLine)
+
 func (l *lineWriter) write(e envelope) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
+	}
+	if len(b) >= maxLine {
+		return errLineTooLong
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -10,14 +11,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
-	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
@@ -30,21 +29,26 @@ const (
 	stateDown     = "down"
 )
 
-// child is one worker process.
-type child struct {
+// execStarter starts real worker processes.
+type execStarter struct{ m *Master }
+
+func (s execStarter) start(ctx context.Context, slot int, ln net.Listener) (process, error) {
+	return s.m.startChild(ctx, slot, ln)
+}
+
+// execProcess is one worker process.
+type execProcess struct {
 	slot    int
 	pid     int
 	cmd     *exec.Cmd
 	ctl     *ctl.Client
-	started time.Time
-	state   atomic.Value // string
 	exited  chan struct{}
 	exitErr error // valid once exited is closed
 }
 
 // startChild starts a worker for slot on listener ln and waits until it is
 // ready, has failed, or timeout passes (then it is killed).
-func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*child, error) {
+func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*execProcess, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("master: socketpair: %w", err)
@@ -82,23 +86,20 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ch
 		ctlConn.Close()
 		return nil, fmt.Errorf("master: start worker %d (%s): %w", slot, m.opts.WorkerBin, err)
 	}
-	c := &child{
-		slot: slot, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(),
+	c := &execProcess{
+		slot: slot, pid: cmd.Process.Pid, cmd: cmd,
 		ctl: ctl.NewClient(ctlConn), exited: make(chan struct{}),
 	}
-	c.state.Store(stateStarting)
 	m.wg.Go(func() {
 		c.exitErr = cmd.Wait()
-		c.state.Store(stateDown)
 		c.ctl.Close()
 		close(c.exited)
 	})
 	if err := c.waitReady(ctx, m.opts.ReadyTimeout); err != nil {
-		c.kill()
+		_ = c.Signal(syscall.SIGKILL)
 		<-c.exited
 		return nil, fmt.Errorf("master: worker %d (pid %d) did not start: %w", slot, c.pid, err)
 	}
-	c.state.Store(stateRunning)
 	return c, nil
 }
 
@@ -163,7 +164,7 @@ func authArgs(o Options) []string {
 }
 
 // waitReady waits for the worker's "ready" event.
-func (c *child) waitReady(ctx context.Context, timeout time.Duration) error {
+func (c *execProcess) waitReady(ctx context.Context, timeout time.Duration) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -189,46 +190,21 @@ func (c *child) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// stop asks the worker to close its connections with code (gracefully:
-// after up to grace) and waits for it to exit; a worker that has not exited
-// grace plus killAfter later is killed.
-func (c *child) stop(code int, graceful bool, grace time.Duration) {
-	c.state.Store(stateStopping)
-	req := worker.StopRequest{Code: code, Graceful: graceful, Grace: grace}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	err := c.ctl.Call(ctx, "stop", req, nil)
-	cancel()
-	if err != nil {
-		select {
-		case <-c.exited:
-			return
-		default:
-		}
-		// It cannot hear us: a SIGTERM is the same fast stop.
-		c.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	limit := killAfter
-	if graceful {
-		limit += grace
-	}
-	t := time.NewTimer(limit)
-	defer t.Stop()
-	select {
-	case <-c.exited:
-	case <-t.C:
-		c.kill()
-		<-c.exited
-	}
+func (c *execProcess) PID() int                { return c.pid }
+func (c *execProcess) Exited() <-chan struct{} { return c.exited }
+
+func (c *execProcess) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
+func (c *execProcess) Call(ctx context.Context, op string, args, result any) error {
+	return c.ctl.Call(ctx, op, args, result)
 }
 
-// killAfter is how long a stopping worker may take beyond its grace: the
-// gateway's close handshake bound (5s) plus a margin.
-const killAfter = 10 * time.Second
-
-func (c *child) kill() { c.cmd.Process.Kill() }
+func (c *execProcess) CallStream(ctx context.Context, op string, args any, each func(json.RawMessage) error, result any) error {
+	return c.ctl.CallStream(ctx, op, args, each, result)
+}
 
 // exitStatus describes how the process ended.
-func (c *child) exitStatus() string {
+func (c *execProcess) ExitStatus() string {
 	var ee *exec.ExitError
 	if errors.As(c.exitErr, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -63,7 +63,8 @@ func (m *Master) handleControl(ctx context.Context, op string, args json.RawMess
 	case "status":
 		return m.Status(ctx), nil
 	case "connections":
-		return m.Connections(ctx)
+		cs := m.Connections(ctx)
+		return &ctl.Stream{Items: ctl.Items(cs.Connections), Result: ConnectionsResult{Unanswered: cs.Unanswered}}, nil
 	case "info":
 		return Info{PID: os.Getpid()}, nil
 	case "stop":

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -33,26 +34,14 @@ type Master struct {
 
 	timersCtx  context.Context
 	stopTimers context.CancelFunc
-	wg         sync.WaitGroup // timers, watchers, child waiters, control accept loop
-	opMu       sync.Mutex     // serialises stop and reload
-	slots      []*slot
-	stopping   bool // guarded by mu
-	timers     int  // cluster timers started; guarded by mu
+	wg         sync.WaitGroup        // timers, child waiters, control accept loop
+	lns        []net.Listener        // the slots' sockets until the table owns them
+	table      atomic.Pointer[table] // the workers; nil until they all started
 	lead       *leadership
-	mu         sync.Mutex    // guards slots' fields and stopping
+	mu         sync.Mutex    // guards timers
+	timers     int           // cluster timers started
 	done       chan struct{} // closed when the cluster has stopped
 	stopOnce   sync.Once
-}
-
-// slot is one worker position. Its socket outlives its workers.
-type slot struct {
-	index    int
-	ln       net.Listener // the master's copy; nil while closed
-	replace  sync.Mutex   // held while the slot's worker is being replaced
-	cur      *child
-	old      []*child // replaced workers still draining
-	restarts int
-	backoff  time.Duration
 }
 
 // New returns a Master; Start runs it.
@@ -97,15 +86,15 @@ func (m *Master) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("master: -listen: %w", err)
 	}
 	m.addr = lns[0].Addr().String()
-	for i, ln := range lns {
-		m.slots = append(m.slots, &slot{index: i, ln: ln})
-	}
+	m.lns = lns
 	if err := m.startControl(); err != nil {
 		return err
 	}
-	if err := m.startWorkers(ctx); err != nil {
+	procs, err := m.startWorkers(ctx)
+	if err != nil {
 		return err
 	}
+	m.table.Store(newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log))
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())
 	if err := m.startLeadership(m.timersCtx); err != nil {
 		return fmt.Errorf("master: %w", err)
@@ -114,9 +103,6 @@ func (m *Master) Start(ctx context.Context) (err error) {
 		if err := cs.StartCluster(m.timersCtx, cluster{m}); err != nil {
 			return fmt.Errorf("master: app: %w", err)
 		}
-	}
-	for _, s := range m.slots {
-		m.wg.Go(func() { m.watch(s) })
 	}
 	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.App, "nats", m.natsURL)
 	return nil
@@ -148,84 +134,40 @@ func (m *Master) startBus(ctx context.Context) error {
 }
 
 // startWorkers starts every slot's worker, all at once, and waits for all.
-func (m *Master) startWorkers(ctx context.Context) error {
-	errs := make([]error, len(m.slots))
+// When one fails, the others are stopped again.
+func (m *Master) startWorkers(ctx context.Context) ([]process, error) {
+	procs := make([]process, len(m.lns))
+	errs := make([]error, len(m.lns))
 	var wg sync.WaitGroup
-	for i, s := range m.slots {
+	for i, ln := range m.lns {
 		wg.Go(func() {
-			c, err := m.startChild(ctx, s.index, s.ln)
-			errs[i] = err
-			if err == nil {
-				m.mu.Lock()
-				s.cur = c
-				m.mu.Unlock()
+			p, err := m.startChild(ctx, i, ln)
+			if err != nil {
+				errs[i] = err
+				return
 			}
+			procs[i] = p
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		for _, p := range procs {
+			if p != nil {
+				wg.Go(func() { stopProcess(p, statusGoingAway, false, 0, defaultTimings) })
+			}
+		}
+		wg.Wait()
+		return nil, err
+	}
+	return procs, nil
 }
 
-// watch restarts the slot's worker whenever it dies, until the cluster
-// stops.
-func (m *Master) watch(s *slot) {
-	for {
-		m.mu.Lock()
-		c := s.cur
-		m.mu.Unlock()
-		select {
-		case <-c.exited:
-		case <-m.timersCtx.Done():
-			return
-		}
-		if !m.restart(s, c) {
-			return
-		}
-	}
-}
-
-// restart replaces the dead worker c of slot s, after a back-off when it
-// died young. It returns false when the cluster is stopping.
-func (m *Master) restart(s *slot, c *child) bool {
-	s.replace.Lock()
-	defer s.replace.Unlock()
-	m.mu.Lock()
-	stopping, replaced := m.stopping, s.cur != c
-	m.mu.Unlock()
-	if stopping {
-		return false
-	}
-	if replaced {
-		return true // a reload replaced it; watch the new one
-	}
-	lived := time.Since(c.started)
-	if lived >= 10*time.Second {
-		s.backoff = 0
-	} else {
-		s.backoff = min(max(2*s.backoff, 250*time.Millisecond), 30*time.Second)
-	}
-	m.log.Error("worker died", "worker", s.index, "pid", c.pid, "status", c.exitStatus(),
-		"lived", lived.Round(time.Millisecond), "restart_in", s.backoff)
-	if s.backoff > 0 {
-		select {
-		case <-time.After(s.backoff):
-		case <-m.timersCtx.Done():
-			return false
-		}
-	}
-	nc, err := m.startChild(m.timersCtx, s.index, s.ln)
-	if err != nil {
-		m.log.Error("worker restart failed", "worker", s.index, "err", err)
-		// s.cur stays the dead child: watch sees it exited and tries again,
-		// with a longer back-off.
-		return m.timersCtx.Err() == nil
-	}
-	m.mu.Lock()
-	s.cur = nc
-	s.restarts++
-	m.mu.Unlock()
-	m.log.Info("worker restarted", "worker", s.index, "pid", nc.pid)
-	return true
+// listenSlot opens a fresh socket for a slot whose socket was closed:
+// bound, not listening, so the kernel queues no connection on it until the
+// replacement worker is about to accept (it calls reuse.Activate). A
+// replacement that fails to start so resets nobody.
+func (m *Master) listenSlot(context.Context) (net.Listener, error) {
+	return reuse.Bind(m.addr)
 }
 
 // ReloadTLS makes every worker read its TLS certificate files again: new
@@ -237,52 +179,38 @@ func (m *Master) ReloadTLS(ctx context.Context) error {
 	}
 	var errs []error
 	for _, r := range m.children() {
+		if r.proc == nil {
+			continue
+		}
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := r.c.ctl.Call(callCtx, "reload-tls", nil, nil); err != nil {
-			errs = append(errs, fmt.Errorf("worker %d (pid %d): %w", r.c.slot, r.c.pid, err))
+		if err := r.proc.Call(callCtx, "reload-tls", nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("worker %d (pid %d): %w", r.slot, r.pid, err))
 		}
 		cancel()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("master: reload TLS: %w", err)
 	}
-	m.log.Info("TLS certificate reloaded", "workers", len(m.children()))
+	m.log.Info("TLS certificate reloaded")
 	return nil
 }
 
-// Reload replaces every worker, one at a time: each replacement accepts on
-// the slot's socket before the old worker is told to stop, with close code
-// 1012 (gracefully: after up to grace). It returns once every old worker has
-// exited.
+// Reload replaces every worker, one slot at a time; see table.Reload.
 func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration) error {
-	m.opMu.Lock()
-	defer m.opMu.Unlock()
-	if m.isStopping() {
-		return errors.New("master: stopping")
+	t := m.table.Load()
+	if t == nil {
+		return errStarting
 	}
-	m.log.Info("reload", "graceful", graceful, "grace", grace)
-	var olds sync.WaitGroup
-	defer olds.Wait()
-	for _, s := range m.slots {
-		s.replace.Lock()
-		nc, err := m.startChild(ctx, s.index, s.ln)
-		if err != nil {
-			s.replace.Unlock()
-			return fmt.Errorf("master: reload stopped at worker %d, the rest keep running: %w", s.index, err)
-		}
-		m.mu.Lock()
-		old := s.cur
-		s.cur = nc
-		s.old = append(s.old, old)
-		m.mu.Unlock()
-		s.replace.Unlock()
-		m.log.Info("worker replaced", "worker", s.index, "old_pid", old.pid, "pid", nc.pid)
-		olds.Go(func() {
-			old.stop(int(statusServiceRestart), graceful, grace)
-			m.mu.Lock()
-			s.old = without(s.old, old)
-			m.mu.Unlock()
-		})
+	return t.Reload(graceful, grace)
+}
+
+// errStarting answers a request that needs the workers while they start.
+var errStarting = errors.New("master: still starting")
+
+// children lists the workers (none while they start).
+func (m *Master) children() []childRef {
+	if t := m.table.Load(); t != nil {
+		return t.children()
 	}
 	return nil
 }
@@ -292,35 +220,16 @@ const (
 	statusServiceRestart = 1012
 )
 
-func without(cs []*child, c *child) []*child {
-	out := cs[:0]
-	for _, x := range cs {
-		if x != c {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func (m *Master) isStopping() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stopping
-}
-
 // Stop stops the cluster: every client gets 1001, gracefully after up to
 // grace. It is safe to call more than once and from several goroutines; all
 // return when the cluster has stopped.
 func (m *Master) Stop(graceful bool, grace time.Duration) {
 	m.stopOnce.Do(func() {
-		m.opMu.Lock()
-		defer m.opMu.Unlock()
 		m.log.Info("stopping", "graceful", graceful, "grace", grace)
-		m.mu.Lock()
-		m.stopping = true
-		m.mu.Unlock()
 		m.stopTimers()
-		m.stopWorkers(graceful, grace)
+		if t := m.table.Load(); t != nil {
+			t.Stop(graceful, grace)
+		}
 		m.teardown()
 		m.log.Info("stopped")
 		close(m.done)
@@ -328,45 +237,16 @@ func (m *Master) Stop(graceful bool, grace time.Duration) {
 	<-m.done
 }
 
-// stopWorkers closes the slots' sockets, so new connections are refused, and
-// stops every worker at once.
-func (m *Master) stopWorkers(graceful bool, grace time.Duration) {
-	var wg sync.WaitGroup
-	for _, s := range m.slots {
-		// Wait out a restart in progress (timers are cancelled, so it ends
-		// at once) so that no new worker appears behind our back.
-		s.replace.Lock()
-		m.mu.Lock()
-		if s.ln != nil {
-			s.ln.Close()
-			s.ln = nil
-		}
-		for _, c := range append([]*child{s.cur}, s.old...) {
-			if c != nil {
-				wg.Go(func() { c.stop(statusGoingAway, graceful, grace) })
-			}
-		}
-		m.mu.Unlock()
-		s.replace.Unlock()
-	}
-	wg.Wait()
-}
-
 // teardown releases what Start acquired, in reverse order.
 func (m *Master) teardown() {
 	if m.stopTimers != nil {
 		m.stopTimers()
 	}
-	for _, s := range m.slots {
-		if s.cur != nil {
-			select {
-			case <-s.cur.exited:
-			default:
-				s.cur.kill()
-			}
-		}
-		if s.ln != nil {
-			s.ln.Close()
+	if t := m.table.Load(); t != nil {
+		t.Stop(false, 0) // done already, unless Start failed late
+	} else {
+		for _, ln := range m.lns {
+			ln.Close()
 		}
 	}
 	if m.ctlLn != nil {

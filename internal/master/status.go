@@ -3,12 +3,16 @@ package master
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
@@ -21,6 +25,8 @@ type Status struct {
 	Master  MasterStatus   `json:"master"`
 	Workers []WorkerStatus `json:"workers"`
 	Summary Summary        `json:"summary"`
+	// Unanswered names the workers that did not answer in time.
+	Unanswered []Unanswered `json:"unanswered,omitempty"`
 }
 
 // MasterStatus describes the master.
@@ -76,42 +82,45 @@ type ConnectionInfo struct {
 	AgeSeconds float64 `json:"age_seconds"`
 }
 
-// Connections is the answer to "connections".
+// Connections is the answer to "connections": streamed to the command line
+// as the Connections items, then the Unanswered in the stream's result
+// (ConnectionsResult).
 type Connections struct {
 	Connections []ConnectionInfo `json:"connections"`
+	Unanswered  []Unanswered     `json:"unanswered,omitempty"`
 }
 
-type childRef struct {
-	c        *child
-	restarts int
+// ConnectionsResult ends the "connections" stream.
+type ConnectionsResult struct {
+	Unanswered []Unanswered `json:"unanswered,omitempty"`
 }
 
-// children lists every live worker, current ones first.
-func (m *Master) children() []childRef {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []childRef
-	for _, s := range m.slots {
-		if s.cur != nil {
-			out = append(out, childRef{s.cur, s.restarts})
-		}
-	}
-	for _, s := range m.slots {
-		for _, c := range s.old {
-			out = append(out, childRef{c, s.restarts})
-		}
-	}
-	return out
+// Unanswered names a worker that did not answer a query in time: a query
+// that leaves one out says so, and the command line exits 1.
+type Unanswered struct {
+	Slot  int    `json:"slot"`
+	PID   int    `json:"pid"`
+	Error string `json:"error"`
 }
+
+func (u Unanswered) String() string {
+	return fmt.Sprintf("worker %d (pid %d) did not answer: %s", u.Slot, u.PID, u.Error)
+}
+
+// answerIdle is how long a worker may be silent in the middle of its
+// "connections" answer, which for a busy worker is long, before it counts
+// as not answering.
+const answerIdle = 2 * statusTimeout
 
 // Status asks every worker for its numbers, concurrently; a worker that does
-// not answer within a second shows as busy.
+// not answer within a second shows as busy and is named in Unanswered.
 func (m *Master) Status(ctx context.Context) Status {
 	refs := m.children()
 	ws := make([]WorkerStatus, len(refs))
+	missing := make([]*Unanswered, len(refs))
 	var wg sync.WaitGroup
 	for i, r := range refs {
-		wg.Go(func() { ws[i] = m.workerStatus(ctx, r) })
+		wg.Go(func() { ws[i], missing[i] = m.workerStatus(ctx, r) })
 	}
 	wg.Wait()
 	st := Status{
@@ -123,7 +132,10 @@ func (m *Master) Status(ctx context.Context) Status {
 		},
 		Workers: ws,
 	}
-	for _, w := range ws {
+	for i, w := range ws {
+		if missing[i] != nil {
+			st.Unanswered = append(st.Unanswered, *missing[i])
+		}
 		st.Summary.Workers++
 		st.Summary.Connections += w.Connections
 		st.Summary.MessagesIn += w.MessagesIn
@@ -135,23 +147,29 @@ func (m *Master) Status(ctx context.Context) Status {
 	return st
 }
 
-func (m *Master) workerStatus(ctx context.Context, r childRef) WorkerStatus {
-	c := r.c
+func (m *Master) workerStatus(ctx context.Context, r childRef) (WorkerStatus, *Unanswered) {
 	w := WorkerStatus{
-		Slot: c.slot, PID: c.pid, State: c.state.Load().(string), Restarts: r.restarts,
-		UptimeSeconds: time.Since(c.started).Seconds(), RSSBytes: rss(c.pid),
+		Slot: r.slot, PID: r.pid, State: r.state, Restarts: r.restarts,
+		UptimeSeconds: time.Since(r.ready).Seconds(),
 	}
-	if w.State == stateDown {
-		return w
+	if r.proc == nil {
+		return w, nil // down, or its replacement still starting
 	}
+	w.RSSBytes = rss(r.pid)
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	var ans worker.Status
-	if err := c.ctl.Call(ctx, "status", nil, &ans); err != nil {
+	if err := r.proc.Call(ctx, "status", nil, &ans); err != nil {
+		if exited(r.proc) || errors.Is(err, ctl.ErrClosed) {
+			// ErrClosed: its control connection ended, as it does when a
+			// worker exits; only silence or an error answer is "missing".
+			w.State = stateDown // it exited meanwhile: nothing to miss
+			return w, nil
+		}
 		if w.State == stateRunning {
 			w.State = stateBusy
 		}
-		return w
+		return w, &Unanswered{Slot: r.slot, PID: r.pid, Error: err.Error()}
 	}
 	if ans.Draining {
 		w.State = stateStopping
@@ -160,37 +178,66 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) WorkerStatus {
 	w.MessagesIn, w.MessagesOut, w.SendFailures = ans.MessagesIn, ans.MessagesOut, ans.SendFailures
 	w.BusConnected = ans.BusConnected
 	w.Refused = ans.Refused
-	return w
+	return w, nil
 }
 
-// Connections lists every connection of every worker.
-func (m *Master) Connections(ctx context.Context) (Connections, error) {
+func exited(p process) bool {
+	select {
+	case <-p.Exited():
+		return true
+	default:
+		return false
+	}
+}
+
+// Connections lists every connection of every worker, each worker's answer
+// read as a stream (of any size), and names the workers that did not
+// answer.
+func (m *Master) Connections(ctx context.Context) Connections {
 	refs := m.children()
 	lists := make([][]ConnectionInfo, len(refs))
+	missing := make([]*Unanswered, len(refs))
 	var wg sync.WaitGroup
 	now := time.Now()
 	for i, r := range refs {
+		if r.proc == nil {
+			continue
+		}
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, 5*statusTimeout)
+			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			var cs []ConnectionInfo // the worker's ConnInfo: gateway.ConnInfo and User
-			if err := r.c.ctl.Call(ctx, "connections", nil, &cs); err != nil {
-				m.log.Warn("connections: worker did not answer", "worker", r.c.slot, "pid", r.c.pid, "err", err)
-				return
-			}
-			for _, ci := range cs {
-				ci.WorkerPID, ci.WorkerSlot = r.c.pid, r.c.slot
+			idle := time.AfterFunc(answerIdle, cancel)
+			defer idle.Stop()
+			err := r.proc.CallStream(ctx, "connections", nil, func(raw json.RawMessage) error {
+				idle.Reset(answerIdle)
+				var ci ConnectionInfo // the worker's ConnInfo: gateway.ConnInfo and User
+				if err := json.Unmarshal(raw, &ci); err != nil {
+					return err
+				}
+				ci.WorkerPID, ci.WorkerSlot = r.pid, r.slot
 				ci.AgeSeconds = now.Sub(ci.Created).Seconds()
 				lists[i] = append(lists[i], ci)
+				return nil
+			}, nil)
+			if err != nil && !exited(r.proc) && !errors.Is(err, ctl.ErrClosed) {
+				if errors.Is(err, context.Canceled) {
+					err = fmt.Errorf("silent for %s in its answer", answerIdle)
+				}
+				lists[i] = nil
+				missing[i] = &Unanswered{Slot: r.slot, PID: r.pid, Error: err.Error()}
+				m.log.Warn("connections: worker did not answer", "worker", r.slot, "pid", r.pid, "err", err)
 			}
 		})
 	}
 	wg.Wait()
 	out := Connections{Connections: []ConnectionInfo{}}
-	for _, l := range lists {
+	for i, l := range lists {
 		out.Connections = append(out.Connections, l...)
+		if missing[i] != nil {
+			out.Unanswered = append(out.Unanswered, *missing[i])
+		}
 	}
-	return out, nil
+	return out
 }
 
 // rss reads a process's resident set size from /proc, or 0.

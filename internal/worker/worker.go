@@ -24,6 +24,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
+	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
 // Options configures a worker.
@@ -223,6 +224,12 @@ func (w *Worker) deliver(m bus.Message) {
 
 // serve accepts connections and answers the master until a stop.
 func (w *Worker) serve(ctx context.Context) error {
+	// A replacement's socket may come only bound (reuse.Bind), so that
+	// the connections sent to it wait until this worker is up; listening
+	// now is harmless on a socket that listens already.
+	if err := reuse.Activate(w.opts.Listener); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -301,8 +308,16 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: w.gw.Stats(),
 		}, nil
+	case "ping":
+		return nil, nil // the master's heartbeat: an answer is all it asks
 	case "connections":
-		return w.conns(), nil
+		// Streamed: a busy worker's list is bigger than a control line.
+		return &ctl.Stream{Items: ctl.Items(w.conns())}, nil
+	case "stop-accepting":
+		// A reload's old worker, before any old worker bounces its
+		// clients, so they reconnect only to new workers.
+		w.gw.StopAccepting()
+		return "ok", nil
 	case "reload-tls":
 		if w.opts.Certs == nil {
 			return "no TLS", nil

@@ -61,6 +61,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		s.wg.Add(1)
+		s.opened(1) // WaitEmpty waits for its handshake too (reload -g)
 		go s.serveConn(nc, peer, counted)
 	}
 }

@@ -29,7 +29,8 @@ type Server struct {
 	conns    map[string]*Conn // by id
 	lns      map[net.Listener]struct{}
 	live     int           // connections registered or still in OnClose
-	empty    chan struct{} // closed when live drops to 0; nil when nobody waits
+	opening  int           // accepted connections still in their handshake
+	empty    chan struct{} // closed when live and opening drop to 0; nil when nobody waits
 	eng      *engine       // the pollers, started with the first plain connection
 	engDone  bool          // Shutdown stopped the engine; no new one starts
 	stopping bool          // Shutdown began: new connections are closed at once
@@ -121,11 +122,18 @@ func (c *Conn) pingSlice() int64 { return c.created / 1000 % pingSlices }
 // connection to its end.
 func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool) {
 	defer s.wg.Done()
+	upgraded := false // then register counted the end of its handshake
+	defer func() {
+		if !upgraded {
+			s.opened(-1)
+		}
+	}()
 	hs, h, nc, ok := s.handshake(nc, peer, counted)
 	if !ok {
 		return
 	}
 	c := s.newConn(hs)
+	upgraded = true
 	if rest := h.rest(); len(rest) > 0 {
 		// Frames the client sent right behind its request: the first
 		// thing the frame core reads.
@@ -159,7 +167,27 @@ func (s *Server) register(c *Conn) {
 	s.mu.Lock()
 	s.conns[c.id] = c
 	s.live++
+	s.opening-- // in the same critical section: WaitEmpty never sees neither
 	s.mu.Unlock()
+}
+
+// opened counts handshakes starting (+1) or failing (-1). WaitEmpty waits
+// for them: a connection accepted just before a graceful stop began and
+// upgraded just after is owed the grace too (issue 10: it used to be closed
+// with 1012 at once when the worker had no other connection).
+func (s *Server) opened(n int) {
+	s.mu.Lock()
+	s.opening += n
+	s.signalEmptyLocked()
+	s.mu.Unlock()
+}
+
+// signalEmptyLocked wakes WaitEmpty when nothing is left.
+func (s *Server) signalEmptyLocked() {
+	if s.live == 0 && s.opening == 0 && s.empty != nil {
+		close(s.empty)
+		s.empty = nil
+	}
 }
 
 // closeIfStopping closes a connection that completed its upgrade after
@@ -183,10 +211,7 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
 	s.live--
-	if s.live == 0 && s.empty != nil {
-		close(s.empty)
-		s.empty = nil
-	}
+	s.signalEmptyLocked()
 	s.mu.Unlock()
 }
 
@@ -297,11 +322,11 @@ func (s *Server) CloseAll(code ws.StatusCode, reason string) {
 	}
 }
 
-// WaitEmpty returns nil once no connection is left and every OnClose has
-// returned, or ctx's error.
+// WaitEmpty returns nil once no connection is left, none is in its
+// handshake, and every OnClose has returned, or ctx's error.
 func (s *Server) WaitEmpty(ctx context.Context) error {
 	s.mu.Lock()
-	if s.live == 0 {
+	if s.live == 0 && s.opening == 0 {
 		s.mu.Unlock()
 		return nil
 	}

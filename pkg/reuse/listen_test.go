@@ -74,3 +74,41 @@ func closeAll(lns []net.Listener) {
 		ln.Close()
 	}
 }
+
+// TestBindThenActivate: a bound socket gets no connection until it is
+// activated; then it accepts like any listener.
+func TestBindThenActivate(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		first, err := Listen(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := first.Addr().String()
+		first.Close() // only the bound socket is left on the port
+		ln, err := Bind(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := net.Dial("tcp", at); err == nil {
+			c.Close()
+			t.Fatalf("%s: a bound socket took a connection before Activate", addr)
+		}
+		if err := Activate(ln); err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", at)
+		if err != nil {
+			t.Fatalf("%s: after Activate: %v", addr, err)
+		}
+		a, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		c.Close()
+		if err := Activate(ln); err != nil {
+			t.Errorf("Activate on a listening socket: %v", err)
+		}
+		ln.Close()
+	}
+}

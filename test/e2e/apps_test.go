@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"syscall"
 	"testing"
@@ -187,7 +188,8 @@ func indexOfSlot(st *statusJSON, slot int) int {
 }
 
 // TestBusyWorker: a worker that cannot answer (stopped with SIGSTOP) shows
-// as busy, without holding up `status`; once resumed it is running again.
+// as busy, without holding up `status`, which names it and exits 1; once
+// resumed (before the master's 5 s heartbeat bound) it is running again.
 func TestBusyWorker(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, clusterOpts{count: 2})
@@ -204,9 +206,18 @@ func TestBusyWorker(t *testing.T) {
 	}
 	t.Cleanup(resume)
 	start := time.Now()
-	st := c.status()
+	out, errOut, code := c.cli("status", "-json")
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("status took %s with a stopped worker", d)
+	}
+	resume()
+	if code != 1 {
+		t.Errorf("status with a stopped worker exited %d, want 1", code)
+	}
+	mustContain(t, "status's stderr", errOut, fmt.Sprintf("worker %d (pid %d) did not answer", frozen.Slot, frozen.PID))
+	var st statusJSON
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("status -json: %v in %q", err, out)
 	}
 	for _, w := range st.Workers {
 		want := "running"
@@ -217,9 +228,8 @@ func TestBusyWorker(t *testing.T) {
 			t.Errorf("worker %d (slot %d) is %q, want %q", w.PID, w.Slot, w.State, want)
 		}
 	}
-	resume()
 	c.waitRunning(10 * time.Second)
-	if c.status().Workers[indexOfSlot(st, frozen.Slot)].PID != frozen.PID {
+	if c.status().Workers[indexOfSlot(&st, frozen.Slot)].PID != frozen.PID {
 		t.Errorf("the busy worker was replaced; want it kept")
 	}
 }
