@@ -161,7 +161,7 @@ func (w *Worker) start(ctx context.Context) error {
 		gwOpts.TLS = o.Certs.Config()
 	}
 	_, inline := o.App.(app.Inline)
-	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps}
+	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, budget: &budget{}}
 	if o.Events {
 		h.events = &events{bc: bc, self: self, log: w.log}
 		gwOpts.KeepHeaders = true
