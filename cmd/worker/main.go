@@ -35,6 +35,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
@@ -74,6 +75,8 @@ func run(args []string) int {
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
+		// Issue 10, hub bounds.
+		maxRooms = fs.Int("max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +137,7 @@ func run(args []string) int {
 		Certs:    store,
 		Events:   *events,
 		Log:      log,
+		MaxRooms: *maxRooms,
 	})
 	if err != nil {
 		log.Error("worker failed", "err", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/master"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 )
 
 // startFlags are the flags of start (and what restart replays).
@@ -73,6 +74,8 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
+	// Issue 10, hub bounds.
+	fs.IntVar(&o.MaxRooms, "max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in at once; a join beyond it is refused with an error")
 	return f
 }
 
@@ -108,6 +111,9 @@ func (f *startFlags) validate() []string {
 	if o.PingInterval > 0 && o.IdleTimeout > 0 && o.IdleTimeout <= o.PingInterval {
 		p = append(p, fmt.Sprintf("-idle-timeout (%s) must be longer than -ping-interval (%s), or every client that only answers pings is closed",
 			o.IdleTimeout, o.PingInterval))
+	}
+	if o.MaxRooms < 1 {
+		p = append(p, fmt.Sprintf("-max-rooms must be at least 1 (got %d)", o.MaxRooms))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

@@ -116,6 +116,8 @@ func (m *Master) workerArgs(slot int) []string {
 		"-idle-timeout", o.IdleTimeout.String(),
 		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
 	}
+	// Issue 10, hub bounds.
+	args = append(args, "-max-rooms", strconv.Itoa(o.MaxRooms))
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)
 	}

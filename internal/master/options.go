@@ -41,6 +41,9 @@ type Options struct {
 	DemoPage           bool
 	Events             bool
 
+	// Issue 10, hub bounds.
+	MaxRooms int // rooms per connection
+
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.

@@ -212,4 +212,8 @@ func (s services) RoomMembers(ctx context.Context, room string) ([]app.Member, e
 	}
 	return out, err
 }
+func (s services) RoomUsers(ctx context.Context, room, after string, limit int) (app.UserPage, error) {
+	p, err := s.w.hub.RoomUsers(ctx, room, after, limit)
+	return app.UserPage{Users: p.Users, More: p.More, Count: p.Count}, err
+}
 func (s services) Logger() *slog.Logger { return s.w.log }

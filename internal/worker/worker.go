@@ -47,6 +47,10 @@ type Options struct {
 	Certs *certs.Store
 	// Log is the worker's logger.
 	Log *slog.Logger
+
+	// MaxRooms is the most rooms one connection may be in (-max-rooms).
+	// Default hub.DefaultMaxRooms.
+	MaxRooms int
 }
 
 // StopRequest is the master's "stop" request.
@@ -150,7 +154,7 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	w.bc = bc
 	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
-	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}})
+	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms})
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)
 		return err
@@ -159,6 +163,11 @@ func (w *Worker) start(ctx context.Context) error {
 	gwOpts.IDPrefix = self.String() + "-" // ids bus.OwnerOf understands
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
+	}
+	// An application's own limit is read as the gateway's: a larger
+	// message is closed with 1009 from its header, not read and queued.
+	if l, ok := o.App.(app.MessageLimiter); ok && (gwOpts.MaxMessage == 0 || l.MaxMessage() < gwOpts.MaxMessage) {
+		gwOpts.MaxMessage = l.MaxMessage()
 	}
 	_, inline := o.App.(app.Inline)
 	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, budget: &budget{}}
