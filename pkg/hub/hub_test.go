@@ -48,14 +48,24 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Shutdown)
+	return e, workersOn(t, e.ClientURL(), n, Options{})
+}
+
+// workersOn starts n workers on the NATS server at url; opts gives the
+// hubs' options beyond their identity and bus.
+func workersOn(t *testing.T, url string, n int, opts Options) []*worker {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
 	var workers []*worker
 	for i := 0; i < n; i++ {
 		w := &worker{id: bus.WorkerID{Node: "n1", PID: 1000 + i}, open: make(chan *gateway.Conn, 16), name: fmt.Sprintf("w%d", i)}
-		bc, err := bus.Connect(context.Background(), bus.Options{URL: e.ClientURL(), Name: w.name, Logger: log})
+		bc, err := bus.Connect(context.Background(), bus.Options{URL: url, Name: w.name, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.hub = New(Options{Self: w.id, Bus: bc, Log: log, QueryTimeout: 2 * time.Second, Conns: registry{w}})
+		o := opts
+		o.Self, o.Bus, o.Log, o.QueryTimeout, o.Conns = w.id, bc, log, 2*time.Second, registry{w}
+		w.hub = New(o)
 		if err := w.hub.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +101,7 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 		}
 		return true
 	})
-	return e, workers
+	return workers
 }
 
 type client struct {
