@@ -18,7 +18,7 @@ import (
 
 // natsServer runs a NATS server on addr ("127.0.0.1:0" for any port) with
 // the given max_payload (0: the server's 1 MB).
-func natsServer(t *testing.T, addr string, maxPayload int32) *server.Server {
+func natsServer(t testing.TB, addr string, maxPayload int32) *server.Server {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

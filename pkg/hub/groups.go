@@ -67,6 +67,21 @@ var ErrTooManyRooms = errors.New("hub: too many rooms")
 // cut off from NATS. Nothing changed; try again once the bus is back.
 var ErrBusDown = errors.New("hub: the bus is unavailable, try again later")
 
+// MaxName is the longest room or user name, in bytes: its subject must
+// fit in NATS's 4 KiB protocol line (a longer SUB or PUB makes the server
+// close the worker's connection to it).
+const MaxName = 1024
+
+// ErrBadName: a room or user name is empty or longer than MaxName bytes.
+var ErrBadName = fmt.Errorf("hub: a room or user name is 1 to %d bytes", MaxName)
+
+func checkName(name string) error {
+	if name == "" || len(name) > MaxName {
+		return ErrBadName
+	}
+	return nil
+}
+
 // errStopped: the hub is stopping.
 var errStopped = errors.New("hub: stopped")
 

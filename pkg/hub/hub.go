@@ -208,6 +208,9 @@ func (h *Hub) Join(c *gateway.Conn, room string) error {
 // join adds c to room without waiting for the subscription; it returns the
 // group, nil when c was already in the room.
 func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
+	if err := checkName(room); err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m, err := h.stateLocked(c)
@@ -279,8 +282,8 @@ func (h *Hub) Bind(c *gateway.Conn, uid string) error {
 }
 
 func (h *Hub) bind(c *gateway.Conn, uid string) (*group, error) {
-	if uid == "" {
-		return nil, errors.New("hub: empty user id")
+	if err := checkName(uid); err != nil {
+		return nil, err
 	}
 	h.mu.Lock()
 	m, err := h.stateLocked(c)

@@ -40,7 +40,7 @@ func (h hooks) OnMessage(*gateway.Conn, gateway.Message) {}
 func (h hooks) OnClose(c *gateway.Conn, _ int, _ string) { h.w.hub.Remove(c) }
 
 // cluster starts an embedded NATS server and n workers on it.
-func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
+func cluster(t testing.TB, n int) (*bus.Embedded, []*worker) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	e, err := bus.StartEmbedded(bus.EmbeddedOptions{Listen: "127.0.0.1:0"}, log)
@@ -53,7 +53,7 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 
 // workersOn starts n workers on the NATS server at url; opts gives the
 // hubs' options beyond their identity and bus.
-func workersOn(t *testing.T, url string, n int, opts Options) []*worker {
+func workersOn(t testing.TB, url string, n int, opts Options) []*worker {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var workers []*worker
@@ -109,7 +109,7 @@ type client struct {
 	conn *gateway.Conn // the server side, for Join/Bind
 }
 
-func (w *worker) dial(t *testing.T) client {
+func (w *worker) dial(t testing.TB) client {
 	t.Helper()
 	nc, _, _, err := ws.Dial(context.Background(), "ws://"+w.addr+"/")
 	if err != nil {
@@ -270,14 +270,14 @@ func outMsgs(t *testing.T, s *server.Server) map[string]int64 {
 	return out
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
