@@ -230,4 +230,3 @@ func (w *memWorker) RoomUsers(_ context.Context, room, after string, limit int) 
 	return p, nil
 }
 func (w *memWorker) Logger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
