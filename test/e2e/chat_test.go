@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // chatMsg is any chat protocol message (docs/protocol.md).
@@ -23,6 +25,8 @@ type chatMsg struct {
 	Online      bool     `json:"online,omitempty"`
 	Connections int      `json:"connections,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	Next        string   `json:"next,omitempty"`
+	After       string   `json:"after,omitempty"`
 }
 
 func (c *wsClient) sendChat(m chatMsg) {
@@ -64,6 +68,31 @@ func (c *wsClient) expectChat(typ string, skip ...string) chatMsg {
 	}
 	c.t.Fatalf("no %s in 1000 messages", typ)
 	return chatMsg{}
+}
+
+// chatRoundTrip is a chat bystander's round trip (see bystanders): it says
+// text in a room of its own, which it joins first (again: a join of a room
+// one is in changes nothing but is announced), and waits for both to come
+// back through the bus.
+func (c *wsClient) chatRoundTrip(text string) error {
+	room := "bystander-" + strings.NewReplacer(".", "-", ":", "-").Replace(c.local)
+	for _, m := range []chatMsg{{Type: "join", Room: room, Name: room}, {Type: "say", Room: room, Text: text}} {
+		b, _ := json.Marshal(m)
+		if err := c.write(ws.OpText, b); err != nil {
+			return fmt.Errorf("client %s: send: %w", c.local, err)
+		}
+	}
+	for _, want := range []string{"joined", "said"} {
+		ev, err := c.readMessage(expectTimeout)
+		if err != nil {
+			return err
+		}
+		var m chatMsg
+		if err := json.Unmarshal(ev.data, &m); err != nil || m.Type != want || want == "said" && m.Text != text {
+			return fmt.Errorf("client %s: got %q, want %s", c.local, ev.data, want)
+		}
+	}
+	return nil
 }
 
 // TestChatAcrossWorkers: eight people in one room on a four-worker cluster;

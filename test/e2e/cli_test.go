@@ -204,6 +204,9 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-idle-timeout", "often"}, flag: "idle-timeout"},
 		{args: []string{"start", "-ping-interval", "30s", "-idle-timeout", "20s"}, flag: "idle-timeout"},
 		{args: []string{"stop", "-grace", "abc"}, flag: "grace"},
+		// Issue 10, hub bounds.
+		{args: []string{"start", "-max-rooms", "0"}, flag: "max-rooms"},
+		{args: []string{"start", "-max-rooms", "many"}, flag: "max-rooms"},
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
 		{args: []string{"nosuch"}, flag: "nosuch"},
@@ -231,7 +234,8 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
-			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file"},
+			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
+			"max-rooms"}, // issue 10, hub bounds
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},
