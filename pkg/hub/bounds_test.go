@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
 // natsServer runs a NATS server on addr ("127.0.0.1:0" for any port) with
@@ -249,4 +252,41 @@ func (p *proxy) resume() {
 	p.paused = false
 	p.mu.Unlock()
 	p.cond.Broadcast()
+}
+
+// TestUsersPage: the page a worker answers (the limit smallest distinct
+// user ids after a cursor) against a naive oracle that sorts them all.
+func TestUsersPage(t *testing.T) {
+	h := New(Options{})
+	g := &group{members: map[*gateway.Conn]struct{}{}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var uids []string
+	for i := range 500 {
+		c := &gateway.Conn{}
+		uid := ""
+		if i%7 != 0 { // some members are bound to no one
+			uid = fmt.Sprint("u", rng.IntN(300)) // and some share a user
+			uids = append(uids, uid)
+		}
+		g.members[c] = struct{}{}
+		h.state[c] = &membership{uid: uid}
+	}
+	slices.Sort(uids)
+	uids = slices.Compact(uids)
+	for _, after := range []string{"", "u1", "u150", "u5", "u99", "z"} {
+		for _, limit := range []int{1, 7, 100, 1000} {
+			var want []string
+			for _, u := range uids {
+				if u > after {
+					want = append(want, u)
+				}
+			}
+			more := len(want) > limit
+			want = want[:min(limit, len(want))]
+			got, gotMore := h.usersLocked(g, after, limit)
+			if fmt.Sprint(got) != fmt.Sprint(want) || gotMore != more {
+				t.Errorf("after %q limit %d: %v %v, want %v %v", after, limit, got, gotMore, want, more)
+			}
+		}
+	}
 }

@@ -73,23 +73,32 @@ func (h *Hub) answer(raw []byte, pieceMax int) [][]byte {
 }
 
 // usersLocked returns the distinct user ids of g's members after after,
-// sorted, at most limit of them, and whether there are more. h.mu is held.
+// sorted, at most limit of them, and whether there are more. It keeps only
+// the limit+1 smallest as it goes, so a page of a large room costs memory
+// for a page, not for the room (issue 10). h.mu is held.
 func (h *Hub) usersLocked(g *group, after string, limit int) ([]string, bool) {
-	seen := make(map[string]struct{})
-	var users []string
+	if limit <= 0 {
+		limit = len(g.members)
+	}
+	best := make([]string, 0, min(limit+1, len(g.members)))
 	for c := range g.members {
 		uid := h.state[c].uid
-		if _, dup := seen[uid]; dup || uid == "" || uid <= after {
+		if uid == "" || uid <= after || len(best) == limit+1 && uid >= best[limit] {
 			continue
 		}
-		seen[uid] = struct{}{}
-		users = append(users, uid)
+		i, dup := slices.BinarySearch(best, uid)
+		if dup {
+			continue
+		}
+		if len(best) == limit+1 {
+			best = best[:limit] // the largest gives way
+		}
+		best = slices.Insert(best, i, uid)
 	}
-	sort.Strings(users)
-	if limit > 0 && len(users) > limit {
-		return users[:limit], true
+	if len(best) > limit {
+		return best[:limit], true
 	}
-	return users, false
+	return best, false
 }
 
 // pieces encodes a in pieces of at most pieceMax bytes each, splitting its
