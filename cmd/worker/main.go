@@ -33,6 +33,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/site"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
@@ -77,6 +78,11 @@ func run(args []string) int {
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
 		// Issue 10, hub bounds.
 		maxRooms = fs.Int("max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in")
+
+		jwtSecret      = fs.String("jwt-secret-file", "", "HMAC secret of connection tokens (HS256/384/512)")
+		jwtKey         = fs.String("jwt-key-file", "", "PEM public key of connection tokens (RS256/384/512, ES256/384/512, EdDSA)")
+		jwtExpireClose = fs.Bool("jwt-expire-close", false, "close a connection with 4001 when its token expires")
+		eventHeaders   = flagx.List(fs, "events-headers", "request headers an open event carries (comma-separated; none by default)")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,6 +107,11 @@ func run(args []string) int {
 			log.Error("worker: -tls-cert/-tls-key", "err", err)
 			return 2
 		}
+	}
+	verifier, err := loadVerifier(*jwtSecret, *jwtKey)
+	if err != nil {
+		log.Error("worker: -jwt-secret-file/-jwt-key-file", "err", err)
+		return 2
 	}
 	gw := gateway.Options{
 		MaxMessage: int64(*maxMessage), SendBuffer: int(*sendBuffer),
@@ -138,12 +149,36 @@ func run(args []string) int {
 		Events:   *events,
 		Log:      log,
 		MaxRooms: *maxRooms,
+
+		Tokens:           verifier,
+		TokenExpireClose: *jwtExpireClose,
+		EventHeaders:     *eventHeaders,
 	})
 	if err != nil {
 		log.Error("worker failed", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// loadVerifier reads the connection tokens' keys; nil when neither is set.
+func loadVerifier(secretFile, keyFile string) (*auth.Verifier, error) {
+	if secretFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	var o auth.Options
+	var err error
+	if secretFile != "" {
+		if o.Secret, err = auth.ReadSecretFile(secretFile); err != nil {
+			return nil, err
+		}
+	}
+	if keyFile != "" {
+		if o.PublicKey, err = auth.ReadPublicKeyFile(keyFile); err != nil {
+			return nil, err
+		}
+	}
+	return auth.New(o)
 }
 
 // orOff maps a flag's 0 ("never") to the gateway's negative "disabled"; the

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,9 +54,9 @@ func printStatus(w io.Writer, st master.Status) {
 
 func printConnections(w io.Writer, cs master.Connections) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\tworker_pid\tremote\tbytes_in\tbytes_out\tage")
+	fmt.Fprintln(tw, "id\tworker_pid\tremote\tuser\tbytes_in\tbytes_out\tage")
 	for _, c := range cs.Connections {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", c.ID, c.WorkerPID, c.Remote, c.BytesIn, c.BytesOut, dur(c.AgeSeconds))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\n", c.ID, c.WorkerPID, c.Remote, printable(c.User), c.BytesIn, c.BytesOut, dur(c.AgeSeconds))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d connections\n", len(cs.Connections))
@@ -79,4 +80,19 @@ func size(b int64) string {
 		return fmt.Sprintf("%.1fK", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%dB", b)
+}
+
+// printable shows s as is when it is plain printable text, quoted with
+// escapes otherwise: a user id comes from a token or an application, and
+// must not put control sequences on the operator's terminal.
+func printable(s string) string {
+	if s == "" {
+		return "-"
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) || r == ' ' || r == '"' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/flagx"
 	"github.com/wsfleet/wsfleet/internal/master"
 	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/hub"
 )
@@ -36,6 +37,7 @@ type startFlags struct {
 	protocols *[]string
 	sendBuf   *flagx.SizeValue
 	workerBin *string
+	evHeaders *[]string
 }
 
 func newStartFlags(env Env) *startFlags {
@@ -76,6 +78,11 @@ func newStartFlags(env Env) *startFlags {
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	// Issue 10, hub bounds.
 	fs.IntVar(&o.MaxRooms, "max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in at once; a join beyond it is refused with an error")
+
+	fs.StringVar(&o.JWTSecretFile, "jwt-secret-file", "", "require a connection token (JWT: the token query parameter or Authorization: Bearer) signed with HS256/384/512 and the secret in this file (trimmed; at least 32 bytes)")
+	fs.StringVar(&o.JWTKeyFile, "jwt-key-file", "", "require a connection token signed with the private half of this PEM public key (RSA: RS256/384/512, ECDSA: ES256/384/512, Ed25519: EdDSA)")
+	fs.BoolVar(&o.JWTExpireClose, "jwt-expire-close", false, "close a connection with 4001 \"token expired\" when its token's exp passes, unless the app refreshed it")
+	f.evHeaders = flagx.List(fs, "events-headers", "request headers an -events open event carries, comma-separated (default none; Cookie and Authorization only if named)")
 	return f
 }
 
@@ -170,8 +177,42 @@ func (f *startFlags) validate() []string {
 	if st, err := os.Stat(o.WorkerBin); err != nil || st.IsDir() {
 		p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", o.WorkerBin))
 	}
+	p = append(p, f.validateAuth()...)
 	if *f.logFile == "" {
 		*f.logFile = filepath.Join(filepath.Dir(o.PIDFile), "master.log")
+	}
+	return p
+}
+
+// validateAuth checks the client authentication flags (issue 11): the
+// key files must be readable and hold a usable key now, not only when the
+// first worker starts.
+func (f *startFlags) validateAuth() []string {
+	var p []string
+	o := &f.opts
+	if o.JWTSecretFile != "" {
+		if _, err := auth.ReadSecretFile(o.JWTSecretFile); err != nil {
+			p = append(p, fmt.Sprintf("-jwt-secret-file: %v", err))
+		}
+		o.JWTSecretFile = absPath(o.JWTSecretFile)
+	}
+	if o.JWTKeyFile != "" {
+		if _, err := auth.ReadPublicKeyFile(o.JWTKeyFile); err != nil {
+			p = append(p, fmt.Sprintf("-jwt-key-file: %v", err))
+		}
+		o.JWTKeyFile = absPath(o.JWTKeyFile)
+	}
+	if o.JWTExpireClose && o.JWTSecretFile == "" && o.JWTKeyFile == "" {
+		p = append(p, "-jwt-expire-close needs -jwt-secret-file or -jwt-key-file")
+	}
+	o.EventHeaders = *f.evHeaders
+	if len(o.EventHeaders) > 0 && !o.Events {
+		p = append(p, "-events-headers needs -events")
+	}
+	for _, h := range o.EventHeaders {
+		if h == "" || strings.ContainsAny(h, " :\t\r\n") {
+			p = append(p, fmt.Sprintf("-events-headers %q: not a header name", h))
+		}
 	}
 	return p
 }

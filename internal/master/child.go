@@ -128,6 +128,25 @@ func (m *Master) workerArgs(slot int) []string {
 			args = append(args, flag, strings.Join(list, ","))
 		}
 	}
+	args = append(args, authArgs(o)...)
+	return args
+}
+
+// authArgs are the workers' client authentication flags (issue 11).
+func authArgs(o Options) []string {
+	var args []string
+	if o.JWTSecretFile != "" {
+		args = append(args, "-jwt-secret-file", o.JWTSecretFile)
+	}
+	if o.JWTKeyFile != "" {
+		args = append(args, "-jwt-key-file", o.JWTKeyFile)
+	}
+	if o.JWTExpireClose {
+		args = append(args, "-jwt-expire-close")
+	}
+	if len(o.EventHeaders) > 0 {
+		args = append(args, "-events-headers", strings.Join(o.EventHeaders, ","))
+	}
 	return args
 }
 

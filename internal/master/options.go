@@ -43,6 +43,12 @@ type Options struct {
 
 	// Issue 10, hub bounds.
 	MaxRooms int // rooms per connection
+	// Client authentication (issue 11), passed to the workers: each
+	// reads the key files when it starts, so a reload rotates keys.
+	JWTSecretFile  string   // HMAC secret of connection tokens
+	JWTKeyFile     string   // PEM public key of connection tokens
+	JWTExpireClose bool     // close connections whose token expired
+	EventHeaders   []string // headers an open event carries
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration

@@ -66,6 +66,7 @@ type Summary struct {
 // ConnectionInfo is one line of `master connections`.
 type ConnectionInfo struct {
 	gateway.ConnInfo
+	User       string  `json:"user,omitempty"` // the bound user, if any
 	WorkerPID  int     `json:"worker_pid"`
 	WorkerSlot int     `json:"worker_slot"`
 	AgeSeconds float64 `json:"age_seconds"`
@@ -166,16 +167,15 @@ func (m *Master) Connections(ctx context.Context) (Connections, error) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, 5*statusTimeout)
 			defer cancel()
-			var cs []gateway.ConnInfo
+			var cs []ConnectionInfo // the worker's ConnInfo: gateway.ConnInfo and User
 			if err := r.c.ctl.Call(ctx, "connections", nil, &cs); err != nil {
 				m.log.Warn("connections: worker did not answer", "worker", r.c.slot, "pid", r.c.pid, "err", err)
 				return
 			}
 			for _, ci := range cs {
-				lists[i] = append(lists[i], ConnectionInfo{
-					ConnInfo: ci, WorkerPID: r.c.pid, WorkerSlot: r.c.slot,
-					AgeSeconds: now.Sub(ci.Created).Seconds(),
-				})
+				ci.WorkerPID, ci.WorkerSlot = r.c.pid, r.c.slot
+				ci.AgeSeconds = now.Sub(ci.Created).Seconds()
+				lists[i] = append(lists[i], ci)
 			}
 		})
 	}

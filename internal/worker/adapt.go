@@ -3,9 +3,11 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/gobwas/ws"
 
@@ -21,6 +23,7 @@ type handler struct {
 	app    app.App
 	hub    *hub.Hub
 	events *events // nil without -events
+	tokens *tokens // nil without -jwt-*
 	log    *slog.Logger
 	inline bool            // the app never blocks: call it on the poller
 	wg     *sync.WaitGroup // mailboxes' goroutines
@@ -70,9 +73,23 @@ func (h handler) wrap(c *gateway.Conn) *conn {
 	return ac
 }
 
+// OnOpen binds the connection to its token's user, so the application
+// sees it bound, then runs the application's OnOpen with the value its
+// Admit returned.
 func (h handler) OnOpen(c *gateway.Conn) error {
+	adm, _ := c.Value.(*admission) // nil without Options.Admit
 	ac := h.wrap(c)
 	c.Value = ac
+	var header map[string]string
+	if adm != nil {
+		ac.val, header = adm.value, adm.header
+		if sub := adm.token.Subject; sub != "" {
+			if err := h.hub.Bind(c, sub); err != nil {
+				return fmt.Errorf("worker: bind the token's user: %w", err)
+			}
+			h.tokens.start(c, adm.token.Expires, sub)
+		}
+	}
 	var err error
 	h.guard(c, "OnOpen", func() { err = h.app.OnOpen(ac) })
 	if err != nil {
@@ -82,8 +99,8 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 		}
 		return err
 	}
-	h.events.open(c)
-	h.log.Debug("connection opened", "conn", c.ID(), "remote", c.RemoteAddr(), "uri", c.RequestURI())
+	h.events.open(c, header, h.hub.UserOf(c))
+	h.log.Debug("connection opened", "conn", c.ID(), "remote", c.RemoteAddr(), "path", pathOf(c.RequestURI()))
 	return nil
 }
 
@@ -109,6 +126,7 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		ac = h.wrap(c)
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
+	h.tokens.stop(c)
 	closed := func() {
 		h.guard(c, "OnClose", func() { h.app.OnClose(ac, code) })
 		if h.events != nil {
@@ -217,3 +235,10 @@ func (s services) RoomUsers(ctx context.Context, room, after string, limit int) 
 	return app.UserPage{Users: p.Users, More: p.More, Count: p.Count}, err
 }
 func (s services) Logger() *slog.Logger { return s.w.log }
+func (s services) RefreshToken(c app.Conn, token string) (time.Time, error) {
+	ac, ok := c.(*conn)
+	if !ok {
+		return time.Time{}, hub.ErrNotLocal
+	}
+	return s.w.tokens.refresh(ac.Conn, token)
+}

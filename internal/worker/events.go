@@ -15,13 +15,17 @@ import (
 
 // OpenEvent is published when a client has connected.
 type OpenEvent struct {
-	Conn        string              `json:"conn"`
-	Worker      bus.WorkerID        `json:"worker"`
-	Remote      string              `json:"remote"`
-	URI         string              `json:"uri"`
-	Query       map[string][]string `json:"query"`
-	Header      map[string]string   `json:"header"`
-	Subprotocol string              `json:"subprotocol,omitempty"`
+	Conn   string              `json:"conn"`
+	Worker bus.WorkerID        `json:"worker"`
+	Remote string              `json:"remote"`
+	URI    string              `json:"uri"`
+	Query  map[string][]string `json:"query"`
+	// Header holds only the headers -events-headers names.
+	Header      map[string]string `json:"header"`
+	Subprotocol string            `json:"subprotocol,omitempty"`
+	// UID is the user the connection is bound to when it opens: its
+	// token's sub (-jwt-*), or one the application bound in OnOpen.
+	UID string `json:"uid,omitempty"`
 }
 
 // MessageEvent is published for every message a client sends: text in Text,
@@ -61,14 +65,17 @@ func (e *events) publish(kind string, v any) {
 	}
 }
 
-func (e *events) open(c *gateway.Conn) {
+func (e *events) open(c *gateway.Conn, header map[string]string, uid string) {
 	if e == nil {
 		return
 	}
+	if header == nil {
+		header = map[string]string{}
+	}
 	ev := OpenEvent{Conn: c.ID(), Worker: e.self, Remote: c.RemoteAddr(), URI: c.RequestURI(),
-		Header: c.Header(), Subprotocol: c.Subprotocol(), Query: map[string][]string{}}
+		Header: header, Subprotocol: c.Subprotocol(), Query: map[string][]string{}, UID: uid}
 	if u, err := url.ParseRequestURI(c.RequestURI()); err == nil {
-		ev.Query = u.Query()
+		ev.Query = u.Query() // with -jwt-*, without the token (withoutToken)
 	}
 	e.publish("open", ev)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
@@ -51,6 +53,17 @@ type Options struct {
 	// MaxRooms is the most rooms one connection may be in (-max-rooms).
 	// Default hub.DefaultMaxRooms.
 	MaxRooms int
+	// Tokens, when set, checks every client's connection token
+	// (-jwt-secret-file, -jwt-key-file): 401 without a valid one, and the
+	// connection bound to its sub.
+	Tokens *auth.Verifier
+	// TokenExpireClose closes a connection with app.StatusTokenExpired
+	// when its token expires, unless the application refreshed it
+	// (-jwt-expire-close).
+	TokenExpireClose bool
+	// EventHeaders are the request headers an open event carries
+	// (-events-headers); none by default.
+	EventHeaders []string
 }
 
 // StopRequest is the master's "stop" request.
@@ -83,6 +96,7 @@ type Worker struct {
 	ctl     *ctl.Conn
 	started time.Time
 	stopReq chan StopRequest
+	tokens  *tokens // nil without Options.Tokens
 
 	mu       sync.Mutex
 	draining bool
@@ -170,10 +184,21 @@ func (w *Worker) start(ctx context.Context) error {
 		gwOpts.MaxMessage = l.MaxMessage()
 	}
 	_, inline := o.App.(app.Inline)
-	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, budget: &budget{}}
+	if o.Tokens != nil {
+		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
+			conns: make(map[*gateway.Conn]*tokenState)}
+	}
+	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: &budget{}}
+	adm := &admitter{tokens: w.tokens, events: o.Events}
+	adm.app, _ = o.App.(app.Admitter)
 	if o.Events {
 		h.events = &events{bc: bc, self: self, log: w.log}
-		gwOpts.KeepHeaders = true
+		for _, k := range o.EventHeaders {
+			adm.headers = append(adm.headers, http.CanonicalHeaderKey(k))
+		}
+	}
+	if adm.needed() {
+		gwOpts.Admit = adm.admit
 	}
 	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
@@ -285,7 +310,7 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: w.gw.Stats(),
 		}, nil
 	case "connections":
-		return w.gw.Conns(), nil
+		return w.conns(), nil
 	case "reload-tls":
 		if w.opts.Certs == nil {
 			return "no TLS", nil
@@ -308,4 +333,25 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 		}
 	}
 	return nil, fmt.Errorf("worker: unknown request %q", op)
+}
+
+// ConnInfo is one line of the answer to "connections".
+type ConnInfo struct {
+	gateway.ConnInfo
+	// User is the user the connection is bound to (a token's sub, or the
+	// application's BindUser), or "".
+	User string `json:"user,omitempty"`
+}
+
+// conns lists the live connections and their users.
+func (w *Worker) conns() []ConnInfo {
+	cs := w.gw.Conns()
+	out := make([]ConnInfo, len(cs))
+	for i, ci := range cs {
+		out[i].ConnInfo = ci
+		if c := w.gw.Lookup(ci.ID); c != nil {
+			out[i].User = w.hub.UserOf(c)
+		}
+	}
+	return out
 }

@@ -47,7 +47,9 @@ type Conn interface {
 // App is the per-connection side of an application.
 type App interface {
 	// OnOpen runs when a client has connected. An error closes the
-	// connection (with the code of a *CloseError, 1011 otherwise).
+	// connection (with the code of a *CloseError, 1011 otherwise). To
+	// refuse the upgrade itself, with an HTTP status, from what the
+	// request holds, implement Admitter: its value is c.Value() here.
 	OnOpen(c Conn) error
 	// OnMessage runs for every message the client sends.
 	OnMessage(c Conn, m Message)
@@ -112,6 +114,11 @@ type Worker interface {
 	RoomUsers(ctx context.Context, room, after string, limit int) (UserPage, error)
 	// Logger is the worker's logger.
 	Logger() *slog.Logger
+	// RefreshToken verifies a new connection token for c, as the
+	// handshake verified the first, and moves c's expiry to the new
+	// token's exp (none: never), so -jwt-expire-close does not close it.
+	// The token must name c's user (its sub); ErrNoTokens without -jwt-*.
+	RefreshToken(c Conn, token string) (expires time.Time, err error)
 }
 
 // Member is one connection of a room, and the user it is bound to ("" for

@@ -37,12 +37,13 @@ const (
 
 // chatIn is every client message; fields unused by a type are ignored.
 type chatIn struct {
-	Type string  `json:"type"`
-	Room *string `json:"room"`
-	Name *string `json:"name"`
-	Text *string `json:"text"`
-	To   *string `json:"to"`
-	Conn *string `json:"conn"`
+	Type  string  `json:"type"`
+	Room  *string `json:"room"`
+	Name  *string `json:"name"`
+	Text  *string `json:"text"`
+	To    *string `json:"to"`
+	Conn  *string `json:"conn"`
+	Token *string `json:"token"`
 	// After pages a members reply: the names after this one.
 	After *string `json:"after"`
 }
@@ -61,6 +62,7 @@ type chatOut struct {
 	Connections *int     `json:"connections,omitempty"`
 	Error       string   `json:"error,omitempty"`
 	Next        string   `json:"next,omitempty"`
+	Expires     string   `json:"expires,omitempty"`
 }
 
 func (o chatOut) msg() Message {
@@ -81,8 +83,15 @@ func (ch *Chat) StartWorker(_ context.Context, w Worker) error {
 	return nil
 }
 
-// OnOpen accepts every connection.
-func (ch *Chat) OnOpen(Conn) error { return nil }
+// OnOpen accepts every connection. One with a connection token (-jwt-*)
+// is bound to the token's user already: that is its name, and it may join
+// under no other.
+func (ch *Chat) OnOpen(c Conn) error {
+	if uid := ch.w.UserOf(c); uid != "" {
+		c.SetValue(uid)
+	}
+	return nil
+}
 
 // OnClose tells the rooms the connection was in that it left.
 func (ch *Chat) OnClose(c Conn, _ int) {
@@ -125,6 +134,8 @@ func (ch *Chat) handle(c Conn, m Message) error {
 		return ch.online(c, in)
 	case "count":
 		return ch.count(c)
+	case "refresh":
+		return ch.refresh(c, in)
 	case "":
 		return errors.New(`missing field "type"`)
 	}
@@ -147,12 +158,16 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 	if err != nil {
 		return err
 	}
-	name, err := need("name", in.Name, maxChatName)
+	old := nameOf(c)
+	if old != "" && (in.Name == nil || *in.Name == "") {
+		in.Name = &old // named by its token or an earlier join
+	}
+	name, err := chatName("name", in.Name)
 	if err != nil {
 		return err
 	}
-	if old, _ := c.Value().(string); old != "" && old != name {
-		return fmt.Errorf("already named %q on this connection", old)
+	if old != "" && old != name {
+		return fmt.Errorf("already named %q on this connection; it cannot join as %q", old, name)
 	}
 	if err := ch.w.BindUser(c, name); err != nil {
 		return err
@@ -162,6 +177,24 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 		return err
 	}
 	return ch.w.SendToRoom(room, chatOut{Type: "joined", Room: room, Name: name}.msg(), "")
+}
+
+// refresh takes a new connection token, so that -jwt-expire-close does not
+// close the connection when the first one expires.
+func (ch *Chat) refresh(c Conn, in chatIn) error {
+	tok, err := need("token", in.Token, 8192)
+	if err != nil {
+		return err
+	}
+	exp, err := ch.w.RefreshToken(c, tok)
+	if err != nil {
+		return err
+	}
+	out := chatOut{Type: "refreshed"}
+	if !exp.IsZero() {
+		out.Expires = exp.UTC().Format(time.RFC3339)
+	}
+	return c.Send(out.msg())
 }
 
 // member returns the sender's name, checking it is in room.
@@ -265,7 +298,7 @@ func (ch *Chat) online(c Conn, in chatIn) error {
 	defer cancel()
 	switch {
 	case in.Name != nil:
-		name, err := need("name", in.Name, maxChatName)
+		name, err := chatName("name", in.Name)
 		if err != nil {
 			return err
 		}
@@ -301,7 +334,7 @@ func (ch *Chat) count(c Conn) error {
 }
 
 func (ch *Chat) whisper(c Conn, in chatIn) error {
-	to, err := need("to", in.To, maxChatName)
+	to, err := chatName("to", in.To)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 )
 
 // FuzzChat feeds arbitrary client messages, one a line, to the chat
@@ -84,8 +85,8 @@ func FuzzChat(f *testing.F) {
 }
 
 var (
-	chatTypes   = []string{"join", "say", "leave", "members", "whisper", "whoami", "online", "count"}
-	chatReplies = []string{"joined", "left", "said", "members", "you", "online", "count", "whisper", "error"}
+	chatTypes   = []string{"join", "say", "leave", "members", "whisper", "whoami", "online", "count", "refresh"}
+	chatReplies = []string{"joined", "left", "said", "members", "you", "online", "count", "whisper", "refreshed", "error"}
 )
 
 // memConn is a connection of memWorker: it records what is sent to it.
@@ -230,3 +231,6 @@ func (w *memWorker) RoomUsers(_ context.Context, room, after string, limit int) 
 	return p, nil
 }
 func (w *memWorker) Logger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func (w *memWorker) RefreshToken(Conn, string) (time.Time, error) {
+	return time.Time{}, ErrNoTokens
+}

@@ -8,7 +8,9 @@
 // concurrently. OnMessage and OnClose run on a goroutine of the
 // connection's own while it has work, so they may block; an application
 // whose callbacks never block implements [Inline] and is called straight
-// from the connection engine's poller instead. Optionally,
+// from the connection engine's poller instead. Optionally, [Admitter]
+// decides from the upgrade request (its [Handshake]) who may connect, and
+// refuses the others with an HTTP status ([Refusal]) before the upgrade;
 // [WorkerStarter] gives it the worker's services when a worker starts, and
 // [ClusterStarter] runs once for the whole cluster, in the master, for work
 // that must happen once per cluster rather than once per worker (the push

@@ -60,6 +60,11 @@ type handshake struct {
 	uri       string
 	forwarded string            // X-Real-IP or the last X-Forwarded-For entry
 	header    map[string]string // kept when Options.KeepHeaders
+
+	// For Options.Admit only: the request's headers, and Admit's value.
+	host      string
+	reqHeader http.Header
+	admitted  any
 }
 
 // upgrade runs the WebSocket handshake on the head already in br, reading
@@ -76,6 +81,9 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 			if s.opts.KeepHeaders {
 				hs.header = map[string]string{"Host": string(host)}
 			}
+			if s.opts.Admit != nil {
+				hs.host = string(host)
+			}
 			return nil
 		},
 		OnHeader: func(key, value []byte) error {
@@ -88,7 +96,10 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 					ws.RejectionReason(fmt.Sprintf("no supported subprotocol (want one of %s)", strings.Join(s.opts.Subprotocols, ", "))),
 				)
 			}
-			return nil, nil
+			if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
+				hs.remote = hs.forwarded
+			}
+			return nil, s.admit(&hs)
 		},
 	}
 	if len(s.opts.Subprotocols) > 0 {
@@ -123,9 +134,6 @@ func (s *Server) upgrade(nc net.Conn, br *bufio.Reader, headLen int) (handshake,
 	if ext != nil {
 		_, hs.deflate = ext.Accepted()
 	}
-	if hs.forwarded != "" && s.trusted(nc.RemoteAddr()) {
-		hs.remote = hs.forwarded
-	}
 	return hs, nil
 }
 
@@ -142,6 +150,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func (s *Server) onHeader(hs *handshake, key, value []byte) error {
+	if s.opts.Admit != nil {
+		if hs.reqHeader == nil {
+			hs.reqHeader = make(http.Header)
+		}
+		hs.reqHeader.Add(string(key), string(value))
+	}
 	if s.opts.KeepHeaders {
 		if hs.header == nil {
 			hs.header = make(map[string]string)

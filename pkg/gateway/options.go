@@ -69,6 +69,15 @@ type Options struct {
 	// sysmon never backs off and retakes a P every 20 µs. Fewer pollers
 	// also gather more ready sockets per epoll_wait.
 	Cores int
+
+	// Admit, when set, decides every upgrade before the server answers
+	// it: it runs on the handshake's goroutine once the request passed
+	// the protocol, origin and subprotocol checks, and should return well
+	// within HandshakeTimeout. A nil error accepts, and the value becomes
+	// the new connection's Value (Handler.OnOpen reads it). A *Refusal
+	// refuses with its HTTP status; any other error, or a panic, refuses
+	// with 500 and is logged.
+	Admit func(r *Request) (any, error)
 }
 
 // pollers is how many epoll pollers the server runs (see Options.Cores).

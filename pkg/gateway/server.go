@@ -215,6 +215,7 @@ func (s *Server) newConn(hs handshake) *Conn {
 		deflate: hs.deflate,
 		created: time.Now().UnixNano(),
 		fd:      -1,
+		Value:   hs.admitted, // Options.Admit's
 	}
 	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
 		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}

@@ -27,6 +27,8 @@ type chatMsg struct {
 	Error       string   `json:"error,omitempty"`
 	Next        string   `json:"next,omitempty"`
 	After       string   `json:"after,omitempty"`
+	Token       string   `json:"token,omitempty"`
+	Expires     string   `json:"expires,omitempty"`
 }
 
 func (c *wsClient) sendChat(m chatMsg) {

@@ -124,6 +124,7 @@ type connJSON struct {
 	BytesIn    int64   `json:"bytes_in"`
 	BytesOut   int64   `json:"bytes_out"`
 	AgeSeconds float64 `json:"age_seconds"`
+	User       string  `json:"user"`
 }
 
 // queryStatus runs `master status -json` against pidFile. It returns an

@@ -210,6 +210,12 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
 		{args: []string{"nosuch"}, flag: "nosuch"},
+		// Client authentication (issue 11).
+		{args: []string{"start", "-jwt-secret-file", "/nonexistent/secret"}, flag: "jwt-secret-file"},
+		{args: []string{"start", "-jwt-secret-file", "/dev/null"}, flag: "jwt-secret-file"}, // empty
+		{args: []string{"start", "-jwt-key-file", "/dev/null"}, flag: "jwt-key-file"},       // no PEM
+		{args: []string{"start", "-jwt-expire-close"}, flag: "jwt-expire-close"},
+		{args: []string{"start", "-events-headers", "Cookie"}, flag: "events-headers"},
 	}
 	for _, tc := range cases {
 		pidFile := filepath.Join(t.TempDir(), "master.pid")
@@ -235,6 +241,7 @@ func TestHelp(t *testing.T) {
 	verbs := map[string][]string{
 		"start": {"count", "listen", "app", "push-interval", "nats", "nats-listen", "cluster-name", "grace",
 			"max-message", "send-buffer", "log-file", "log-level", "worker-bin", "worker-cores", "ping-interval", "idle-timeout", "d", "pid-file",
+			"jwt-secret-file", "jwt-key-file", "jwt-expire-close", "events-headers",
 			"max-rooms"}, // issue 10, hub bounds
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},

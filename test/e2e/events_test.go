@@ -36,7 +36,7 @@ type backendEvent struct {
 // the workers' connection events in a queue group and drives the clients
 // through the documented send and command subjects.
 func TestEventsBackend(t *testing.T) {
-	c := startCluster(t, clusterOpts{count: 4, app: "none", extra: []string{"-events"}})
+	c := startCluster(t, clusterOpts{count: 4, app: "none", extra: []string{"-events", "-events-headers", "X-App-Token"}})
 	nc, err := nats.Connect(c.status().Master.NATSURL)
 	if err != nil {
 		t.Fatal(err)
