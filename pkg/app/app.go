@@ -63,9 +63,11 @@ type App interface {
 // them straight from the connection engine's poller, which is cheapest.
 // Other applications' callbacks run on a goroutine of the connection's own
 // while it has work, so they may block (presence queries, JoinRoom) without
-// delaying other connections; a connection with more than 256 messages
-// waiting is closed with 1013. OnOpen always runs before the connection's
-// first read and should be quick.
+// delaying other connections; a connection with more than 256 messages,
+// or 1 MiB of them, waiting (or adding to a worker's 64 MiB of waiting
+// messages) is closed with 1013; a message is always taken when nothing
+// waits before it. OnOpen always runs before the connection's first read
+// and should be quick.
 type Inline interface {
 	// InlineCallbacks is a marker.
 	InlineCallbacks()
