@@ -64,7 +64,10 @@ func workersOn(t testing.TB, url string, n int, opts Options) []*worker {
 			t.Fatal(err)
 		}
 		o := opts
-		o.Self, o.Bus, o.Log, o.QueryTimeout, o.Conns = w.id, bc, log, 2*time.Second, registry{w}
+		o.Self, o.Bus, o.QueryTimeout, o.Conns = w.id, bc, 2*time.Second, registry{w}
+		if o.Log == nil {
+			o.Log = log
+		}
 		w.hub = New(o)
 		if err := w.hub.Start(context.Background()); err != nil {
 			t.Fatal(err)
