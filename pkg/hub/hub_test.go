@@ -72,7 +72,10 @@ func workersOn(t testing.TB, url string, n int, opts Options) []*worker {
 		if err := w.hub.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		w.gw = gateway.New(gateway.Options{IDPrefix: w.id.String() + "-"}, hooks{w}, log)
+		// The test clients read nothing unless told to, so they answer no
+		// ping: no pings, no idle timeout, or a test running past a minute
+		// (a fuzzer's) loses its connections.
+		w.gw = gateway.New(gateway.Options{IDPrefix: w.id.String() + "-", PingInterval: -1, IdleTimeout: -1}, hooks{w}, log)
 		if _, err := bc.SubscribeAll(func(m bus.Message) { w.gw.Broadcast(opOf(m), m.Data, m.Exclude) }); err != nil {
 			t.Fatal(err)
 		}
