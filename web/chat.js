@@ -211,8 +211,17 @@
     update();
   }
 
+  // A members reply comes in pages (docs/protocol.md): while one names a
+  // next page, ask for it and keep what came; show the list once complete.
+  const membersSoFar = new Map(); // room -> names of the pages received
   function onMembers(m) {
-    const names = Array.isArray(m.names) ? m.names : []; // the server leaves out an empty list
+    const page = Array.isArray(m.names) ? m.names : []; // the server leaves out an empty list
+    const names = (membersSoFar.get(m.room) || []).concat(page);
+    if (m.next && send({ type: 'members', room: m.room, after: m.next })) {
+      membersSoFar.set(m.room, names);
+      return;
+    }
+    membersSoFar.delete(m.room);
     const r = rooms.get(m.room);
     if (r) {
       r.members = names;
@@ -226,7 +235,7 @@
   // not say which message they answer, but only a join can fail on the name
   // or on the room's name (say and leave use a room we joined).
   function onError(text) {
-    if (pendingJoins.size && /already named|"name"|"room"/.test(text)) {
+    if (pendingJoins.size && /already named|"name"|"room"|at most|unavailable/.test(text)) {
       const room = pendingJoins.keys().next().value;
       pendingJoins.delete(room);
       const r = rooms.get(room);
@@ -449,6 +458,7 @@
 
   el.members.addEventListener('click', () => {
     if (!active) return;
+    membersSoFar.delete(active);
     if (send({ type: 'members', room: active })) membersShown = true;
   });
 

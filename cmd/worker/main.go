@@ -40,6 +40,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
@@ -79,6 +80,8 @@ func run(args []string) int {
 		events       = fs.Bool("events", false, "publish connection events for backends (docs/backend.md)")
 		pingInterval = fs.Duration("ping-interval", 25*time.Second, "how often to ping every connection (0: never)")
 		idleTimeout  = fs.Duration("idle-timeout", 60*time.Second, "close a connection silent for this long (0: never)")
+		// Issue 10, hub bounds.
+		maxRooms = fs.Int("max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in")
 
 		jwtSecret      = fs.String("jwt-secret-file", "", "HMAC secret of connection tokens (HS256/384/512)")
 		jwtKey         = fs.String("jwt-key-file", "", "PEM public key of connection tokens (RS256/384/512, ES256/384/512, EdDSA)")
@@ -170,6 +173,7 @@ func run(args []string) int {
 		Certs:    store,
 		Events:   *events,
 		Log:      log,
+		MaxRooms: *maxRooms,
 
 		Tokens:           verifier,
 		TokenExpireClose: *jwtExpireClose,

@@ -19,6 +19,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 )
 
 // startFlags are the flags of start (and what restart replays).
@@ -78,6 +79,8 @@ func newStartFlags(env Env) *startFlags {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 60*time.Second, "close a connection that sent nothing, not even a pong, for this long (0: never)")
 	fs.BoolVar(&o.Events, "events", false, "publish connection events on NATS for backends in any language (docs/backend.md)")
 	fs.BoolVar(&o.DemoPage, "demo-page", true, "answer plain HTTP GETs on the WebSocket port with the demo page")
+	// Issue 10, hub bounds.
+	fs.IntVar(&o.MaxRooms, "max-rooms", hub.DefaultMaxRooms, "the most rooms one connection may be in at once; a join beyond it is refused with an error")
 
 	fs.StringVar(&o.JWTSecretFile, "jwt-secret-file", "", "require a connection token (JWT: the token query parameter or Authorization: Bearer) signed with HS256/384/512 and the secret in this file (trimmed; at least 32 bytes)")
 	fs.StringVar(&o.JWTKeyFile, "jwt-key-file", "", "require a connection token signed with the private half of this PEM public key (RSA: RS256/384/512, ECDSA: ES256/384/512, Ed25519: EdDSA)")
@@ -134,6 +137,9 @@ func (f *startFlags) validate() []string {
 	}
 	if o.MaxRequestHead = int64(*f.maxHead); o.MaxRequestHead < 1<<10 || o.MaxRequestHead > 1<<20 {
 		p = append(p, fmt.Sprintf("-max-request-head must be between 1KiB and 1MiB (got %d bytes)", o.MaxRequestHead))
+	}
+	if o.MaxRooms < 1 {
+		p = append(p, fmt.Sprintf("-max-rooms must be at least 1 (got %d)", o.MaxRooms))
 	}
 	if o.Grace <= 0 {
 		p = append(p, fmt.Sprintf("-grace must be positive (got %s)", o.Grace))

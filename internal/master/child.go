@@ -131,6 +131,8 @@ func (m *Master) workerArgs(slot int) []string {
 		"-memory-limit", strconv.FormatInt(o.MemoryLimit, 10),
 		"-echo-prefix", o.EchoPrefix,
 	}
+	// Issue 10, hub bounds.
+	args = append(args, "-max-rooms", strconv.Itoa(o.MaxRooms))
 	if o.TLSCert != "" {
 		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)
 	}

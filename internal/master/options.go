@@ -46,6 +46,8 @@ type Options struct {
 	MemoryLimit int64  // each worker's GOMEMLIMIT, bytes; 0: none (see MemoryLimitFor)
 	EchoPrefix  string // the echo app's prefix
 
+	// Issue 10, hub bounds.
+	MaxRooms int // rooms per connection
 	// Client authentication (issue 11), passed to the workers: each
 	// reads the key files when it starts, so a reload rotates keys.
 	JWTSecretFile  string   // HMAC secret of connection tokens

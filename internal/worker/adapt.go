@@ -27,6 +27,7 @@ type handler struct {
 	log    *slog.Logger
 	inline bool            // the app never blocks: call it on the poller
 	wg     *sync.WaitGroup // mailboxes' goroutines
+	budget *budget         // the bytes waiting in the mailboxes
 }
 
 // conn is an application's view of a gateway connection. It lives in the
@@ -67,7 +68,7 @@ func (h handler) guard(c *gateway.Conn, callback string, f func()) {
 func (h handler) wrap(c *gateway.Conn) *conn {
 	ac := &conn{Conn: c}
 	if !h.inline {
-		ac.box = &mailbox{wg: h.wg}
+		ac.box = &mailbox{wg: h.wg, budget: h.budget}
 	}
 	return ac
 }
@@ -112,7 +113,7 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	}
 	// m.Data may point into the poller's buffer: the mailbox gets a copy.
 	msg := app.Message{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
-	if !ac.box.post(func() { h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, msg) }) }) {
+	if !ac.box.post(func() { h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, msg) }) }, len(msg.Data)) {
 		overloaded(c)
 	}
 }
@@ -137,13 +138,7 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		closed()
 		return
 	}
-	for !ac.box.post(closed) {
-		// Full of messages that will never be answered: the last word
-		// must still be said, after them.
-		ac.box.mu.Lock()
-		ac.box.queue = ac.box.queue[:0]
-		ac.box.mu.Unlock()
-	}
+	ac.box.postLast(closed)
 }
 
 // services is what the worker offers the application (app.Worker).
@@ -234,6 +229,10 @@ func (s services) RoomMembers(ctx context.Context, room string) ([]app.Member, e
 		out[i] = app.Member{ConnID: m.ConnID, UID: m.UID}
 	}
 	return out, err
+}
+func (s services) RoomUsers(ctx context.Context, room, after string, limit int) (app.UserPage, error) {
+	p, err := s.w.hub.RoomUsers(ctx, room, after, limit)
+	return app.UserPage{Users: p.Users, More: p.More, Count: p.Count}, err
 }
 func (s services) Logger() *slog.Logger { return s.w.log }
 func (s services) RefreshToken(c app.Conn, token string) (time.Time, error) {

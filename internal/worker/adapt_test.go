@@ -36,7 +36,7 @@ func TestPanicClosesOnlyItsConnection(t *testing.T) {
 		t.Run(map[bool]string{true: "inline", false: "mailbox"}[inline], func(t *testing.T) {
 			var wg sync.WaitGroup
 			log := slog.New(slog.DiscardHandler)
-			h := handler{app: panicky{}, hub: hub.New(hub.Options{Log: log}), log: log, inline: inline, wg: &wg}
+			h := handler{app: panicky{}, hub: hub.New(hub.Options{Log: log}), log: log, inline: inline, wg: &wg, budget: &budget{}}
 			s := gateway.New(gateway.Options{}, h, log)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

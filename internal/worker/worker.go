@@ -51,6 +51,9 @@ type Options struct {
 	// Log is the worker's logger.
 	Log *slog.Logger
 
+	// MaxRooms is the most rooms one connection may be in (-max-rooms).
+	// Default hub.DefaultMaxRooms.
+	MaxRooms int
 	// Tokens, when set, checks every client's connection token
 	// (-jwt-secret-file, -jwt-key-file): 401 without a valid one, and the
 	// connection bound to its sub.
@@ -166,7 +169,7 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	w.bc = bc
 	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
-	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}})
+	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms})
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)
 		return err
@@ -176,12 +179,17 @@ func (w *Worker) start(ctx context.Context) error {
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
+	// An application's own limit is read as the gateway's: a larger
+	// message is closed with 1009 from its header, not read and queued.
+	if l, ok := o.App.(app.MessageLimiter); ok && (gwOpts.MaxMessage == 0 || l.MaxMessage() < gwOpts.MaxMessage) {
+		gwOpts.MaxMessage = l.MaxMessage()
+	}
 	_, inline := o.App.(app.Inline)
 	if o.Tokens != nil {
 		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
 			conns: make(map[*gateway.Conn]*tokenState)}
 	}
-	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens}
+	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: &budget{}}
 	adm := &admitter{tokens: w.tokens, events: o.Events}
 	adm.app, _ = o.App.(app.Admitter)
 	if o.Events {

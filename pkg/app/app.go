@@ -63,9 +63,11 @@ type App interface {
 // them straight from the connection engine's poller, which is cheapest.
 // Other applications' callbacks run on a goroutine of the connection's own
 // while it has work, so they may block (presence queries, JoinRoom) without
-// delaying other connections; a connection with more than 256 messages
-// waiting is closed with 1013. OnOpen always runs before the connection's
-// first read and should be quick.
+// delaying other connections; a connection with more than 256 messages,
+// or 1 MiB of them, waiting (or adding to a worker's 64 MiB of waiting
+// messages) is closed with 1013; a message is always taken when nothing
+// waits before it. OnOpen always runs before the connection's first read
+// and should be quick.
 type Inline interface {
 	// InlineCallbacks is a marker.
 	InlineCallbacks()
@@ -107,6 +109,11 @@ type Worker interface {
 	// RoomCount counts room's members; RoomMembers lists them by id.
 	RoomCount(ctx context.Context, room string) (int, error)
 	RoomMembers(ctx context.Context, room string) ([]Member, error)
+	// RoomUsers pages the users of room's members: the user ids after
+	// after ("" for the first page), sorted, each once, at most limit of
+	// them. A page costs about limit names per worker, however large the
+	// room.
+	RoomUsers(ctx context.Context, room, after string, limit int) (UserPage, error)
 	// Logger is the worker's logger.
 	Logger() *slog.Logger
 	// RefreshToken verifies a new connection token for c, as the
@@ -121,6 +128,25 @@ type Worker interface {
 type Member struct {
 	ConnID string
 	UID    string
+}
+
+// UserPage is one page of a room's users (Worker.RoomUsers).
+type UserPage struct {
+	// Users are the page's user ids, sorted.
+	Users []string
+	// More says more users follow the last one: ask again after it.
+	More bool
+	// Count is the room's connections, bound to a user or not.
+	Count int
+}
+
+// MessageLimiter is implemented by applications whose protocol needs no
+// message above a size: the worker then reads no more than that from a
+// client, and closes one that sends a larger message with 1009, before the
+// rest of it is read, whatever -max-message allows.
+type MessageLimiter interface {
+	// MaxMessage is the largest message the application takes, in bytes.
+	MaxMessage() int64
 }
 
 // WorkerStarter is implemented by applications that need the worker's

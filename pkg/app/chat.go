@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 	"unicode/utf8"
 )
@@ -20,10 +19,20 @@ type Chat struct {
 	log *slog.Logger
 }
 
-// Limits of the chat protocol.
+// Limits of the chat protocol (docs/protocol.md).
 const (
 	maxChatName = 64
 	maxChatText = 4096
+	// maxChatMessage is the largest client message: the longest text, in
+	// UTF-8, and its fields. The worker reads no more from a chat client
+	// (app.MessageLimiter; issue 10: 10 MiB say messages were read and
+	// queued whole).
+	maxChatMessage = 4*maxChatText + 1024
+	// A members reply is paged (issue 10: one reply with every name of a
+	// large room passed the send buffer and closed the asker with 1008):
+	// at most membersPage names and membersPageBytes of them a page.
+	membersPage      = 100
+	membersPageBytes = 16 << 10
 )
 
 // chatIn is every client message; fields unused by a type are ignored.
@@ -35,6 +44,8 @@ type chatIn struct {
 	To    *string `json:"to"`
 	Conn  *string `json:"conn"`
 	Token *string `json:"token"`
+	// After pages a members reply: the names after this one.
+	After *string `json:"after"`
 }
 
 // chatOut is every server message.
@@ -50,6 +61,7 @@ type chatOut struct {
 	Online      *bool    `json:"online,omitempty"`
 	Connections *int     `json:"connections,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	Next        string   `json:"next,omitempty"`
 	Expires     string   `json:"expires,omitempty"`
 }
 
@@ -60,6 +72,10 @@ func (o chatOut) msg() Message {
 
 // NewChat returns the chat app.
 func NewChat() *Chat { return &Chat{log: slog.Default()} }
+
+// MaxMessage is the chat protocol's largest client message, in bytes
+// (app.MessageLimiter): a larger one closes the connection with 1009.
+func (ch *Chat) MaxMessage() int64 { return maxChatMessage }
 
 // StartWorker keeps the worker's services.
 func (ch *Chat) StartWorker(_ context.Context, w Worker) error {
@@ -229,31 +245,44 @@ func (ch *Chat) leave(c Conn, in chatIn) error {
 	return ch.w.SendToRoom(room, left, c.ID())
 }
 
+// members answers with one page of the room's names: the first, or those
+// after in.After; Next names where the following page starts.
 func (ch *Chat) members(c Conn, in chatIn) error {
 	room, err := need("room", in.Room, maxChatName)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ms, err := ch.w.RoomMembers(ctx, room)
-	if err != nil {
-		return err
-	}
-	n, err := ch.w.RoomCount(ctx, room)
-	if err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	names := []string{}
-	for _, m := range ms {
-		if m.UID != "" && !seen[m.UID] {
-			seen[m.UID] = true
-			names = append(names, m.UID)
+	after := ""
+	if in.After != nil {
+		if after, err = need("after", in.After, maxChatName); err != nil {
+			return err
 		}
 	}
-	sort.Strings(names)
-	return c.Send(chatOut{Type: "members", Room: room, Names: names, Count: &n}.msg())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := ch.w.RoomUsers(ctx, room, after, membersPage)
+	if err != nil {
+		return err
+	}
+	names, more := fitPage(p.Users, membersPageBytes)
+	out := chatOut{Type: "members", Room: room, Names: names, Count: &p.Count}
+	if (more || p.More) && len(names) > 0 {
+		out.Next = names[len(names)-1]
+	}
+	return c.Send(out.msg())
+}
+
+// fitPage returns the first names that fit in size bytes of JSON, and
+// whether some were left out.
+func fitPage(names []string, size int) ([]string, bool) {
+	used := 0
+	for i, n := range names {
+		b, _ := json.Marshal(n) // a string: cannot fail
+		if used += len(b) + 1; used > size && i > 0 {
+			return names[:i], true
+		}
+	}
+	return names, false
 }
 
 // nameOf is the connection's chat name, or "".

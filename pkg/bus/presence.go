@@ -135,12 +135,40 @@ func (c *Client) RunHeartbeat(ctx context.Context, role Role, self WorkerID) {
 	}
 }
 
+// headerMore marks every piece of a presence answer but its last: an answer
+// may be larger than one NATS message (issue 10: a member list over the
+// server's 1 MB max_payload was dropped silently), so a worker sends it in
+// pieces and the asker counts an answer once its last piece is in. Pieces
+// of one answer come from one connection on one subject, so NATS keeps
+// them in order.
+const headerMore = "Wsfleet-More"
+
+// pieceSlack is what a piece leaves of the server's max_payload for its
+// headers.
+const pieceSlack = 1 << 10
+
 // ServePresence answers presence queries with fn, on every worker. fn gets
-// the query and returns the answer; it runs on one goroutine, in order.
-func (c *Client) ServePresence(fn func(query []byte) []byte) (*Subscription, error) {
+// the query and the most bytes one piece of the answer may have, and
+// returns the answer in pieces of at most that size (at least one piece);
+// a piece over it is logged and left out. fn runs on one goroutine, in
+// order.
+func (c *Client) ServePresence(fn func(query []byte, pieceMax int) [][]byte) (*Subscription, error) {
 	sub, err := c.nc.Subscribe(c.subj.presence(), func(nm *nats.Msg) {
-		if nm.Reply != "" {
-			nm.Respond(fn(nm.Data))
+		if nm.Reply == "" {
+			return
+		}
+		pieces := fn(nm.Data, int(c.nc.MaxPayload())-pieceSlack)
+		if len(pieces) == 0 {
+			pieces = [][]byte{nil}
+		}
+		for i, p := range pieces {
+			m := &nats.Msg{Subject: nm.Reply, Data: p}
+			if i < len(pieces)-1 {
+				m.Header = nats.Header{headerMore: {"1"}}
+			}
+			if err := c.nc.PublishMsg(m); err != nil {
+				c.log.Warn("presence answer", "piece", i, "bytes", len(p), "err", err)
+			}
 		}
 	})
 	if err != nil {
@@ -154,30 +182,39 @@ func (c *Client) ServePresence(fn func(query []byte) []byte) (*Subscription, err
 }
 
 // Gather publishes a presence query and collects answers until expect
-// workers have answered, ctx ends or timeout passes; it returns what it
-// has then (an answer from a worker that died meanwhile never comes).
+// workers have answered in full, ctx ends or timeout passes; it returns
+// every piece it has then (an answer from a worker that died meanwhile
+// never comes).
 func (c *Client) Gather(ctx context.Context, query []byte, expect int, timeout time.Duration) ([][]byte, error) {
 	inbox := c.nc.NewRespInbox()
-	ch := make(chan *nats.Msg, max(expect, 1)+16)
-	sub, err := c.nc.ChanSubscribe(inbox, ch)
+	sub, err := c.nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, fmt.Errorf("bus: presence query: %w", err)
 	}
 	defer sub.Unsubscribe()
+	// The answers are the workers' own state, read at once as they come:
+	// no limit on their count, and the client library's 64 MiB default on
+	// bytes raised for the pieces of a very large room.
+	if err := sub.SetPendingLimits(-1, 1<<30); err != nil {
+		return nil, fmt.Errorf("bus: presence query: %w", err)
+	}
 	if err := c.nc.PublishRequest(c.subj.presence(), inbox, query); err != nil {
 		return nil, fmt.Errorf("bus: presence query: %w", err)
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+	wait, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	var out [][]byte
-	for len(out) < expect {
-		select {
-		case m := <-ch:
-			out = append(out, m.Data)
-		case <-t.C:
-			return out, nil
-		case <-ctx.Done():
-			return out, ctx.Err()
+	for done := 0; done < expect; {
+		m, err := sub.NextMsgWithContext(wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			return out, nil // the timeout: what came is the answer
+		}
+		out = append(out, m.Data)
+		if m.Header.Get(headerMore) == "" {
+			done++
 		}
 	}
 	return out, nil

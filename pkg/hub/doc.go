@@ -29,5 +29,15 @@
 // A Hub is safe for concurrent use. Join, Leave, Bind and Unbind of a
 // connection are meant to be called from its own callbacks; they return once
 // the worker's subscription, if a new one was needed, is registered, so a
-// message published after they return reaches the connection.
+// message published after they return reaches the connection. The hub's
+// lock is never held across a network round trip: a new subscription is
+// made on a goroutine of the hub's, and only the callers that need that
+// room or user wait for it (see group). Backend commands do not wait.
+//
+// # Bounds
+//
+// A connection is in at most Options.MaxRooms rooms; a room or user name is
+// 1 to MaxName bytes. Presence answers of any size travel in pieces under
+// NATS's max_payload, and RoomUsers pages a room's users so that a page
+// costs the same however large the room.
 package hub

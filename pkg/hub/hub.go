@@ -24,10 +24,18 @@ type Options struct {
 	Log *slog.Logger
 	// QueryTimeout bounds a presence query. Default 1s.
 	QueryTimeout time.Duration
+	// MaxRooms is the most rooms one connection may be in at once (issue
+	// 10: 100k joins from one connection grew a worker by 539 MiB). Default
+	// DefaultMaxRooms.
+	MaxRooms int
 	// Conns is the worker's registry of live connections (the gateway's).
 	// Required.
 	Conns Registry
 }
+
+// DefaultMaxRooms is Options.MaxRooms's default: more rooms than a chat
+// client shows at once.
+const DefaultMaxRooms = 100
 
 // Registry finds the worker's live connections.
 type Registry interface {
@@ -51,24 +59,19 @@ type Hub struct {
 	stop  context.CancelFunc
 
 	// state holds only connections in a room or bound to a user: one that
-	// is in neither (most of a push app's) costs the hub nothing.
-	mu    sync.RWMutex
-	state map[*gateway.Conn]*membership
-	rooms map[string]*group
-	users map[string]*group
+	// is in neither (most of a push app's) costs the hub nothing. mu is
+	// never held across a network round trip (see group).
+	mu      sync.RWMutex
+	stopped bool
+	state   map[*gateway.Conn]*membership
+	rooms   map[string]*group
+	users   map[string]*group
 }
 
 // membership is what one local connection belongs to.
 type membership struct {
 	rooms map[string]struct{}
 	uid   string
-}
-
-// group is the local members of one room or user, and the subscription that
-// brings their messages while there is any.
-type group struct {
-	members map[*gateway.Conn]struct{}
-	sub     *bus.Subscription
 }
 
 // New returns a Hub; Start connects it to the bus.
@@ -78,6 +81,9 @@ func New(opts Options) *Hub {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.MaxRooms <= 0 {
+		opts.MaxRooms = DefaultMaxRooms
 	}
 	return &Hub{
 		opts: opts, log: opts.Log,
@@ -119,8 +125,12 @@ func (h *Hub) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop says goodbye to the cluster and drops every subscription.
+// Stop says goodbye to the cluster and drops every subscription. It waits
+// for subscriptions on their way (each bounded by the bus's flush timeout).
 func (h *Hub) Stop() {
+	h.mu.Lock()
+	h.stopped = true // no new subscription starts: wg.Wait below is final
+	h.mu.Unlock()
 	if h.stop != nil {
 		h.stop()
 	}
@@ -132,29 +142,35 @@ func (h *Hub) Stop() {
 		h.peers.Stop()
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	var gs []*group
 	for _, groups := range []map[string]*group{h.rooms, h.users} {
 		for _, g := range groups {
-			g.sub.Unsubscribe()
+			h.dropLocked(g)
+			gs = append(gs, g)
 		}
 	}
+	h.mu.Unlock()
+	h.end(gs...)
 }
 
 // Remove forgets a closed connection: it leaves its rooms and its user.
 func (h *Hub) Remove(c *gateway.Conn) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m := h.state[c]
 	if m == nil {
+		h.mu.Unlock()
 		return
 	}
+	gs := make([]*group, 0, len(m.rooms)+1)
 	for room := range m.rooms {
-		h.leaveLocked(h.rooms, room, c)
+		gs = append(gs, h.removeLocked(roomKind, room, c))
 	}
 	if m.uid != "" {
-		h.leaveLocked(h.users, m.uid, c)
+		gs = append(gs, h.removeLocked(userKind, m.uid, c))
 	}
 	delete(h.state, c)
+	h.mu.Unlock()
+	h.end(gs...)
 }
 
 // stateLocked returns c's membership, creating it. h.mu is held.
@@ -177,42 +193,66 @@ func (h *Hub) tidyLocked(c *gateway.Conn, m *membership) {
 	}
 }
 
-// Join adds c to room.
+// Join adds c to room. It returns once the worker's subscription to the
+// room is in place, so that a message published afterwards reaches c; a
+// join that needs no new subscription returns at once. A connection in
+// Options.MaxRooms rooms gets ErrTooManyRooms.
 func (h *Hub) Join(c *gateway.Conn, room string) error {
+	g, err := h.join(c, room)
+	if err != nil || g == nil {
+		return err
+	}
+	return h.wait(g)
+}
+
+// join adds c to room without waiting for the subscription; it returns the
+// group, nil when c was already in the room.
+func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
+	if err := checkName(room); err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	m, err := h.stateLocked(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := m.rooms[room]; ok {
-		return nil
+		return nil, nil
 	}
-	if err := h.joinLocked(h.rooms, room, c, h.opts.Bus.SubscribeRoom); err != nil {
+	if len(m.rooms) >= h.opts.MaxRooms {
 		h.tidyLocked(c, m)
-		return err
+		return nil, fmt.Errorf("%w: a connection may be in at most %d", ErrTooManyRooms, h.opts.MaxRooms)
+	}
+	g, err := h.addLocked(roomKind, room, c)
+	if err != nil {
+		h.tidyLocked(c, m)
+		return nil, err
 	}
 	if m.rooms == nil {
 		m.rooms = make(map[string]struct{})
 	}
 	m.rooms[room] = struct{}{}
-	return nil
+	return g, nil
 }
 
 // Leave removes c from room.
 func (h *Hub) Leave(c *gateway.Conn, room string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m := h.state[c]
 	if m == nil {
+		h.mu.Unlock()
 		return nil // in no room
 	}
 	if _, ok := m.rooms[room]; !ok {
+		h.mu.Unlock()
 		return nil
 	}
 	delete(m.rooms, room)
-	h.leaveLocked(h.rooms, room, c)
+	g := h.removeLocked(roomKind, room, c)
 	h.tidyLocked(c, m)
+	h.mu.Unlock()
+	h.end(g)
 	return nil
 }
 
@@ -232,44 +272,61 @@ func (h *Hub) Rooms(c *gateway.Conn) []string {
 }
 
 // Bind binds c to uid (one user, many connections), replacing an earlier
-// binding of c.
+// binding of c. Like Join, it returns once the subscription is in place.
 func (h *Hub) Bind(c *gateway.Conn, uid string) error {
-	if uid == "" {
-		return errors.New("hub: empty user id")
+	g, err := h.bind(c, uid)
+	if err != nil || g == nil {
+		return err
+	}
+	return h.wait(g)
+}
+
+func (h *Hub) bind(c *gateway.Conn, uid string) (*group, error) {
+	if err := checkName(uid); err != nil {
+		return nil, err
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m, err := h.stateLocked(c)
 	if err != nil {
-		return err
+		h.mu.Unlock()
+		return nil, err
 	}
 	if m.uid == uid {
-		return nil
+		h.mu.Unlock()
+		return nil, nil
 	}
-	if err := h.joinLocked(h.users, uid, c, h.opts.Bus.SubscribeUser); err != nil {
+	g, err := h.addLocked(userKind, uid, c)
+	if err != nil {
 		h.tidyLocked(c, m)
-		return err
+		h.mu.Unlock()
+		return nil, err
 	}
+	var old *group
 	if m.uid != "" {
-		h.leaveLocked(h.users, m.uid, c)
+		old = h.removeLocked(userKind, m.uid, c)
 	}
 	m.uid = uid
-	return nil
+	h.mu.Unlock()
+	h.end(old)
+	return g, nil
 }
 
 // Unbind removes c's user binding.
 func (h *Hub) Unbind(c *gateway.Conn) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	m := h.state[c]
 	if m == nil {
+		h.mu.Unlock()
 		return nil // bound to no one
 	}
+	var old *group
 	if m.uid != "" {
-		h.leaveLocked(h.users, m.uid, c)
+		old = h.removeLocked(userKind, m.uid, c)
 		m.uid = ""
 	}
 	h.tidyLocked(c, m)
+	h.mu.Unlock()
+	h.end(old)
 	return nil
 }
 
@@ -283,65 +340,6 @@ func (h *Hub) UserOf(c *gateway.Conn) string {
 	return ""
 }
 
-// joinLocked adds c to groups[name], subscribing when it is the first
-// local member. h.mu is held: joins of one worker are serialised, which
-// keeps subscribe and unsubscribe of one name in order.
-func (h *Hub) joinLocked(groups map[string]*group, name string, c *gateway.Conn,
-	subscribe func(string, func(bus.Message)) (*bus.Subscription, error)) error {
-	g := groups[name]
-	if g == nil {
-		g = &group{members: make(map[*gateway.Conn]struct{})}
-		sub, err := subscribe(name, func(m bus.Message) { h.deliverGroup(groups, name, m) })
-		if err != nil {
-			return fmt.Errorf("hub: %w", err)
-		}
-		g.sub = sub
-		groups[name] = g
-	}
-	g.members[c] = struct{}{}
-	return nil
-}
-
-// leaveLocked removes c from groups[name], unsubscribing with the last
-// local member. h.mu is held.
-func (h *Hub) leaveLocked(groups map[string]*group, name string, c *gateway.Conn) {
-	g := groups[name]
-	if g == nil {
-		return
-	}
-	delete(g.members, c)
-	if len(g.members) == 0 {
-		if err := g.sub.Unsubscribe(); err != nil {
-			h.log.Warn("unsubscribe", "name", name, "err", err)
-		}
-		delete(groups, name)
-	}
-}
-
-// deliverGroup writes a bus message to the local members of a room or
-// user. It runs on the subscription's goroutine.
-func (h *Hub) deliverGroup(groups map[string]*group, name string, m bus.Message) {
-	h.mu.RLock()
-	g := groups[name]
-	var members []*gateway.Conn
-	if g != nil {
-		members = make([]*gateway.Conn, 0, len(g.members))
-		for c := range g.members {
-			if c.ID() != m.Exclude {
-				members = append(members, c)
-			}
-		}
-	}
-	h.mu.RUnlock()
-	if len(members) == 0 {
-		return
-	}
-	f := gateway.PrepareFrame(opOf(m), m.Data)
-	for _, c := range members {
-		c.SendFrame(f) // a full or closed connection is the gateway's to count
-	}
-}
-
 // deliverDirect handles a message or a command for one of this worker's
 // connections.
 func (h *Hub) deliverDirect(m bus.Message) {
@@ -353,14 +351,17 @@ func (h *Hub) deliverDirect(m bus.Message) {
 		c.Send(opOf(m), m.Data)
 		return
 	}
+	// Commands are not acknowledged (docs/backend.md): a join or bind
+	// does not wait for its subscription, which would hold up every other
+	// message to this worker's connections behind a NATS round trip.
 	var err error
 	switch {
 	case m.Join != "":
-		err = h.Join(c, m.Join)
+		_, err = h.join(c, m.Join)
 	case m.Leave != "":
 		err = h.Leave(c, m.Leave)
 	case m.Bind != "":
-		err = h.Bind(c, m.Bind)
+		_, err = h.bind(c, m.Bind)
 	case m.Unbind:
 		err = h.Unbind(c)
 	}

@@ -40,7 +40,7 @@ func (h hooks) OnMessage(*gateway.Conn, gateway.Message) {}
 func (h hooks) OnClose(c *gateway.Conn, _ int, _ string) { h.w.hub.Remove(c) }
 
 // cluster starts an embedded NATS server and n workers on it.
-func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
+func cluster(t testing.TB, n int) (*bus.Embedded, []*worker) {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	e, err := bus.StartEmbedded(bus.EmbeddedOptions{Listen: "127.0.0.1:0"}, log)
@@ -48,18 +48,34 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Shutdown)
+	return e, workersOn(t, e.ClientURL(), n, Options{})
+}
+
+// workersOn starts n workers on the NATS server at url; opts gives the
+// hubs' options beyond their identity and bus.
+func workersOn(t testing.TB, url string, n int, opts Options) []*worker {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
 	var workers []*worker
 	for i := 0; i < n; i++ {
 		w := &worker{id: bus.WorkerID{Node: "n1", PID: 1000 + i}, open: make(chan *gateway.Conn, 16), name: fmt.Sprintf("w%d", i)}
-		bc, err := bus.Connect(context.Background(), bus.Options{URL: e.ClientURL(), Name: w.name, Logger: log})
+		bc, err := bus.Connect(context.Background(), bus.Options{URL: url, Name: w.name, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.hub = New(Options{Self: w.id, Bus: bc, Log: log, QueryTimeout: 2 * time.Second, Conns: registry{w}})
+		o := opts
+		o.Self, o.Bus, o.QueryTimeout, o.Conns = w.id, bc, 2*time.Second, registry{w}
+		if o.Log == nil {
+			o.Log = log
+		}
+		w.hub = New(o)
 		if err := w.hub.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		w.gw = gateway.New(gateway.Options{IDPrefix: w.id.String() + "-"}, hooks{w}, log)
+		// The test clients read nothing unless told to, so they answer no
+		// ping: no pings, no idle timeout, or a test running past a minute
+		// (a fuzzer's) loses its connections.
+		w.gw = gateway.New(gateway.Options{IDPrefix: w.id.String() + "-", PingInterval: -1, IdleTimeout: -1}, hooks{w}, log)
 		if _, err := bc.SubscribeAll(func(m bus.Message) { w.gw.Broadcast(opOf(m), m.Data, m.Exclude) }); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +107,7 @@ func cluster(t *testing.T, n int) (*bus.Embedded, []*worker) {
 		}
 		return true
 	})
-	return e, workers
+	return workers
 }
 
 type client struct {
@@ -99,7 +115,7 @@ type client struct {
 	conn *gateway.Conn // the server side, for Join/Bind
 }
 
-func (w *worker) dial(t *testing.T) client {
+func (w *worker) dial(t testing.TB) client {
 	t.Helper()
 	nc, _, _, err := ws.Dial(context.Background(), "ws://"+w.addr+"/")
 	if err != nil {
@@ -260,14 +276,14 @@ func outMsgs(t *testing.T, s *server.Server) map[string]int64 {
 	return out
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

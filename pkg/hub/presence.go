@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -16,19 +18,26 @@ type Member struct {
 
 // query is a presence question, asked of every worker.
 type query struct {
-	Kind string `json:"kind"` // count, room, user, conn
+	Kind string `json:"kind"` // count, room, user, conn, users
 	Name string `json:"name,omitempty"`
 	List bool   `json:"list,omitempty"`
+	// After and Limit page a "users" query: the room's user ids after
+	// After, at most Limit of them.
+	After string `json:"after,omitempty"`
+	Limit int    `json:"limit,omitempty"`
 }
 
-// answer is one worker's reply.
+// answer is one worker's reply, or one piece of it: pieces add up.
 type answer struct {
 	Count   int      `json:"count"`
 	Members []Member `json:"members,omitempty"`
+	Users   []string `json:"users,omitempty"`
+	More    bool     `json:"more,omitempty"`
 }
 
-// answer replies for this worker's own connections.
-func (h *Hub) answer(raw []byte) []byte {
+// answer replies for this worker's own connections, in pieces of at most
+// pieceMax bytes.
+func (h *Hub) answer(raw []byte, pieceMax int) [][]byte {
 	var q query
 	var a answer
 	if json.Unmarshal(raw, &q) == nil {
@@ -44,10 +53,14 @@ func (h *Hub) answer(raw []byte) []byte {
 			if g := h.users[q.Name]; g != nil {
 				a.Count = len(g.members)
 			}
-		case "room":
+		case "room", "users":
 			if g := h.rooms[q.Name]; g != nil {
 				a.Count = len(g.members)
-				if q.List {
+				switch {
+				case q.Kind == "users":
+					a.Users, a.More = h.usersLocked(g, q.After, q.Limit)
+				case q.List:
+					a.Members = make([]Member, 0, len(g.members))
 					for c := range g.members {
 						a.Members = append(a.Members, Member{ConnID: c.ID(), UID: h.state[c].uid})
 					}
@@ -56,8 +69,70 @@ func (h *Hub) answer(raw []byte) []byte {
 		}
 		h.mu.RUnlock()
 	}
-	b, _ := json.Marshal(a) // plain struct: cannot fail
-	return b
+	return pieces(a, pieceMax)
+}
+
+// usersLocked returns the distinct user ids of g's members after after,
+// sorted, at most limit of them, and whether there are more. It keeps only
+// the limit+1 smallest as it goes, so a page of a large room costs memory
+// for a page, not for the room (issue 10). h.mu is held.
+func (h *Hub) usersLocked(g *group, after string, limit int) ([]string, bool) {
+	if limit <= 0 {
+		limit = len(g.members)
+	}
+	best := make([]string, 0, min(limit+1, len(g.members)))
+	for c := range g.members {
+		uid := h.state[c].uid
+		if uid == "" || uid <= after || len(best) == limit+1 && uid >= best[limit] {
+			continue
+		}
+		i, dup := slices.BinarySearch(best, uid)
+		if dup {
+			continue
+		}
+		if len(best) == limit+1 {
+			best = best[:limit] // the largest gives way
+		}
+		best = slices.Insert(best, i, uid)
+	}
+	if len(best) > limit {
+		return best[:limit], true
+	}
+	return best, false
+}
+
+// pieces encodes a in pieces of at most pieceMax bytes each, splitting its
+// lists; the count and the flag go in the first piece. A single member too
+// large for a piece (pieceMax is NATS's max_payload, far above any id) is
+// left to the bus to refuse and log.
+func pieces(a answer, pieceMax int) [][]byte {
+	head := answer{Count: a.Count, More: a.More}
+	var out [][]byte
+	cur, size := head, 0
+	flush := func() {
+		b, _ := json.Marshal(cur) // plain struct: cannot fail
+		out = append(out, b)
+		cur, size = answer{}, 0
+	}
+	const overhead = 64 // the braces and field names of a piece
+	for _, m := range a.Members {
+		b, _ := json.Marshal(m)
+		if size > 0 && size+len(b)+1+overhead > pieceMax {
+			flush()
+		}
+		cur.Members = append(cur.Members, m)
+		size += len(b) + 1
+	}
+	for _, u := range a.Users {
+		b, _ := json.Marshal(u)
+		if size > 0 && size+len(b)+1+overhead > pieceMax {
+			flush()
+		}
+		cur.Users = append(cur.Users, u)
+		size += len(b) + 1
+	}
+	flush()
+	return out
 }
 
 // ask puts q to every live worker and adds up the answers.
@@ -75,6 +150,8 @@ func (h *Hub) ask(ctx context.Context, q query) (answer, error) {
 		}
 		total.Count += a.Count
 		total.Members = append(total.Members, a.Members...)
+		total.Users = append(total.Users, a.Users...)
+		total.More = total.More || a.More
 	}
 	sort.Slice(total.Members, func(i, j int) bool { return total.Members[i].ConnID < total.Members[j].ConnID })
 	return total, nil
@@ -108,4 +185,35 @@ func (h *Hub) RoomCount(ctx context.Context, room string) (int, error) {
 func (h *Hub) RoomMembers(ctx context.Context, room string) ([]Member, error) {
 	a, err := h.ask(ctx, query{Kind: "room", Name: room, List: true})
 	return a.Members, err
+}
+
+// UserPage is one page of a room's users.
+type UserPage struct {
+	// Users are user ids bound to members of the room, each once, sorted,
+	// all after the page's start.
+	Users []string
+	// More says users follow the last one: ask again after it.
+	More bool
+	// Count is the room's connections, bound to a user or not.
+	Count int
+}
+
+// RoomUsers lists the users of room's members after the user id after
+// ("" for the first page), at most limit of them. Each worker sends only
+// its first limit, so a page costs the bus about limit names per worker
+// however large the room.
+func (h *Hub) RoomUsers(ctx context.Context, room, after string, limit int) (UserPage, error) {
+	if limit <= 0 {
+		return UserPage{}, errors.New("hub: room users: limit must be positive")
+	}
+	a, err := h.ask(ctx, query{Kind: "users", Name: room, After: after, Limit: limit})
+	if err != nil {
+		return UserPage{}, err
+	}
+	users := slices.Compact(slices.Sorted(slices.Values(a.Users)))
+	p := UserPage{Users: users, More: a.More, Count: a.Count}
+	if len(users) > limit {
+		p.Users, p.More = users[:limit], true
+	}
+	return p, nil
 }

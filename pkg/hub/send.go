@@ -10,10 +10,20 @@ func (h *Hub) SendAll(m bus.Message) error { return h.opts.Bus.PublishAll(m) }
 
 // SendRoom sends m to every member of room, except the connection
 // m.Exclude names, if any.
-func (h *Hub) SendRoom(room string, m bus.Message) error { return h.opts.Bus.PublishRoom(room, m) }
+func (h *Hub) SendRoom(room string, m bus.Message) error {
+	if err := checkName(room); err != nil {
+		return err
+	}
+	return h.opts.Bus.PublishRoom(room, m)
+}
 
 // SendUser sends m to every connection bound to uid.
-func (h *Hub) SendUser(uid string, m bus.Message) error { return h.opts.Bus.PublishUser(uid, m) }
+func (h *Hub) SendUser(uid string, m bus.Message) error {
+	if err := checkName(uid); err != nil {
+		return err
+	}
+	return h.opts.Bus.PublishUser(uid, m)
+}
 
 // SendConn sends m to the connection id, wherever it lives.
 func (h *Hub) SendConn(id string, m bus.Message) error {

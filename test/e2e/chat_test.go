@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // chatMsg is any chat protocol message (docs/protocol.md).
@@ -23,6 +25,8 @@ type chatMsg struct {
 	Online      bool     `json:"online,omitempty"`
 	Connections int      `json:"connections,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	Next        string   `json:"next,omitempty"`
+	After       string   `json:"after,omitempty"`
 	Token       string   `json:"token,omitempty"`
 	Expires     string   `json:"expires,omitempty"`
 }
@@ -66,6 +70,29 @@ func (c *wsClient) expectChat(typ string, skip ...string) chatMsg {
 	}
 	c.t.Fatalf("no %s in 1000 messages", typ)
 	return chatMsg{}
+}
+
+// chatRoundTrip is a chat bystander's round trip (see bystanders): it joins
+// a room of its own (named by text up to " trip ": "bystander N", the same
+// every trip), which the chat announces through the bus even to a member
+// joining again, and waits for the announcement: one message each way
+// through the hub and NATS.
+func (c *wsClient) chatRoundTrip(text string) error {
+	room, _, _ := strings.Cut(text, " trip ")
+	room = strings.ReplaceAll(room, " ", "-")
+	b, _ := json.Marshal(chatMsg{Type: "join", Room: room, Name: room})
+	if err := c.write(ws.OpText, b); err != nil {
+		return fmt.Errorf("client %s: send: %w", c.local, err)
+	}
+	ev, err := c.readMessage(expectTimeout)
+	if err != nil {
+		return err
+	}
+	var m chatMsg
+	if err := json.Unmarshal(ev.data, &m); err != nil || m.Type != "joined" || m.Room != room {
+		return fmt.Errorf("client %s: got %q, want joined %s", c.local, ev.data, room)
+	}
+	return nil
 }
 
 // TestChatAcrossWorkers: eight people in one room on a four-worker cluster;

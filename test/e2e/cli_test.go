@@ -204,6 +204,9 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"start", "-idle-timeout", "often"}, flag: "idle-timeout"},
 		{args: []string{"start", "-ping-interval", "30s", "-idle-timeout", "20s"}, flag: "idle-timeout"},
 		{args: []string{"stop", "-grace", "abc"}, flag: "grace"},
+		// Issue 10, hub bounds.
+		{args: []string{"start", "-max-rooms", "0"}, flag: "max-rooms"},
+		{args: []string{"start", "-max-rooms", "many"}, flag: "max-rooms"},
 		{args: []string{"start", "-worker-bin", "/nonexistent/worker"}, flag: "worker-bin"},
 		{args: []string{"status", "-nope"}, flag: "nope"},
 		{args: []string{"nosuch"}, flag: "nosuch"},
@@ -255,7 +258,8 @@ func TestHelp(t *testing.T) {
 			"nats-user", "nats-password-file", "nats-creds", "nats-tls-cert", "nats-tls-key", "nats-tls-ca",
 			"nats-backend-user", "nats-backend-password-file", "cluster-user", "cluster-password-file",
 			"cluster-tls-cert", "cluster-tls-key", "cluster-tls-ca",
-			"memory-limit", "echo-prefix"},
+			"memory-limit", "echo-prefix",
+			"max-rooms"}, // issue 10, hub bounds
 		"stop":        {"g", "grace", "pid-file"},
 		"restart":     {"d", "g", "grace", "pid-file"},
 		"reload":      {"g", "grace", "pid-file"},

@@ -255,6 +255,16 @@ func (c *wsClient) writeFrames(fs []ws.Frame, mask bool) error {
 	return err
 }
 
+// writeRaw writes bytes as they are (frames already encoded, or parts of
+// them), in one write.
+func (c *wsClient) writeRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.conn.Write(b)
+	return err
+}
+
 // write sends one whole masked message.
 func (c *wsClient) write(op ws.OpCode, p []byte) error {
 	return c.writeFrame(ws.NewFrame(op, true, p), true)

@@ -165,9 +165,11 @@ func (w *memWatch) assertReturned(slack int64, timeout time.Duration) {
 	})
 }
 
-// bystanders are well-behaved echo-app clients, one per worker where the
-// kernel spreads them so, doing round trips one after the other for as long
-// as an attack lasts. They record the slowest round trip and every failure.
+// bystanders are well-behaved clients, one per worker where the kernel
+// spreads them so, doing round trips one after the other for as long as an
+// attack lasts: echo round trips, or on a chat cluster chat ones through
+// the bus (chatRoundTrip). They record the slowest round trip and every
+// failure.
 type bystanders struct {
 	t       testing.TB
 	clients []*wsClient
@@ -180,8 +182,8 @@ type bystanders struct {
 	failures []error
 }
 
-// startBystanders dials n clients to c (an echo cluster) and starts their
-// round trips.
+// startBystanders dials n clients to c (an echo or a chat cluster) and
+// starts their round trips.
 func startBystanders(t *testing.T, c *cluster, n int) *bystanders {
 	t.Helper()
 	b := &bystanders{t: t, clients: c.dialN(n), done: make(chan struct{})}
@@ -196,7 +198,11 @@ func startBystanders(t *testing.T, c *cluster, n int) *bystanders {
 				default:
 				}
 				start := time.Now()
-				err := cl.roundTrip(fmt.Sprintf("bystander %d trip %d", i, seq))
+				trip := cl.roundTrip
+				if c.opts.app == "chat" {
+					trip = cl.chatRoundTrip
+				}
+				err := trip(fmt.Sprintf("bystander %d trip %d", i, seq))
 				rtt := time.Since(start)
 				b.mu.Lock()
 				if err != nil {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -334,15 +333,6 @@ var failFastCases = func() []failFastCase {
 		},
 	}
 }()
-
-// writeRaw writes bytes as they are, in one write.
-func (c *wsClient) writeRaw(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := c.conn.Write(b)
-	return err
-}
 
 // TestProtocolFailFast replays failFastCases against a real worker: the
 // 1007 arrives before the message's remaining parts are sent.
