@@ -331,3 +331,24 @@ func TestFragmentsAreNotDoubled(t *testing.T) {
 		t.Fatalf("%d bytes sent kept in %d chunks", sent, len(c.rd.data.list))
 	}
 }
+
+// TestContinuationLengthCannotOverflowTheLimit: a continuation frame whose
+// announced length, added to the message so far, overflows int64 must be
+// refused like any other oversized one, not taken as a frame that never
+// ends (a client would then stream into the server's memory without bound).
+func TestContinuationLengthCannotOverflowTheLimit(t *testing.T) {
+	s := New(Options{MaxMessage: 1 << 20}, &collector{}, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	budget := inflateRound
+	if err := c.keep(masked(ws.NewFrame(ws.OpBinary, false, []byte("x"))), &budget); err != nil {
+		t.Fatal(err)
+	}
+	hdr := ws.Header{Fin: true, OpCode: ws.OpContinuation, Length: 1<<63 - 1, Masked: true}
+	var b bytes.Buffer
+	if err := ws.WriteHeader(&b, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.keep(b.Bytes(), &budget); err != errTooBig {
+		t.Fatalf("a continuation announcing 2^63-1 bytes: %v, want errTooBig", err)
+	}
+}
