@@ -122,9 +122,10 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 		return nil
 	}
 	if backlog := c.queued - c.headLocked(); !control && backlog > 0 && backlog+len(b) > c.srv.opts.SendBuffer {
+		queued := c.queued // read under the lock: the writer changes it
 		c.mu.Unlock()
 		c.srv.sendFailures.Add(1)
-		c.srv.log.Info("closing slow client", "conn", c.id, "queued", c.queued, "backlog", backlog,
+		c.srv.log.Info("closing slow client", "conn", c.id, "queued", queued, "backlog", backlog,
 			"frame", len(b), "limit", c.srv.opts.SendBuffer)
 		c.startClose(ws.StatusPolicyViolation, "send buffer full", true)
 		return ErrSendBufferFull
