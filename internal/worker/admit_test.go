@@ -138,3 +138,35 @@ func TestAdmitterReachesTheApp(t *testing.T) {
 		t.Errorf("tokenless admit = %v (app asked: %v), want 401 first", err, g.seen != nil)
 	}
 }
+
+// TestRefreshIsBounded: a client sending refreshes in a loop, bad tokens or
+// good, has at most refreshBurst of them verified per refreshWindow.
+func TestRefreshIsBounded(t *testing.T) {
+	secret := []byte("a secret of the test")
+	v, err := auth.New(auth.Options{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := &tokens{verifier: v, log: slog.New(slog.DiscardHandler), conns: make(map[*gateway.Conn]*tokenState)}
+	c := &gateway.Conn{}
+	tk.start(c, time.Time{}, "ben")
+	good, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "ben", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range refreshBurst - 1 {
+		if _, err := tk.refresh(c, "not.a.token"); err == nil || errors.Is(err, errRefreshBurst) {
+			t.Fatalf("bad refresh %d: %v, want a token error", i, err)
+		}
+	}
+	if _, err := tk.refresh(c, good); err != nil {
+		t.Fatalf("refresh %d, a good token: %v", refreshBurst, err)
+	}
+	if _, err := tk.refresh(c, good); !errors.Is(err, errRefreshBurst) {
+		t.Fatalf("refresh %d: %v, want %v", refreshBurst+1, err, errRefreshBurst)
+	}
+	tk.stop(c)
+	if _, err := tk.refresh(c, good); !errors.Is(err, gateway.ErrClosed) {
+		t.Fatalf("refresh after the end: %v, want %v", err, gateway.ErrClosed)
+	}
+}

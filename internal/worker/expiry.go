@@ -16,6 +16,31 @@ import (
 type tokenState struct {
 	sub   string
 	timer *time.Timer // nil: no expiry watched
+
+	// The refreshes tried since window began (see refreshBurst).
+	window    time.Time
+	refreshes int
+}
+
+// refreshBurst is how many refreshes a connection may try per
+// refreshWindow. A refresh checks a signature, up to about 100 µs of CPU
+// (ES256, RSA), where a chat message costs a few: without a bound, a client
+// sending refreshes in a loop, good tokens or bad, makes the worker spend
+// that much per message. A token lives minutes; one refresh per token
+// suffices.
+const (
+	refreshBurst  = 4
+	refreshWindow = 10 * time.Second
+)
+
+// allowRefresh counts a refresh tried at now and reports whether it is
+// within the bound. t.mu is held.
+func (ts *tokenState) allowRefresh(now time.Time) bool {
+	if now.Sub(ts.window) >= refreshWindow {
+		ts.window, ts.refreshes = now, 0
+	}
+	ts.refreshes++
+	return ts.refreshes <= refreshBurst
 }
 
 // start records c's token and, with -jwt-expire-close, arms its expiry.
@@ -54,12 +79,26 @@ func (t *tokens) stop(c *gateway.Conn) {
 	delete(t.conns, c)
 }
 
-var errTokenExpired = errors.New("worker: the token expired already; the connection is closing")
+var (
+	errTokenExpired = errors.New("worker: the token expired already; the connection is closing")
+	errRefreshBurst = fmt.Errorf("worker: refresh: more than %d in %s; try again later", refreshBurst, refreshWindow)
+)
 
-// refresh verifies token for c and moves c's expiry to its exp.
+// refresh verifies token for c and moves c's expiry to its exp; at most
+// refreshBurst tries per refreshWindow are verified.
 func (t *tokens) refresh(c *gateway.Conn, token string) (time.Time, error) {
 	if t == nil {
 		return time.Time{}, app.ErrNoTokens
+	}
+	t.mu.Lock()
+	ts := t.conns[c]
+	allowed := ts != nil && ts.allowRefresh(time.Now())
+	t.mu.Unlock()
+	switch {
+	case ts == nil:
+		return time.Time{}, gateway.ErrClosed
+	case !allowed:
+		return time.Time{}, errRefreshBurst
 	}
 	cl, err := t.verifier.Verify(token)
 	if err != nil {
@@ -67,7 +106,7 @@ func (t *tokens) refresh(c *gateway.Conn, token string) (time.Time, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ts := t.conns[c]
+	ts = t.conns[c] // the connection may have ended during Verify
 	switch {
 	case ts == nil:
 		return time.Time{}, gateway.ErrClosed

@@ -232,3 +232,40 @@ func TestReadSecretFile(t *testing.T) {
 		t.Fatal("empty file accepted")
 	}
 }
+
+// TestEmbeddedLogIsRateLimited: every refused login is an error line of
+// the embedded server; an outsider retrying in a loop must not write the
+// log as fast as they connect.
+func TestEmbeddedLogIsRateLimited(t *testing.T) {
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &logLines{}
+	e, err := StartEmbedded(EmbeddedOptions{Listen: "127.0.0.1:0", Users: []User{{"wsfleet", secret}}}, slog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	const attempts = 200
+	start := time.Now()
+	for range attempts {
+		nc, err := nats.Connect(e.ClientURL(), nats.UserInfo("wsfleet", "guess"), nats.MaxReconnects(0), nats.Timeout(10*time.Second))
+		if err == nil {
+			nc.Close()
+			t.Fatal("connected with a wrong password")
+		}
+	}
+	// Each refusal is logged before its client is told, so all are in by
+	// now; the limit lets natsLogBurst through in each second begun.
+	bound := natsLogBurst * (int(time.Since(start)/time.Second) + 2)
+	violations := 0
+	for _, l := range logs.snapshot() {
+		if strings.Contains(strings.ToLower(l), "authentication error") {
+			violations++
+		}
+	}
+	if violations == 0 || violations > min(bound, attempts-1) {
+		t.Fatalf("%d refused logins wrote %d lines, want 1 to %d", attempts, violations, min(bound, attempts-1))
+	}
+}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -110,7 +112,7 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{log.With("component", "nats")}, false, false, false)
+	ns.SetLoggerV2(natsLogger{l: log.With("component", "nats"), limit: &lineLimit{}}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(opts.ReadyTimeout) {
 		ns.Shutdown()
@@ -203,7 +205,15 @@ func (e *Embedded) Shutdown() {
 }
 
 // natsLogger adapts slog to the NATS server's logger interface.
-type natsLogger struct{ l *slog.Logger }
+// natsLogger passes the embedded server's log to slog. Its warnings and
+// errors go through a rate limit: most of them are about one client (an
+// authorization violation, a client that never logs in), so anyone who
+// reaches the port could otherwise write the master's log as fast as they
+// connect (nats-server's own RateLimitWarnf covers only a few messages).
+type natsLogger struct {
+	l     *slog.Logger
+	limit *lineLimit
+}
 
 func (n natsLogger) Noticef(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
 func (n natsLogger) Warnf(format string, v ...any) {
@@ -213,9 +223,46 @@ func (n natsLogger) Warnf(format string, v ...any) {
 		n.l.Debug(fmt.Sprintf(format, v...))
 		return
 	}
-	n.l.Warn(fmt.Sprintf(format, v...))
+	n.log(slog.LevelWarn, format, v)
 }
 func (n natsLogger) Fatalf(format string, v ...any) { n.l.Error(fmt.Sprintf(format, v...)) }
-func (n natsLogger) Errorf(format string, v ...any) { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Errorf(format string, v ...any) { n.log(slog.LevelError, format, v) }
 func (n natsLogger) Debugf(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
 func (n natsLogger) Tracef(format string, v ...any) { n.l.Debug(fmt.Sprintf(format, v...)) }
+
+// log writes a rate-limited line, with the number the limit held back
+// since the last one written.
+func (n natsLogger) log(level slog.Level, format string, v []any) {
+	suppressed, ok := n.limit.allow(time.Now())
+	if !ok {
+		return
+	}
+	n.l.Log(context.Background(), level, fmt.Sprintf(format, v...), "suppressed", suppressed)
+}
+
+// natsLogBurst is how many warnings and errors a second the embedded
+// server may log.
+const natsLogBurst = 20
+
+// lineLimit lets natsLogBurst lines a second through and counts the rest.
+type lineLimit struct {
+	mu         sync.Mutex
+	second     int64
+	lines      int
+	suppressed int
+}
+
+func (l *lineLimit) allow(now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := now.Unix(); s != l.second {
+		l.second, l.lines = s, 0
+	}
+	if l.lines >= natsLogBurst {
+		l.suppressed++
+		return 0, false
+	}
+	l.lines++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
+}

@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Admit sees the request (URI, headers, cookies, address after a trusted
@@ -68,5 +72,27 @@ func TestAdmit(t *testing.T) {
 	}
 	if n := srv.Stats().Connections; n != 1 {
 		t.Errorf("%d connections; only the admitted one should be", n)
+	}
+}
+
+// TestAdmitRefusalIsNotABadRequest: Options.Admit's refusals (a 401 for a
+// missing token, the application's own scheme) are the application's to
+// count and log; Stats.Refused.BadRequest counts requests we do not serve.
+func TestAdmitRefusalIsNotABadRequest(t *testing.T) {
+	admit := func(*Request) (any, error) { return nil, &Refusal{Status: http.StatusUnauthorized, Reason: "no token"} }
+	srv, url := startServer(t, Options{Admit: admit}, &echo{})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
+	if resp, _ := rawRequest(t, addr, upgradeRequest("")); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("refused upgrade = %d", resp.StatusCode)
+	}
+	bad := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if resp, _ := rawRequest(t, addr, bad); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("upgrade without a key = %d", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx, ws.StatusGoingAway, "test over") // waits for the handshakes: both are counted
+	if r := srv.Stats().Refused; r.BadRequest != 1 || r.Total() != 1 {
+		t.Fatalf("refused %+v, want the keyless upgrade alone, as a bad request", r)
 	}
 }

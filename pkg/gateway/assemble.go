@@ -28,6 +28,20 @@ type reader struct {
 	inf *inflater // a complete compressed message being inflated
 }
 
+// release gives back what r holds, the chunks of an unfinished message and
+// its inflater, when the connection ends in the middle of it; r is not
+// used after.
+func (r *reader) release() {
+	if r == nil {
+		return
+	}
+	r.data.release()
+	if r.inf != nil {
+		r.inf.release()
+		r.inf = nil
+	}
+}
+
 // open reports whether a message is open (its final frame not yet here).
 func (r *reader) open() bool { return r != nil && r.op != 0 }
 

@@ -391,6 +391,7 @@ func (p *poller) finish(c *Conn) {
 	}
 	unix.Close(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()
+	c.rd.release() // the pools get back what an unfinished message held
 	c.rd, c.in = nil, input{}
 	c.srv.end(c, code, why)
 }

@@ -144,7 +144,9 @@ func (c *Conn) checkHeader(hdr ws.Header) error {
 	if err := ws.CheckHeader(hdr, state); err != nil {
 		return err
 	}
-	if !hdr.OpCode.IsControl() && int64(c.rd.size())+hdr.Length > c.srv.opts.MaxMessage {
+	// Subtracted, not added: a length near 2^63 plus the message so far
+	// would overflow and pass.
+	if !hdr.OpCode.IsControl() && hdr.Length > c.srv.opts.MaxMessage-int64(c.rd.size()) {
 		return errTooBig
 	}
 	return nil

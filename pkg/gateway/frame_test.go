@@ -331,3 +331,48 @@ func TestFragmentsAreNotDoubled(t *testing.T) {
 		t.Fatalf("%d bytes sent kept in %d chunks", sent, len(c.rd.data.list))
 	}
 }
+
+// TestContinuationLengthCannotOverflowTheLimit: a continuation frame whose
+// announced length, added to the message so far, overflows int64 must be
+// refused like any other oversized one, not taken as a frame that never
+// ends (a client would then stream into the server's memory without bound).
+func TestContinuationLengthCannotOverflowTheLimit(t *testing.T) {
+	s := New(Options{MaxMessage: 1 << 20}, &collector{}, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	budget := inflateRound
+	if err := c.keep(masked(ws.NewFrame(ws.OpBinary, false, []byte("x"))), &budget); err != nil {
+		t.Fatal(err)
+	}
+	hdr := ws.Header{Fin: true, OpCode: ws.OpContinuation, Length: 1<<63 - 1, Masked: true}
+	var b bytes.Buffer
+	if err := ws.WriteHeader(&b, hdr); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.keep(b.Bytes(), &budget); err != errTooBig {
+		t.Fatalf("a continuation announcing 2^63-1 bytes: %v, want errTooBig", err)
+	}
+}
+
+// TestEndMidMessageReturnsItsChunks: a connection that ends in the middle
+// of a message gives the message's chunks back to the pool, as every other
+// path does (here the goroutine engine's read loop; the poller's finish
+// calls the same release).
+func TestEndMidMessageReturnsItsChunks(t *testing.T) {
+	s := New(Options{MaxMessage: 10 << 20}, &collector{}, slog.New(slog.DiscardHandler))
+	c := s.newConn(handshake{})
+	srv, cli := net.Pipe()
+	c.g = &netConn{Conn: srv, gone: make(chan struct{}), room: make(chan struct{}, 1)}
+	c.in.b = masked(ws.NewFrame(ws.OpBinary, false, make([]byte, 100<<10)))
+	if err := c.consumePending(); err != nil {
+		t.Fatal(err)
+	}
+	r := c.rd
+	if r == nil || len(r.data.list) != 2 {
+		t.Fatalf("an unfinished 100 KiB message: reader %+v", r)
+	}
+	cli.Close() // the client goes away mid-message
+	c.readLoop()
+	if c.rd != nil || r.data.list != nil || r.data.len() != 0 {
+		t.Fatalf("after the end: reader %v, %d chunks holding %d bytes kept", c.rd, len(r.data.list), r.data.len())
+	}
+}

@@ -30,7 +30,7 @@ type handshake struct {
 	remote   string     // the client's address (from a trusted proxy's headers, if any)
 	client   netip.Addr // remote's IP: the key of the per-address limits
 	reserved bool       // the door counted the connection (admit)
-	refused  bool       // the door refused it and counted the refusal (admit)
+	refused  bool       // admit refused it, and the refusal is counted (the door's) or the application's
 	protocol string     // the negotiated subprotocol
 	deflate  wbits      // permessage-deflate: the server's window bits, 0 when not negotiated
 	uri      string
@@ -124,6 +124,9 @@ func (s *Server) admit(hs *handshake, peer netip.Addr) error {
 			fmt.Sprintf("no supported subprotocol (want one of %s)", strings.Join(s.opts.Subprotocols, ", ")))
 	}
 	if err := s.admitApp(hs); err != nil {
+		// Options.Admit's refusal (a token, the application's scheme): the
+		// application counts and logs it; it is no bad request.
+		hs.refused = true
 		return err
 	}
 	if r, ok := s.door.reserve(hs.client); !ok {

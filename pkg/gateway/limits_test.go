@@ -104,10 +104,16 @@ func TestMaxConnsPerIPBehindProxy(t *testing.T) {
 	// Not a proxy: counted under its own address, whatever it claims.
 	wantStatus(t, upgradeStatus(t, dialFrom(t, "127.0.0.5", addr), "X-Forwarded-For: 203.0.113.3\r\n"), http.StatusSwitchingProtocols)
 	wantStatus(t, upgradeStatus(t, dialFrom(t, "127.0.0.5", addr), "X-Forwarded-For: 203.0.113.4\r\n"), http.StatusTooManyRequests)
+	// A connection is registered after its 101 is written: wait for the
+	// three, then check.
 	remotes := map[string]bool{}
-	for _, ci := range s.Conns() {
-		remotes[strings.Split(ci.Remote, ":")[0]] = true
-	}
+	waitFor(t, func() bool {
+		clear(remotes)
+		for _, ci := range s.Conns() {
+			remotes[strings.Split(ci.Remote, ":")[0]] = true
+		}
+		return len(remotes) >= 3
+	})
 	for _, want := range []string{"203.0.113.1", "203.0.113.2", "127.0.0.5"} {
 		if !remotes[want] {
 			t.Errorf("no connection from %s in %v", want, remotes)

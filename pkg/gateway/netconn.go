@@ -51,6 +51,10 @@ func (s *Server) runOnGoroutine(c *Conn, nc net.Conn) {
 // readLoop reads frames until the connection ends and returns the close code
 // and reason to report to OnClose. It runs on the connection's own goroutine.
 func (c *Conn) readLoop() (ws.StatusCode, string) {
+	defer func() {
+		c.rd.release() // the pools get back what an unfinished message held
+		c.rd = nil
+	}()
 	if err := c.consumePending(); err != nil {
 		return c.endRead(err)
 	}

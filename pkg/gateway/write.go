@@ -102,29 +102,18 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 //
 // Control frames (a pong, the pinger's ping) are never refused but count
 // in the queue: a client that stops reading is closed by the data frames'
-// check or by WriteTimeout. Once pongFoldAt bytes wait, a pong replaces a
-// pong still unwritten at the end of the queue: only the latest ping
-// needs an answer (RFC 6455 §5.5.3), so a client that floods pings and
-// does not read holds one pong more, not one per ping (it took a worker
-// from 10 to 823 MiB in 10 s, issue 10). Below that every ping is
-// answered, as conformance suites expect of a client that reads.
+// check or by WriteTimeout; pongs fold (see queuePong).
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
 	if c.closeSent || c.killed {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if control && c.pongLast && isPong(b) && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
-		last := len(c.outbox) - 1
-		c.queued += len(b) - len(c.outbox[last])
-		c.outbox[last] = b // in c.first when it is the only frame
-		c.mu.Unlock()
-		return nil
-	}
 	if backlog := c.queued - c.headLocked(); !control && backlog > 0 && backlog+len(b) > c.srv.opts.SendBuffer {
+		queued := c.queued // read under the lock: the writer changes it
 		c.mu.Unlock()
 		c.srv.sendFailures.Add(1)
-		c.srv.log.Info("closing slow client", "conn", c.id, "queued", c.queued, "backlog", backlog,
+		c.srv.log.Info("closing slow client", "conn", c.id, "queued", queued, "backlog", backlog,
 			"frame", len(b), "limit", c.srv.opts.SendBuffer)
 		c.startClose(ws.StatusPolicyViolation, "send buffer full", true)
 		return ErrSendBufferFull
@@ -138,26 +127,39 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 	return nil
 }
 
-// queuePong answers a ping with payload (frame.go). A pong that replaces
-// the unwritten one at the end of the queue (see enqueue) reuses its
-// buffer: a client flooding pings costs no allocation per ping.
+// queuePong answers a ping with payload (frame.go). Once pongFoldAt bytes
+// wait, a pong replaces a pong still unwritten at the end of the queue:
+// only the latest ping needs an answer (RFC 6455 §5.5.3), so a client that
+// floods pings and does not read holds one pong more, not one per ping (it
+// took a worker from 10 to 823 MiB in 10 s, issue 10). Below that every
+// ping is answered, as conformance suites expect of a client that reads.
+// The replacing pong reuses the buffer of the one it replaces when it
+// fits: a client flooding pings costs no allocation per ping.
 func (c *Conn) queuePong(payload []byte) error {
 	c.mu.Lock()
 	if c.pongLast && !c.closeSent && !c.killed && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
 		last := len(c.outbox) - 1
-		if b := c.outbox[last]; cap(b) >= 2+len(payload) { // a control frame's header is 2 bytes
-			c.queued -= len(b)
-			b = b[:2+len(payload)]
-			putHeader(b, ws.Header{Fin: true, OpCode: ws.OpPong, Length: int64(len(payload))})
-			copy(b[2:], payload)
-			c.outbox[last] = b // in c.first when it is the only frame
-			c.queued += len(b)
-			c.mu.Unlock()
-			return nil
-		}
+		old := c.outbox[last]
+		b := compilePongInto(old, payload)
+		c.queued += len(b) - len(old)
+		c.outbox[last] = b // in c.first when it is the only frame
+		c.mu.Unlock()
+		return nil
 	}
 	c.mu.Unlock()
 	return c.enqueue(compile(ws.OpPong, payload), true)
+}
+
+// compilePongInto encodes a pong with payload in buf when it has room (a
+// control frame's header is 2 bytes), else in a new buffer.
+func compilePongInto(buf, payload []byte) []byte {
+	if cap(buf) < 2+len(payload) {
+		return compile(ws.OpPong, payload)
+	}
+	b := buf[:2+len(payload)]
+	putHeader(b, ws.Header{Fin: true, OpCode: ws.OpPong, Length: int64(len(payload))})
+	copy(b[2:], payload)
+	return b
 }
 
 // pongFoldAt is how much must be queued before pongs replace each other:

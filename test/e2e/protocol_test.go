@@ -160,6 +160,13 @@ var protocolCases = []protoCase{
 		closeCodes: tooBig,
 	},
 	{
+		// The announced length plus the message so far overflows int64:
+		// refused, not taken as a frame that never ends.
+		name:       "continuation announcing 2^63-1 bytes",
+		frames:     []ws.Frame{frame(binary, false, []byte("x")), {Header: ws.Header{Fin: true, OpCode: cont, Length: 1<<63 - 1}}},
+		closeCodes: tooBig,
+	},
+	{
 		name:   "ping",
 		frames: []ws.Frame{ws.NewPingFrame([]byte("abc"))},
 		want:   []wsEvent{{kind: evPong, data: []byte("abc")}},
