@@ -148,11 +148,21 @@ func TestDoorLimits(t *testing.T) {
 	}
 	// Not a proxy: its claim is ignored.
 	upgrade("127.0.0.3", "X-Forwarded-For: 203.0.113.7\r\n", http.StatusSwitchingProtocols)
+	wants := []string{"203.0.113.5", "203.0.113.5", "127.0.0.1:", "203.0.113.8", "127.0.0.1:", "127.0.0.3:", "127.0.0.2:"}
+	// A connection is registered just after its 101 is written: wait
+	// until the worker lists every one the test holds.
 	var remotes []string
-	for _, ci := range c.connections().Connections {
-		remotes = append(remotes, ci.Remote)
-	}
-	for _, want := range []string{"203.0.113.5", "203.0.113.5", "127.0.0.1:", "203.0.113.8", "127.0.0.1:", "127.0.0.3:", "127.0.0.2:"} {
+	waitFor(t, 10*time.Second, func() error {
+		remotes = remotes[:0]
+		for _, ci := range c.connections().Connections {
+			remotes = append(remotes, ci.Remote)
+		}
+		if len(remotes) < len(wants) {
+			return fmt.Errorf("%d connections listed, want at least %d", len(remotes), len(wants))
+		}
+		return nil
+	})
+	for _, want := range wants {
 		found := -1
 		for i, r := range remotes {
 			if r == want || (strings.HasSuffix(want, ":") && strings.HasPrefix(r, want)) {
