@@ -18,9 +18,12 @@ run: build
 	$(BIN)/master start -count $(COUNT) -listen $(LISTEN) -nats-listen $(NATS_LISTEN) -app $(APP)
 
 # Every test: vet, gofmt, unit tests with the race detector, then the
-# end-to-end suite against real processes.
+# end-to-end suite against real processes. The hostile-input and fault
+# tests run one at a time (they measure a worker's memory and its other
+# clients' round trips), so the suite takes longer than go test's default
+# 10-minute timeout.
 test: vet $(BIN)/nats
-	WSFLEET_E2E_RACE=1 $(GO) test -race -count=1 ./...
+	WSFLEET_E2E_RACE=1 $(GO) test -race -count=1 -timeout 60m ./...
 
 # The nats command-line tool, with which the end-to-end suite runs
 # docs/backend.md's examples; the version is test/e2e's natsCLIVersion.
