@@ -113,7 +113,8 @@ start_wsfleet() {
 	fi
 	# The embedded NATS wants credentials: the load generator logs in as
 	# the backend account (docs/backend.md).
-	[[ -f $RUN/backend.secret ]] || (umask 077 && head -c 24 /dev/urandom | base64 >"$RUN/backend.secret")
+	# Hex, since it goes into a URL's userinfo, where base64's '/' would not.
+	[[ -f $RUN/backend.secret ]] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
 	bin/master start -d -count "$2" -app "$1" -push-interval "$3" "${@:4}" \
 		-listen "127.0.0.1:$PORT" -nats-listen 127.0.0.1:0 \
 		-nats-backend-password-file "$RUN/backend.secret" \
