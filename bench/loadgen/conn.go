@@ -45,7 +45,7 @@ func dialer(src net.IP, timeout time.Duration) ws.Dialer {
 }
 
 func dialClient(ctx context.Context, d ws.Dialer, url string) (*client, error) {
-	nc, br, _, err := d.Dial(ctx, url)
+	nc, br, _, err := dialRetrying(ctx, d, url)
 	if err != nil {
 		return nil, err
 	}
@@ -125,3 +125,25 @@ func maskedFrame(op ws.OpCode, p []byte) []byte {
 type fixedWriter struct{ b []byte }
 
 func (w fixedWriter) Write(p []byte) (int, error) { return copy(w.b, p), nil }
+
+// dialRetrying dials, and retries an upgrade answered 429 as a client
+// should: wsfleet's door answers 429 to an address with more than 32
+// handshakes in progress on one worker, which a load generator opening
+// thousands of connections from a few source addresses reaches. The waits
+// double from 5 ms to 320 ms, 12 tries in all (about 2.5 s), within ctx.
+func dialRetrying(ctx context.Context, d ws.Dialer, url string) (net.Conn, *bufio.Reader, ws.Handshake, error) {
+	wait := 5 * time.Millisecond
+	for try := 1; ; try++ {
+		nc, br, hs, err := d.Dial(ctx, url)
+		var status ws.StatusError
+		if err == nil || !errors.As(err, &status) || int(status) != 429 || try == 12 {
+			return nc, br, hs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, hs, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 320*time.Millisecond)
+	}
+}
