@@ -194,17 +194,7 @@ func TestBusyWorker(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, clusterOpts{count: 2})
 	frozen := c.status().Workers[0]
-	if err := syscall.Kill(frozen.PID, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = syscall.Kill(frozen.PID, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := freezeWorker(t, frozen.PID)
 	start := time.Now()
 	out, errOut, code := c.cli("status", "-json")
 	if d := time.Since(start); d > 5*time.Second {

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,17 +54,7 @@ func TestConnectionsNamesSilentWorker(t *testing.T) {
 	clients := c.dialN(8)
 	owners := c.owners(clients)
 	frozen := c.status().Workers[0]
-	if err := syscall.Kill(frozen.PID, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = syscall.Kill(frozen.PID, syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := freezeWorker(t, frozen.PID)
 	out, errOut, code := c.cli("connections", "-json")
 	resume()
 	if code != 1 {

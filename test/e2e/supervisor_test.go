@@ -89,19 +89,7 @@ func TestKillWorkerUnderChatLoad(t *testing.T) {
 			n++
 		}
 	}
-	waitFor(t, 30*time.Second, func() error {
-		st, err := c.tryStatus()
-		if err != nil {
-			return err
-		}
-		if err := allRunning(st, 4); err != nil {
-			return err
-		}
-		if w := st.Workers[indexOfSlot(st, victim.WorkerSlot)]; w.PID == victim.WorkerPID || w.Restarts != 1 {
-			return fmt.Errorf("slot %d: pid %d, restarts %d", w.Slot, w.PID, w.Restarts)
-		}
-		return nil
-	})
+	c.waitReplacedOnce(victim.WorkerSlot, victim.WorkerPID)
 	fresh := c.dial()
 	fresh.sendChat(chatMsg{Type: "join", Room: "lobby", Name: "late"})
 	fresh.expectChat("joined")
@@ -188,19 +176,7 @@ func TestStuckWorkerReplaced(t *testing.T) {
 			t.Fatalf("connection %d after the kill (%s after SIGSTOP): %v", i, time.Since(stoppedAt).Round(time.Millisecond), err)
 		}
 	}
-	waitFor(t, 30*time.Second, func() error {
-		st, err := c.tryStatus()
-		if err != nil {
-			return err
-		}
-		if err := allRunning(st, 4); err != nil {
-			return err
-		}
-		if w := st.Workers[indexOfSlot(st, frozen.Slot)]; w.PID == frozen.PID || w.Restarts != 1 {
-			return fmt.Errorf("slot %d: pid %d restarts %d", w.Slot, w.PID, w.Restarts)
-		}
-		return nil
-	})
+	c.waitReplacedOnce(frozen.Slot, frozen.PID)
 }
 
 // dialAndEcho opens a client, checks one echo, and leaves it open until the
@@ -340,4 +316,36 @@ func writeAtomic(t *testing.T, path string, b []byte) {
 	if err := os.Rename(path+".tmp", path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitReplacedOnce waits until every one of c's four workers runs and
+// slot's worker is no longer pid, restarted exactly once.
+func (c *cluster) waitReplacedOnce(slot, pid int) {
+	c.t.Helper()
+	waitFor(c.t, 30*time.Second, func() error {
+		st, err := c.tryStatus()
+		if err != nil {
+			return err
+		}
+		if err := allRunning(st, 4); err != nil {
+			return err
+		}
+		if w := st.Workers[indexOfSlot(st, slot)]; w.PID == pid || w.Restarts != 1 {
+			return fmt.Errorf("slot %d: pid %d, restarts %d", w.Slot, w.PID, w.Restarts)
+		}
+		return nil
+	})
+}
+
+// freezeWorker stops a worker with SIGSTOP and returns the function that
+// resumes it, which the test's cleanup also calls (once in all).
+func freezeWorker(t *testing.T, pid int) (resume func()) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	resume = func() { once.Do(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) }
+	t.Cleanup(resume)
+	return resume
 }
