@@ -1,25 +1,14 @@
-// Command master is wsfleet's command line and supervisor: `master start`
-// runs a cluster; stop, restart, reload, status and connections talk to the
-// running one. See `master -h`.
+// Command master is wsfleet's stock program: `master start` runs a cluster
+// of the built-in applications (-app); stop, restart, reload, status and
+// connections talk to the running one. See `master -h`. It is the public
+// package's Server (github.com/wsfleet/wsfleet), as a user's own program
+// is.
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/wsfleet/wsfleet/internal/cli"
+	"github.com/wsfleet/wsfleet/internal/builtin"
 )
 
-func main() {
-	env := cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Signals: subscribe}
-	os.Exit(cli.Run(context.Background(), env, os.Args[1:]))
-}
-
-// subscribe routes the signals a running master acts on to a channel.
-func subscribe() <-chan os.Signal {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
-	return sigs
-}
+func main() { os.Exit(builtin.Main()) }

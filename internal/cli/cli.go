@@ -1,7 +1,9 @@
-// Package cli is the `master` command line: it parses each verb's flags,
-// starts the master (in the foreground or as a daemon) and talks to a
-// running one over its control socket. It never exits the process: Run
-// returns the exit code for cmd/master.
+// Package cli is the command line of a wsfleet program, the stock
+// `master` or a user's own: it parses each verb's flags, starts the master
+// (in the foreground or as a daemon), talks to a running one over its
+// control socket, and runs the program as one of its workers when its
+// master starts it again. It never exits the process: Run returns the exit
+// code for the program's main.
 package cli
 
 import (
@@ -11,9 +13,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 
-	"github.com/wsfleet/wsfleet/internal/master"
+	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/pkg/config"
 )
 
 // Exit codes.
@@ -30,6 +36,9 @@ type Env struct {
 	// SIGINT, SIGUSR1, SIGUSR2, SIGHUP); only start calls it, so the other
 	// commands keep the default behaviour (Ctrl-C ends them).
 	Signals func() <-chan os.Signal
+	// Program is the program being run: its name, defaults, own flags and
+	// application.
+	Program Program
 }
 
 type verb struct {
@@ -52,37 +61,47 @@ func verbs() []verb {
 // exit code.
 func Run(ctx context.Context, env Env, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		usage(env.Stdout)
+		usage(env.Stdout, env.Program.Name)
 		if len(args) == 0 {
 			return ExitUsage
 		}
 		return ExitOK
+	}
+	if args[0] == ctl.WorkerVerb { // the master starting a worker: not a verb for people
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		return runWorker(ctx, env, args[1:])
 	}
 	for _, v := range verbs() {
 		if v.name == args[0] {
 			return v.run(ctx, env, args[1:])
 		}
 	}
-	fmt.Fprintf(env.Stderr, "master: unknown command %q\n", args[0])
-	usage(env.Stderr)
+	fmt.Fprintf(env.Stderr, "%s: unknown command %q\n", env.Program.Name, args[0])
+	usage(env.Stderr, env.Program.Name)
 	return ExitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: master <command> [flags]\n\nwsfleet: a WebSocket application server; the master supervises worker processes\nthat share one port.\n\ncommands:")
+func usage(w io.Writer, name string) {
+	fmt.Fprintf(w, "usage: %s <command> [flags]\n\nwsfleet: a WebSocket application server; the master supervises worker processes\nthat share one port.\n\ncommands:\n", name)
 	for _, v := range verbs() {
 		fmt.Fprintf(w, "  %-12s %s\n", v.name, v.summary)
 	}
-	fmt.Fprintln(w, "\n'master <command> -h' lists a command's flags. Exit codes: 0 done, 1 failed, 2 bad usage.")
+	fmt.Fprintf(w, "\n'%s <command> -h' lists a command's flags. Exit codes: 0 done, 1 failed, 2 bad usage.\n", name)
 }
 
 // newFlags makes a verb's flag set with the flags every verb has.
 func newFlags(env Env, name, synopsis, about string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet("master "+name, flag.ContinueOnError)
+	prog := env.Program.Name
+	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	pidFile := fs.String("pid-file", master.DefaultPIDFile(), "the master's pid file; the control socket is beside it (.sock)")
+	def := env.Program.Config.PIDFile
+	if def == "" {
+		def = config.DefaultPIDFile()
+	}
+	pidFile := fs.String("pid-file", def, "the master's pid file; the control socket is beside it (.sock)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: master %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fmt.Fprintf(fs.Output(), "usage: %s %s %s\n\n%s\n\nflags:\n", prog, name, synopsis, about)
 		fs.PrintDefaults()
 	}
 	return fs, pidFile
@@ -112,9 +131,9 @@ func usageErrors(env Env, name string, problems []string) int {
 		return 0
 	}
 	for _, p := range problems {
-		fmt.Fprintf(env.Stderr, "master %s: %s\n", name, p)
+		fmt.Fprintf(env.Stderr, "%s %s: %s\n", env.Program.Name, name, p)
 	}
-	fmt.Fprintf(env.Stderr, "run 'master %s -h' for the flags\n", name)
+	fmt.Fprintf(env.Stderr, "run '%s %s -h' for the flags\n", env.Program.Name, name)
 	return ExitUsage
 }
 
@@ -125,4 +144,11 @@ func fail(env Env, err error) int {
 	}
 	fmt.Fprintln(env.Stderr, msg)
 	return ExitFailure
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -24,7 +24,7 @@ const daemonEnv = "WSFLEET_READY_FD"
 // "error <reason>" on a pipe. Go cannot fork without exec, so the child is a
 // fresh process running the same start command.
 func daemonize(env Env, f *startFlags, args []string) int {
-	logPath := *f.logFile
+	logPath := f.cfg.LogFile
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fail(env, fmt.Errorf("-log-file: %w", err))
 	}
@@ -67,7 +67,7 @@ func daemonize(env Env, f *startFlags, args []string) int {
 	switch {
 	case strings.HasPrefix(line, "ok "):
 		fmt.Fprintf(env.Stdout, "wsfleet started: master pid %s, listening on %s, log %s\n",
-			strings.TrimPrefix(line, "ok "), f.opts.Listen, logPath)
+			strings.TrimPrefix(line, "ok "), f.cfg.Listen, logPath)
 		return ExitOK
 	case strings.HasPrefix(line, "error "):
 		fmt.Fprintln(env.Stderr, strings.TrimPrefix(line, "error "))

@@ -172,3 +172,25 @@ func (v *PrefixesValue) Set(s string) error {
 	*v = out
 	return nil
 }
+
+// SizeVar defines a size flag stored in p, whose value is its default.
+func SizeVar(fs *flag.FlagSet, p *int64, name, usage string) {
+	fs.Var((*SizeValue)(p), name, usage)
+}
+
+// LevelVar defines a log level flag stored in p, whose value is its
+// default.
+func LevelVar(fs *flag.FlagSet, p *slog.Level, name, usage string) {
+	fs.Var(LevelValue{p}, name, usage)
+}
+
+// ListVar defines a list flag stored in p, whose value is its default.
+func ListVar(fs *flag.FlagSet, p *[]string, name, usage string) {
+	fs.Var((*ListValue)(p), name, usage)
+}
+
+// PrefixesVar defines a flag of addresses and prefixes stored in p, whose
+// value is its default.
+func PrefixesVar(fs *flag.FlagSet, p *[]netip.Prefix, name, usage string) {
+	fs.Var((*PrefixesValue)(p), name, usage)
+}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -68,23 +67,23 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	}
 	defer lnFile.Close()
 
-	auth, err := m.authPipe() // issue 11: the bus credentials, off argv (busauth.go)
+	setup, err := ctl.SetupPipe(m.setup(slot)) // the settings and bus credentials, off argv
 	if err != nil {
 		ctlConn.Close()
 		return nil, err
 	}
-	defer auth.Close()
+	defer setup.Close()
 
-	cmd := exec.Command(m.opts.WorkerBin, m.workerArgs(slot)...)
+	cmd := exec.Command(m.workerBin, ctl.WorkerVerb, "-slot", strconv.Itoa(slot))
 	cmd.Stdout = m.logOut
 	cmd.Stderr = m.logOut
-	cmd.ExtraFiles = []*os.File{theirs, lnFile, auth} // fd 3, fd 4, fd 5 (-nats-auth-fd)
+	cmd.ExtraFiles = []*os.File{theirs, lnFile, setup} // ctl.ControlFD, ListenFD, SetupFD
 	// Own process group: a terminal's Ctrl-C goes to the master, which
 	// stops the workers in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		ctlConn.Close()
-		return nil, fmt.Errorf("master: start worker %d (%s): %w", slot, m.opts.WorkerBin, err)
+		return nil, fmt.Errorf("master: start worker %d (%s): %w", slot, m.workerBin, err)
 	}
 	c := &execProcess{
 		slot: slot, pid: cmd.Process.Pid, cmd: cmd,
@@ -103,66 +102,17 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	return c, nil
 }
 
-func (m *Master) workerArgs(slot int) []string {
+// setup is what the worker of slot is told (see ctl.Setup).
+func (m *Master) setup(slot int) ctl.Setup {
 	o := m.opts
-	args := []string{
-		"-slot", strconv.Itoa(slot),
-		"-node", o.Node,
-		"-ctl-fd", "3", "-listen-fd", "4",
-		"-nats", m.natsURL,
-		"-cluster-name", o.ClusterName,
-		"-app", o.App,
-		"-push-interval", o.PushInterval.String(),
-		"-max-message", strconv.FormatInt(o.MaxMessage, 10),
-		"-send-buffer", strconv.FormatInt(o.SendBuffer, 10),
-		"-log-level", o.LogLevel,
-		"-demo-page=" + strconv.FormatBool(o.DemoPage),
-		"-deflate=" + strconv.FormatBool(o.Deflate),
-		"-cores", strconv.Itoa(CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0))),
-		"-events=" + strconv.FormatBool(o.Events),
-		"-ping-interval", o.PingInterval.String(),
-		"-idle-timeout", o.IdleTimeout.String(),
-		"-require-subprotocol=" + strconv.FormatBool(o.RequireSubprotocol),
-		"-max-conns", strconv.Itoa(Share(o.MaxConns, o.Count)),
-		"-max-conns-per-ip", strconv.Itoa(Share(o.MaxConnsPerIP, o.Count)),
-		"-max-request-head", strconv.FormatInt(o.MaxRequestHead, 10),
-		"-nats-auth-fd", "5", // issue 11: see authPipe
-		// Issue 10: memory and the echo app.
-		"-memory-limit", strconv.FormatInt(o.MemoryLimit, 10),
-		"-echo-prefix", o.EchoPrefix,
+	return ctl.Setup{
+		Slot: slot, Config: o.Config, AppName: o.AppName, AppFlags: o.AppFlags,
+		NATSURL: m.natsURL, NATSAuth: o.NATSAuth,
+		Cores:         CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0)),
+		MaxConns:      Share(o.MaxConns, o.Count),
+		MaxConnsPerIP: Share(o.MaxConnsPerIP, o.Count),
+		MemoryLimit:   o.WorkerMemoryLimit,
 	}
-	// Issue 10, hub bounds.
-	args = append(args, "-max-rooms", strconv.Itoa(o.MaxRooms))
-	if o.TLSCert != "" {
-		args = append(args, "-tls-cert", o.TLSCert, "-tls-key", o.TLSKey)
-	}
-	for flag, list := range map[string][]string{
-		"-trusted-proxy": o.TrustedProxies, "-allow-origin": o.AllowOrigins, "-subprotocols": o.Subprotocols,
-	} {
-		if len(list) > 0 {
-			args = append(args, flag, strings.Join(list, ","))
-		}
-	}
-	args = append(args, authArgs(o)...)
-	return args
-}
-
-// authArgs are the workers' client authentication flags (issue 11).
-func authArgs(o Options) []string {
-	var args []string
-	if o.JWTSecretFile != "" {
-		args = append(args, "-jwt-secret-file", o.JWTSecretFile)
-	}
-	if o.JWTKeyFile != "" {
-		args = append(args, "-jwt-key-file", o.JWTKeyFile)
-	}
-	if o.JWTExpireClose {
-		args = append(args, "-jwt-expire-close")
-	}
-	if len(o.EventHeaders) > 0 {
-		args = append(args, "-events-headers", strings.Join(o.EventHeaders, ","))
-	}
-	return args
 }
 
 // waitReady waits for the worker's "ready" event.

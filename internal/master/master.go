@@ -19,11 +19,12 @@ import (
 
 // Master runs one cluster on one host.
 type Master struct {
-	opts    Options
-	log     *slog.Logger
-	logOut  io.Writer
-	app     app.App
-	started time.Time
+	opts      Options
+	log       *slog.Logger
+	logOut    io.Writer
+	app       app.App
+	workerBin string // the program the workers run
+	started   time.Time
 
 	pid     *pidFile
 	ctlLn   net.Listener
@@ -46,9 +47,18 @@ type Master struct {
 
 // New returns a Master; Start runs it.
 func New(opts Options, log *slog.Logger) (*Master, error) {
-	a, err := app.New(opts.App, app.Config{PushInterval: opts.PushInterval})
-	if err != nil {
-		return nil, err
+	if opts.App == nil {
+		return nil, errors.New("master: no application")
+	}
+	bin := opts.WorkerBin
+	if bin == "" {
+		// This program, by the name it has now: a reload after the file
+		// was replaced runs the new one.
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("master: find this program, to run it as the workers: %w", err)
+		}
+		bin = exe
 	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 15 * time.Second
@@ -57,7 +67,7 @@ func New(opts Options, log *slog.Logger) (*Master, error) {
 	if out == nil {
 		out = os.Stderr
 	}
-	return &Master{opts: opts, log: log, logOut: out, app: a, done: make(chan struct{})}, nil
+	return &Master{opts: opts, log: log, logOut: out, app: opts.App, workerBin: bin, done: make(chan struct{})}, nil
 }
 
 // Start brings the cluster up and returns once every worker accepts
@@ -104,7 +114,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("master: app: %w", err)
 		}
 	}
-	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.App, "nats", m.natsURL)
+	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.AppName, "nats", m.natsURL)
 	return nil
 }
 

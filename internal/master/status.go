@@ -126,7 +126,7 @@ func (m *Master) Status(ctx context.Context) Status {
 	st := Status{
 		Master: MasterStatus{
 			PID: os.Getpid(), StartedAt: m.started, UptimeSeconds: time.Since(m.started).Seconds(),
-			Listen: m.addr, App: m.opts.App, NATSURL: m.natsURL, EmbeddedNATS: m.nats != nil,
+			Listen: m.addr, App: m.opts.AppName, NATSURL: m.natsURL, EmbeddedNATS: m.nats != nil,
 			ClusterName: m.opts.ClusterName, Count: m.opts.Count, Node: m.opts.Node,
 			RSSBytes: rss(os.Getpid()),
 		},

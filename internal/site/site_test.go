@@ -2,14 +2,13 @@ package site
 
 import (
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
-
-	"github.com/wsfleet/wsfleet"
 )
 
 func TestRoutes(t *testing.T) {
-	h := Handler(wsfleet.Assets)
+	h := Handler(os.DirFS("../..")) // the files wsfleet.Assets embeds, from the checkout
 	for _, tc := range []struct {
 		method, path string
 		status       int

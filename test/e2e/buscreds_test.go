@@ -202,8 +202,8 @@ func TestBusOutsiderRefused(t *testing.T) {
 	}
 	for _, pid := range workerPIDs(st) {
 		argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if !strings.Contains(string(argv), "-nats-auth-fd\x005") {
-			t.Errorf("worker %d: no -nats-auth-fd 5 in %q", pid, argv)
+		if !strings.Contains(string(argv), "\x00worker\x00-slot\x00") {
+			t.Errorf("worker %d: not started as \"worker -slot N\" (its setup on fd 5): %q", pid, argv)
 		}
 		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/5", pid)); err == nil && strings.HasPrefix(target, "pipe:") {
 			t.Errorf("worker %d still holds the credentials pipe (%s)", pid, target)

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/wsfleet/wsfleet/internal/certs"
+	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/memtrim"
+	"github.com/wsfleet/wsfleet/internal/site"
+	"github.com/wsfleet/wsfleet/internal/worker"
+	"github.com/wsfleet/wsfleet/pkg/auth"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/reuse"
+)
+
+// gcPercent is a worker's GOGC when the environment sets none. Its heap is
+// mostly long-lived connection state, so Go's default of 100 % let a
+// worker's memory reach twice that state after a burst of connections. At
+// 50k idle connections, 50 took the cost per connection (PSS, all
+// processes) from about 1,070 to about 900 bytes, with no change in echo
+// round trips per CPU-second (docs/benchmarks.md).
+const gcPercent = 50
+
+// runWorker is a worker process: what the master starts as
+// "<program> worker -slot N", with its control connection, listening
+// socket and setup on inherited file descriptors (ctl.ControlFD, ListenFD,
+// SetupFD). It is not meant to be run by hand.
+func runWorker(ctx context.Context, env Env, args []string) int {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	fs := flag.NewFlagSet(env.Program.Name+" worker", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	slot := fs.Int("slot", 0, "the worker's index in the master's table (for ps; the setup says it too)")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	f := os.NewFile(ctl.SetupFD, "setup")
+	setup, err := ctl.ReadSetup(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s worker %d: %v (a worker is started by its master, not by hand)\n", env.Program.Name, *slot, err)
+		return ExitUsage
+	}
+	cfg := setup.Config
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).
+		With("worker", setup.Slot, "pid", os.Getpid())
+	setMemoryLimit(setup.MemoryLimit, log)
+	opts, err := workerOptions(env, setup, log)
+	if err != nil {
+		log.Error("worker: " + err.Error())
+		return ExitUsage
+	}
+	if opts.Control, err = net.FileConn(os.NewFile(ctl.ControlFD, "control")); err != nil {
+		log.Error("worker: control connection", "err", err)
+		return ExitFailure
+	}
+	if opts.Listener, err = reuse.FromFile(os.NewFile(ctl.ListenFD, "listener")); err != nil {
+		log.Error("worker: listening socket", "err", err)
+		return ExitFailure
+	}
+	// Give memory back after a spike (issue 10); it stops with the worker.
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	var trim sync.WaitGroup
+	trim.Go(func() { memtrim.Run(trimCtx, memtrim.Options{Log: log}) })
+	defer func() { stopTrim(); trim.Wait() }()
+	if err := worker.Run(ctx, opts); err != nil {
+		log.Error("worker failed", "err", err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+// workerOptions builds the worker from its setup: the program's own flags
+// and application, the certificate, the token keys and the engine's
+// options. This is where a setting of config.Config meets the component
+// that uses it.
+func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, error) {
+	cfg := s.Config
+	o := worker.Options{
+		Slot: s.Slot, Node: cfg.Node, Log: log,
+		Bus: bus.Options{URL: s.NATSURL, Prefix: cfg.ClusterName, Auth: s.NATSAuth, Logger: log,
+			Name: fmt.Sprintf("worker %d pid %d", s.Slot, os.Getpid())},
+		Events: cfg.Events, EventHeaders: cfg.EventHeaders, MaxRooms: cfg.MaxRooms,
+		TokenExpireClose: cfg.JWTExpireClose,
+		Gateway: gateway.Options{
+			MaxMessage: cfg.MaxMessage, SendBuffer: int(cfg.SendBuffer),
+			TrustedProxies: cfg.TrustedProxies, AllowOrigins: cfg.AllowOrigins,
+			Subprotocols: cfg.Subprotocols, RequireSubprotocol: cfg.RequireSubprotocol, Deflate: cfg.Deflate,
+			Cores: s.Cores, PingInterval: orOff(cfg.PingInterval), IdleTimeout: orOff(cfg.IdleTimeout),
+			MaxConns: s.MaxConns, MaxConnsPerIP: s.MaxConnsPerIP, MaxRequestHead: int(cfg.MaxRequestHead),
+		},
+	}
+	if cfg.DemoPage && env.Program.Assets != nil {
+		o.Gateway.HTTP = site.Handler(env.Program.Assets)
+	}
+	if err := env.Program.OwnFlags(s.AppFlags); err != nil {
+		return o, fmt.Errorf("the program's flags: %w", err)
+	}
+	var err error
+	if o.App, err = env.Program.NewApp(); err != nil {
+		return o, fmt.Errorf("the application: %w", err)
+	}
+	if cfg.TLSCert != "" {
+		if o.Certs, err = certs.Load(cfg.TLSCert, cfg.TLSKey); err != nil {
+			return o, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+		}
+	}
+	if o.Tokens, err = loadVerifier(cfg.JWTSecretFile, cfg.JWTKeyFile); err != nil {
+		return o, fmt.Errorf("-jwt-secret-file/-jwt-key-file: %w", err)
+	}
+	return o, nil
+}
+
+// loadVerifier reads the connection tokens' keys; nil when neither is set.
+func loadVerifier(secretFile, keyFile string) (*auth.Verifier, error) {
+	if secretFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	var o auth.Options
+	var err error
+	if secretFile != "" {
+		if o.Secret, err = auth.ReadSecretFile(secretFile); err != nil {
+			return nil, err
+		}
+	}
+	if keyFile != "" {
+		if o.PublicKey, err = auth.ReadPublicKeyFile(keyFile); err != nil {
+			return nil, err
+		}
+	}
+	return auth.New(o)
+}
+
+// orOff maps the config's 0 ("never") to the gateway's negative
+// "disabled"; the gateway reads 0 as its default.
+func orOff(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// setMemoryLimit applies the setup's memory limit as the runtime's soft
+// memory limit, unless the environment's GOMEMLIMIT (which the runtime
+// already applied) or the setup says none.
+func setMemoryLimit(limit int64, log *slog.Logger) {
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		log.Debug("memory limit from the environment", "GOMEMLIMIT", env)
+		return
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug("memory limit", "bytes", limit)
+	}
+}

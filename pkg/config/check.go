@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wsfleet/wsfleet/internal/certs"
+	"github.com/wsfleet/wsfleet/pkg/auth"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+)
+
+// Check checks every setting and makes c's file names absolute, so that
+// they mean the same to the workers and to a restart as they did here. It
+// returns every problem at once, each naming its flag.
+func (c *Config) Check() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if c.Count < 1 {
+		add("-count must be at least 1 (got %d)", c.Count)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("-listen %q: want host:port, e.g. :8080", c.Listen)
+	}
+	if c.Grace <= 0 {
+		add("-grace must be positive (got %s)", c.Grace)
+	}
+	if err := bus.ValidToken(c.ClusterName); err != nil {
+		add("-cluster-name %q: letters, digits, '-' and '_' only", c.ClusterName)
+	}
+	if err := bus.ValidToken(c.Node); err != nil {
+		add("-node %q: letters, digits, '-' and '_' only", c.Node)
+	}
+	p = append(p, c.checkNATS()...)
+	p = append(p, c.checkConnections()...)
+	p = append(p, c.checkFiles()...)
+	p = append(p, c.checkAuth()...)
+	p = append(p, c.Bus.check(c.NATS != "", c.ClusterListen != "")...)
+	c.PIDFile = abs(c.PIDFile)
+	if c.LogFile == "" {
+		c.LogFile = filepath.Join(filepath.Dir(c.PIDFile), "master.log")
+	}
+	c.LogFile = abs(c.LogFile)
+	return p
+}
+
+func (c *Config) checkNATS() []string {
+	var p []string
+	if _, _, err := net.SplitHostPort(c.NATSListen); c.NATS == "" && err != nil {
+		p = append(p, fmt.Sprintf("-nats-listen %q: want host:port, e.g. 127.0.0.1:4222", c.NATSListen))
+	}
+	if c.ClusterListen != "" {
+		if _, _, err := net.SplitHostPort(c.ClusterListen); err != nil {
+			p = append(p, fmt.Sprintf("-cluster-listen %q: want host:port, e.g. 10.0.0.1:6222", c.ClusterListen))
+		}
+		if c.NATS != "" {
+			p = append(p, "-cluster-listen clusters the embedded NATS; with -nats, cluster that server instead")
+		}
+	}
+	if len(c.Routes) > 0 && c.ClusterListen == "" {
+		p = append(p, "-routes needs -cluster-listen")
+	}
+	for _, r := range c.Routes {
+		if !strings.HasPrefix(r, "nats://") {
+			p = append(p, fmt.Sprintf("-routes %q: want nats://host:port", r))
+		}
+	}
+	return p
+}
+
+func (c *Config) checkConnections() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if c.WorkerCores < 0 {
+		add("-worker-cores must not be negative (got %d)", c.WorkerCores)
+	}
+	if c.PingInterval < 0 {
+		add("-ping-interval must not be negative (got %s)", c.PingInterval)
+	}
+	if c.IdleTimeout < 0 {
+		add("-idle-timeout must not be negative (got %s)", c.IdleTimeout)
+	}
+	if c.PingInterval > 0 && c.IdleTimeout > 0 && c.IdleTimeout <= c.PingInterval {
+		add("-idle-timeout (%s) must be longer than -ping-interval (%s), or every client that only answers pings is closed",
+			c.IdleTimeout, c.PingInterval)
+	}
+	if c.MaxMessage <= 0 {
+		add("-max-message must be positive (got %d)", c.MaxMessage)
+	}
+	if c.SendBuffer <= 0 {
+		add("-send-buffer must be positive (got %d)", c.SendBuffer)
+	}
+	if c.MaxConns < 0 {
+		add("-max-conns must not be negative (got %d)", c.MaxConns)
+	}
+	if c.MaxConnsPerIP < 0 {
+		add("-max-conns-per-ip must not be negative (got %d)", c.MaxConnsPerIP)
+	}
+	if c.MaxRequestHead < 1<<10 || c.MaxRequestHead > 1<<20 {
+		add("-max-request-head must be between 1KiB and 1MiB (got %d bytes)", c.MaxRequestHead)
+	}
+	if c.MaxRooms < 1 {
+		add("-max-rooms must be at least 1 (got %d)", c.MaxRooms)
+	}
+	if c.RequireSubprotocol && len(c.Subprotocols) == 0 {
+		add("-require-subprotocol needs -subprotocols")
+	}
+	return p
+}
+
+// checkFiles checks the TLS files and the worker executable.
+func (c *Config) checkFiles() []string {
+	var p []string
+	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		p = append(p, "-tls-cert and -tls-key go together")
+	case c.TLSCert != "":
+		if _, err := certs.Load(c.TLSCert, c.TLSKey); err != nil {
+			p = append(p, fmt.Sprintf("-tls-cert/-tls-key: %v", err))
+		}
+		c.TLSCert, c.TLSKey = abs(c.TLSCert), abs(c.TLSKey)
+	}
+	if c.WorkerBin != "" {
+		c.WorkerBin = abs(c.WorkerBin)
+		if st, err := os.Stat(c.WorkerBin); err != nil || st.IsDir() {
+			p = append(p, fmt.Sprintf("-worker-bin %s: not an executable file", c.WorkerBin))
+		}
+	}
+	return p
+}
+
+// checkAuth checks the client authentication settings: the key files must
+// be readable and hold a usable key now, not only when the first worker
+// starts.
+func (c *Config) checkAuth() []string {
+	var p []string
+	if c.JWTSecretFile != "" {
+		if _, err := auth.ReadSecretFile(c.JWTSecretFile); err != nil {
+			p = append(p, fmt.Sprintf("-jwt-secret-file: %v", err))
+		}
+		c.JWTSecretFile = abs(c.JWTSecretFile)
+	}
+	if c.JWTKeyFile != "" {
+		if _, err := auth.ReadPublicKeyFile(c.JWTKeyFile); err != nil {
+			p = append(p, fmt.Sprintf("-jwt-key-file: %v", err))
+		}
+		c.JWTKeyFile = abs(c.JWTKeyFile)
+	}
+	if c.JWTExpireClose && c.JWTSecretFile == "" && c.JWTKeyFile == "" {
+		p = append(p, "-jwt-expire-close needs -jwt-secret-file or -jwt-key-file")
+	}
+	if len(c.EventHeaders) > 0 && !c.Events {
+		p = append(p, "-events-headers needs -events")
+	}
+	for _, h := range c.EventHeaders {
+		if h == "" || strings.ContainsAny(h, " :\t\r\n") {
+			p = append(p, fmt.Sprintf("-events-headers %q: not a header name", h))
+		}
+	}
+	return p
+}
+
+func abs(p string) string {
+	if p == "" {
+		return p
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
