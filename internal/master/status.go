@@ -79,9 +79,9 @@ type ConnectionInfo struct {
 	AgeSeconds   float64 `json:"age_seconds"`
 }
 
-// Connections is the master's answer to ctl.OpConnections: streamed to the command line
-// as the Connections items, then the Unanswered in the stream's result
-// (ConnectionsResult).
+// Connections is the master's answer to ctl.OpConnections: streamed to the
+// command line as the Connections items, then the Unanswered in the
+// stream's result (ConnectionsResult).
 type Connections struct {
 	Connections []ConnectionInfo `json:"connections"`
 	Unanswered  []Unanswered     `json:"unanswered,omitempty"`
