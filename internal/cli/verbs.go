@@ -90,7 +90,7 @@ func stopMaster(ctx context.Context, pidFile string, sf stopFlags) error {
 	defer unix.Close(pidfd)
 	callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err = c.Call(callCtx, "stop", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil)
+	err = c.Call(callCtx, ctl.OpStop, master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil)
 	if err != nil && !errors.Is(err, ctl.ErrClosed) {
 		// ErrClosed: a fast stop can end the master before its answer is
 		// written; its exit, watched below, is the answer that counts.
@@ -145,7 +145,7 @@ func runReload(ctx context.Context, env Env, args []string) int {
 		return fail(env, err)
 	}
 	defer c.Close()
-	if err := c.Call(ctx, "reload", master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil); err != nil {
+	if err := c.Call(ctx, ctl.OpReload, master.StopArgs{Graceful: *sf.graceful, Grace: *sf.grace}, nil); err != nil {
 		return fail(env, fmt.Errorf("master: reload: %w", err))
 	}
 	fmt.Fprintln(env.Stdout, "wsfleet reloaded")
@@ -200,7 +200,7 @@ func runStatus(ctx context.Context, env Env, args []string) int {
 			"is named on stderr, and the command exits 1.",
 		func(c *ctl.Client) (master.Status, error) {
 			var st master.Status
-			err := c.Call(ctx, "status", nil, &st)
+			err := c.Call(ctx, ctl.OpStatus, nil, &st)
 			return st, err
 		},
 		printStatus, func(st master.Status) []master.Unanswered { return st.Unanswered })
@@ -213,7 +213,7 @@ func runConnections(ctx context.Context, env Env, args []string) int {
 		func(c *ctl.Client) (master.Connections, error) {
 			cs := master.Connections{Connections: []master.ConnectionInfo{}}
 			var res master.ConnectionsResult
-			err := c.CallStream(ctx, "connections", nil, func(raw json.RawMessage) error {
+			err := c.CallStream(ctx, ctl.OpConnections, nil, func(raw json.RawMessage) error {
 				var ci master.ConnectionInfo
 				if err := json.Unmarshal(raw, &ci); err != nil {
 					return err

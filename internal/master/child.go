@@ -115,7 +115,7 @@ func (m *Master) setup(slot int) ctl.Setup {
 	}
 }
 
-// waitReady waits for the worker's "ready" event.
+// waitReady waits for the worker's ctl.EventReady.
 func (c *execProcess) waitReady(ctx context.Context, timeout time.Duration) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -127,9 +127,9 @@ func (c *execProcess) waitReady(ctx context.Context, timeout time.Duration) erro
 				return fmt.Errorf("exited: %v", c.exitErr)
 			}
 			switch ev.Name {
-			case "ready":
+			case ctl.EventReady:
 				return nil
-			case "failed":
+			case ctl.EventFailed:
 				var msg string
 				_ = jsonString(ev.Data, &msg)
 				return errors.New(msg)

@@ -12,13 +12,13 @@ import (
 	"github.com/wsfleet/wsfleet/internal/ctl"
 )
 
-// StopArgs is the command line's "stop" request.
+// StopArgs is the argument of the command line's ctl.OpStop and ctl.OpReload.
 type StopArgs struct {
 	Graceful bool          `json:"graceful"`
 	Grace    time.Duration `json:"grace"` // 0: the master's -grace
 }
 
-// Info is the answer to "info". It carries no start arguments: restart
+// Info is the answer to ctl.OpInfo. It carries no start arguments: restart
 // reads those from the master's private directory (see SavedStart).
 type Info struct {
 	PID int `json:"pid"`
@@ -60,14 +60,14 @@ func (m *Master) serveControl(c net.Conn) {
 
 func (m *Master) handleControl(ctx context.Context, op string, args json.RawMessage) (any, error) {
 	switch op {
-	case "status":
+	case ctl.OpStatus:
 		return m.Status(ctx), nil
-	case "connections":
+	case ctl.OpConnections:
 		cs := m.Connections(ctx)
 		return &ctl.Stream{Items: ctl.Items(cs.Connections), Result: ConnectionsResult{Unanswered: cs.Unanswered}}, nil
-	case "info":
+	case ctl.OpInfo:
 		return Info{PID: os.Getpid()}, nil
-	case "stop":
+	case ctl.OpStop:
 		var a StopArgs
 		if err := json.Unmarshal(args, &a); err != nil {
 			return nil, fmt.Errorf("master: stop: %w", err)
@@ -78,7 +78,7 @@ func (m *Master) handleControl(ctx context.Context, op string, args json.RawMess
 		// Answer now; the command line waits for this process to exit.
 		go m.Stop(a.Graceful, a.Grace)
 		return "stopping", nil
-	case "reload":
+	case ctl.OpReload:
 		var a StopArgs
 		if err := json.Unmarshal(args, &a); err != nil {
 			return nil, fmt.Errorf("master: reload: %w", err)

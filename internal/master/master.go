@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
@@ -163,7 +164,7 @@ func (m *Master) startWorkers(ctx context.Context) ([]process, error) {
 	if err := errors.Join(errs...); err != nil {
 		for _, p := range procs {
 			if p != nil {
-				wg.Go(func() { stopProcess(p, statusGoingAway, false, 0, defaultTimings) })
+				wg.Go(func() { stopProcess(p, ctl.StopShutdown, false, 0, defaultTimings) })
 			}
 		}
 		wg.Wait()
@@ -193,7 +194,7 @@ func (m *Master) ReloadTLS(ctx context.Context) error {
 			continue
 		}
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := r.proc.Call(callCtx, "reload-tls", nil, nil); err != nil {
+		if err := r.proc.Call(callCtx, ctl.OpReloadTLS, nil, nil); err != nil {
 			errs = append(errs, fmt.Errorf("worker %d (pid %d): %w", r.slot, r.pid, err))
 		}
 		cancel()
@@ -224,11 +225,6 @@ func (m *Master) children() []childRef {
 	}
 	return nil
 }
-
-const (
-	statusGoingAway      = 1001
-	statusServiceRestart = 1012
-)
 
 // Stop stops the cluster: every client gets 1001, gracefully after up to
 // grace. It is safe to call more than once and from several goroutines; all

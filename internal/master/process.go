@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
-	"github.com/wsfleet/wsfleet/internal/worker"
 )
 
 // process is one started worker as the supervisor needs it: the seam that
@@ -42,7 +41,7 @@ type timings struct {
 	healthyAfter           time.Duration // a worker ready this long resets its slot's back-off
 	heartbeat              time.Duration // how often the master asks each worker if it is alive
 	stuckAfter             time.Duration // a worker that has not answered for this long is killed
-	stopCall               time.Duration // how long a "stop" request may take to be taken
+	stopCall               time.Duration // how long an OpStop request may take to be taken
 	killAfter              time.Duration // a stopping worker is killed this long after its grace
 }
 
@@ -57,14 +56,14 @@ var defaultTimings = timings{
 	killAfter: 10 * time.Second,
 }
 
-// stopProcess asks p to close its connections with code (gracefully: after
-// up to grace) and waits for it to exit; a process that does not hear the
+// stopProcess asks p to stop for reason, closing its connections
+// (gracefully: after up to grace) and waits for it to exit; a process that does not hear the
 // request gets SIGTERM (the same fast stop), one that has not exited grace
 // plus killAfter later is killed.
-func stopProcess(p process, code int, graceful bool, grace time.Duration, tm timings) {
-	req := worker.StopRequest{Code: code, Graceful: graceful, Grace: grace}
+func stopProcess(p process, reason ctl.StopReason, graceful bool, grace time.Duration, tm timings) {
+	req := ctl.StopRequest{Reason: reason, Graceful: graceful, Grace: grace}
 	ctx, cancel := context.WithTimeout(context.Background(), tm.stopCall)
-	err := p.Call(ctx, "stop", req, nil)
+	err := p.Call(ctx, ctl.OpStop, req, nil)
 	cancel()
 	var re *ctl.RemoteError
 	if err != nil && !errors.As(err, &re) {

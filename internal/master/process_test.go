@@ -38,8 +38,9 @@ func (j *journal) all() []string {
 }
 
 // fakeProc is a worker that answers at once (tableflip's testProcess): a
-// "stop" makes it exit, a signal that ends a process ends it, and hung makes
-// it stop answering, as SIGSTOP does to a real one.
+// stop makes it exit (journalled with its reason), a signal that ends a
+// process ends it, and hung makes it stop answering, as SIGSTOP does to a
+// real one.
 type fakeProc struct {
 	pid    int
 	j      *journal
@@ -47,7 +48,8 @@ type fakeProc struct {
 	once   sync.Once
 	status string
 	hung   atomic.Bool
-	onKill func() // called on SIGKILL, when set before it is sent
+	onKill func()                          // called on SIGKILL, when set before it is sent
+	stop   atomic.Pointer[ctl.StopRequest] // the stop request it heard
 }
 
 func newFakeProc(pid int, j *journal) *fakeProc {
@@ -66,8 +68,13 @@ func (p *fakeProc) PID() int                { return p.pid }
 func (p *fakeProc) Exited() <-chan struct{} { return p.exited }
 func (p *fakeProc) ExitStatus() string      { return p.status }
 
-func (p *fakeProc) Call(ctx context.Context, op string, _, _ any) error {
-	if op != "ping" {
+func (p *fakeProc) Call(ctx context.Context, op string, args, _ any) error {
+	switch op {
+	case ctl.OpPing:
+	case ctl.OpStop:
+		req := args.(ctl.StopRequest)
+		p.j.add("%s %d %s", op, p.pid, req.Reason)
+	default:
 		p.j.add("%s %d", op, p.pid)
 	}
 	if p.hung.Load() {
@@ -83,7 +90,9 @@ func (p *fakeProc) Call(ctx context.Context, op string, _, _ any) error {
 		return ctl.ErrClosed
 	default:
 	}
-	if op == "stop" {
+	if op == ctl.OpStop {
+		req := args.(ctl.StopRequest)
+		p.stop.Store(&req)
 		go p.exit("exit status 0")
 	}
 	return nil

@@ -13,14 +13,12 @@ import (
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
-	"github.com/wsfleet/wsfleet/internal/worker"
-	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
 // statusTimeout is how long a worker has to answer before it shows as busy.
 const statusTimeout = time.Second
 
-// Status is the answer to "status", printed by `master status`.
+// Status is the master's answer to ctl.OpStatus, printed by `master status`.
 type Status struct {
 	Master  MasterStatus   `json:"master"`
 	Workers []WorkerStatus `json:"workers"`
@@ -58,7 +56,7 @@ type WorkerStatus struct {
 	UptimeSeconds float64 `json:"uptime_seconds"`
 	BusConnected  bool    `json:"bus_connected"`
 	// Refused counts the clients the worker's limits turned away.
-	Refused gateway.Refusals `json:"refused"`
+	Refused ctl.Refusals `json:"refused"`
 }
 
 // Summary adds up the workers.
@@ -70,27 +68,26 @@ type Summary struct {
 	SendFailures uint64 `json:"send_failures"`
 	RSSBytes     int64  `json:"rss_bytes"`
 	// Refused adds up the workers' refusals.
-	Refused gateway.Refusals `json:"refused"`
+	Refused ctl.Refusals `json:"refused"`
 }
 
 // ConnectionInfo is one line of `master connections`.
 type ConnectionInfo struct {
-	gateway.ConnInfo
-	User       string  `json:"user,omitempty"` // the bound user, if any
-	WorkerPID  int     `json:"worker_pid"`
-	WorkerSlot int     `json:"worker_slot"`
-	AgeSeconds float64 `json:"age_seconds"`
+	ctl.ConnInfo         // as the worker answered, with the bound user, if any
+	WorkerPID    int     `json:"worker_pid"`
+	WorkerSlot   int     `json:"worker_slot"`
+	AgeSeconds   float64 `json:"age_seconds"`
 }
 
-// Connections is the answer to "connections": streamed to the command line
-// as the Connections items, then the Unanswered in the stream's result
-// (ConnectionsResult).
+// Connections is the master's answer to ctl.OpConnections: streamed to the
+// command line as the Connections items, then the Unanswered in the
+// stream's result (ConnectionsResult).
 type Connections struct {
 	Connections []ConnectionInfo `json:"connections"`
 	Unanswered  []Unanswered     `json:"unanswered,omitempty"`
 }
 
-// ConnectionsResult ends the "connections" stream.
+// ConnectionsResult ends the ctl.OpConnections stream.
 type ConnectionsResult struct {
 	Unanswered []Unanswered `json:"unanswered,omitempty"`
 }
@@ -108,7 +105,7 @@ func (u Unanswered) String() string {
 }
 
 // answerIdle is how long a worker may be silent in the middle of its
-// "connections" answer, which for a busy worker is long, before it counts
+// ctl.OpConnections answer, which for a busy worker is long, before it counts
 // as not answering.
 const answerIdle = 2 * statusTimeout
 
@@ -158,8 +155,8 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) (WorkerStatus, *U
 	w.RSSBytes = rss(r.pid)
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	var ans worker.Status
-	if err := r.proc.Call(ctx, "status", nil, &ans); err != nil {
+	var ans ctl.WorkerStatus
+	if err := r.proc.Call(ctx, ctl.OpStatus, nil, &ans); err != nil {
 		if exited(r.proc) || errors.Is(err, ctl.ErrClosed) {
 			// ErrClosed: its control connection ended, as it does when a
 			// worker exits; only silence or an error answer is "missing".
@@ -208,9 +205,9 @@ func (m *Master) Connections(ctx context.Context) Connections {
 			defer cancel()
 			idle := time.AfterFunc(answerIdle, cancel)
 			defer idle.Stop()
-			err := r.proc.CallStream(ctx, "connections", nil, func(raw json.RawMessage) error {
+			err := r.proc.CallStream(ctx, ctl.OpConnections, nil, func(raw json.RawMessage) error {
 				idle.Reset(answerIdle)
-				var ci ConnectionInfo // the worker's ConnInfo: gateway.ConnInfo and User
+				var ci ConnectionInfo // the worker's ctl.ConnInfo
 				if err := json.Unmarshal(raw, &ci); err != nil {
 					return err
 				}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wsfleet/wsfleet/internal/ctl"
 )
 
 // table is the master's worker table: the slots, their current and
@@ -240,7 +242,7 @@ func (t *table) started(s *slot, op *reloadOp, p process, err error) {
 	if t.stopping {
 		if p != nil {
 			t.adopt(s, p)
-			t.stopChild(s.cur, statusGoingAway, false, 0)
+			t.stopChild(s.cur, ctl.StopShutdown, false, 0)
 		}
 		return
 	}
@@ -287,14 +289,14 @@ func (t *table) startFailed(s *slot, op *reloadOp, err error) {
 	}
 }
 
-// stopChild asks c to stop, in a goroutine; exited removes it.
-func (t *table) stopChild(c *child, code int, graceful bool, grace time.Duration) {
+// stopChild asks c to stop for reason, in a goroutine; exited removes it.
+func (t *table) stopChild(c *child, reason ctl.StopReason, graceful bool, grace time.Duration) {
 	if c.stopping {
 		return
 	}
 	c.stopping, c.state = true, stateStopping
 	c.cancel() // no heartbeat while it drains: stopProcess bounds it
-	t.wg.Go(func() { stopProcess(c.proc, code, graceful, grace, t.tm) })
+	t.wg.Go(func() { stopProcess(c.proc, reason, graceful, grace, t.tm) })
 }
 
 func without(cs []*child, c *child) []*child {

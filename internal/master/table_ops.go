@@ -23,13 +23,13 @@ func (t *table) heartbeat(ctx context.Context, c *child) {
 		case <-tick.C:
 		}
 		callCtx, cancel := context.WithTimeout(ctx, t.tm.stuckAfter)
-		err := c.proc.Call(callCtx, "ping", nil, nil)
+		err := c.proc.Call(callCtx, ctl.OpPing, nil, nil)
 		timedOut := errors.Is(callCtx.Err(), context.DeadlineExceeded)
 		cancel()
 		var re *ctl.RemoteError
 		switch {
 		case err == nil || errors.As(err, &re):
-			// It answered (a worker without "ping" says so: alive too).
+			// It answered (a worker without OpPing says so: alive too).
 		case ctx.Err() != nil:
 			return
 		case timedOut:
@@ -70,7 +70,8 @@ type reloadOp struct {
 
 // Reload replaces every worker: each slot's replacement is started and
 // ready in turn, then every old worker stops accepting, then all of them
-// close their clients with 1012 (gracefully: after up to grace). It returns
+// stop as replaced (ctl.StopReplaced: their clients get 1012), gracefully
+// after up to grace when asked. It returns
 // once the old workers have exited. A replacement that fails to start ends
 // the reload there: the slots not reached keep their workers.
 func (t *table) Reload(graceful bool, grace time.Duration) error {
@@ -141,12 +142,12 @@ func (t *table) drainOlds(op *reloadOp) {
 			wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), t.tm.stopCall)
 				defer cancel()
-				_ = c.proc.Call(ctx, "stop-accepting", nil, nil)
+				_ = c.proc.Call(ctx, ctl.OpStopAccepting, nil, nil)
 			})
 		}
 		wg.Wait()
 		for _, c := range olds {
-			wg.Go(func() { stopProcess(c.proc, statusServiceRestart, op.graceful, op.grace, t.tm) })
+			wg.Go(func() { stopProcess(c.proc, ctl.StopReplaced, op.graceful, op.grace, t.tm) })
 		}
 		wg.Wait()
 		t.send(func() { t.finishReload(op) })
@@ -171,8 +172,9 @@ func (t *table) finishReload(op *reloadOp) {
 }
 
 // Stop closes every slot's socket, so new connections are refused, and
-// stops every worker at once with 1001 (gracefully: after up to grace). It
-// returns once every worker has exited. It is safe to call more than once.
+// stops every worker at once, as ctl.StopShutdown (their clients get 1001),
+// gracefully after up to grace when asked. It returns once every worker has
+// exited. It is safe to call more than once.
 func (t *table) Stop(graceful bool, grace time.Duration) {
 	t.send(func() { t.stop(graceful, grace) })
 	<-t.done
@@ -200,7 +202,7 @@ func (t *table) stop(graceful bool, grace time.Duration) {
 		}
 		for _, c := range append([]*child{s.cur}, s.old...) {
 			if c != nil {
-				t.stopChild(c, statusGoingAway, graceful, grace)
+				t.stopChild(c, ctl.StopShutdown, graceful, grace)
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsfleet/wsfleet/internal/ctl"
 )
 
 // TestCrashBacksOffDoubling: a worker that keeps dying young is restarted
@@ -141,7 +143,8 @@ func TestStuckWorkerIsKilled(t *testing.T) {
 
 // TestReloadNoBounceToAnOldWorker: every replacement is ready before any
 // old worker is told anything; every old worker stops accepting before any
-// closes its clients; each old worker is stopped and exits.
+// closes its clients; each old worker is stopped as replaced (its clients
+// get 1012) and exits.
 func TestReloadNoBounceToAnOldWorker(t *testing.T) {
 	tt := newTestTable(t, 3, fastTimings)
 	olds := []*fakeProc{tt.cur(0), tt.cur(1), tt.cur(2)}
@@ -171,6 +174,9 @@ func TestReloadNoBounceToAnOldWorker(t *testing.T) {
 		}
 		if p := tt.cur(i); p == nil || p == o {
 			t.Errorf("slot %d not replaced", i)
+		}
+		if !slices.Contains(lines, fmt.Sprintf("stop %d replaced", o.pid)) {
+			t.Errorf("old worker %d not stopped as replaced: %q", o.pid, lines)
 		}
 	}
 	if n := len(tt.children()); n != 3 {
@@ -221,7 +227,7 @@ func TestStopWithAStartInFlight(t *testing.T) {
 	tt.Stop(true, time.Second)
 	<-p1.exited
 	before := len(tt.j.all())
-	if !slices.Contains(tt.j.all(), fmt.Sprintf("stop %d", p1.pid)) {
+	if !slices.Contains(tt.j.all(), fmt.Sprintf("stop %d shutdown", p1.pid)) {
 		t.Errorf("the live worker was not asked to stop: %q", tt.j.all())
 	}
 	if tt.children() != nil {
@@ -270,4 +276,37 @@ func TestStatusRows(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestStopStopsEveryWorker: Stop closes every slot's socket and stops every
+// worker at once as a shutdown (its clients get 1001), passing the grace on;
+// a worker that cannot hear the request gets SIGTERM. Stop returns once all
+// have exited.
+func TestStopStopsEveryWorker(t *testing.T) {
+	tm := fastTimings
+	tm.stuckAfter = time.Hour // the deaf worker is stopped, not killed as stuck
+	tm.stopCall = 50 * time.Millisecond
+	tt := newTestTable(t, 3, tm)
+	ps := []*fakeProc{tt.cur(0), tt.cur(1), tt.cur(2)}
+	ps[2].hung.Store(true)
+	tt.Stop(true, 5*time.Second)
+	for i, p := range ps {
+		select {
+		case <-p.exited:
+		default:
+			t.Errorf("worker %d still running after Stop", p.pid)
+		}
+		if tt.first[i].(*net.TCPListener).SetDeadline(time.Now()) == nil {
+			t.Errorf("slot %d's socket still open", i)
+		}
+	}
+	for _, p := range ps[:2] {
+		want := ctl.StopRequest{Reason: ctl.StopShutdown, Graceful: true, Grace: 5 * time.Second}
+		if got := p.stop.Load(); got == nil || *got != want {
+			t.Errorf("worker %d heard %+v, want %+v", p.pid, got, want)
+		}
+	}
+	if !slices.Contains(tt.j.all(), fmt.Sprintf("signal %d terminated", ps[2].pid)) {
+		t.Errorf("the deaf worker was not sent SIGTERM: %q", tt.j.all())
+	}
 }

@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,7 +44,7 @@ type Options struct {
 	// Events publishes connection events for backends (-events).
 	Events bool
 	// Certs, when set, is the TLS certificate the gateway serves
-	// (Gateway.TLS comes from it); "reload-tls" rereads its files.
+	// (Gateway.TLS comes from it); ctl.OpReloadTLS rereads its files.
 	Certs *certs.Store
 	// Log is the worker's logger.
 	Log *slog.Logger
@@ -67,26 +65,6 @@ type Options struct {
 	EventHeaders []string
 }
 
-// StopRequest is the master's "stop" request.
-type StopRequest struct {
-	// Code is the close code every client gets (1001 stop, 1012 reload).
-	Code int `json:"code"`
-	// Graceful: stop accepting and wait up to Grace for clients to leave
-	// before closing the rest.
-	Graceful bool          `json:"graceful"`
-	Grace    time.Duration `json:"grace"`
-}
-
-// Status is the worker's answer to "status".
-type Status struct {
-	PID          int       `json:"pid"`
-	Slot         int       `json:"slot"`
-	Started      time.Time `json:"started"`
-	BusConnected bool      `json:"bus_connected"`
-	Draining     bool      `json:"draining"`
-	gateway.Stats
-}
-
 // Worker is one running worker.
 type Worker struct {
 	opts    Options
@@ -96,7 +74,7 @@ type Worker struct {
 	hub     *hub.Hub
 	ctl     *ctl.Conn
 	started time.Time
-	stopReq chan StopRequest
+	stopReq chan ctl.StopRequest
 	tokens  *tokens // nil without Options.Tokens
 
 	mu       sync.Mutex
@@ -147,11 +125,11 @@ func Run(ctx context.Context, opts Options) (err error) {
 		log:     opts.Log,
 		ctl:     ctl.NewConn(opts.Control),
 		started: time.Now(),
-		stopReq: make(chan StopRequest, 1),
+		stopReq: make(chan ctl.StopRequest, 1),
 	}
 	defer func() {
 		if err != nil {
-			_ = w.ctl.Notify("failed", err.Error()) // the master may be gone
+			_ = w.ctl.Notify(ctl.EventFailed, err.Error()) // the master may be gone
 		}
 		w.ctl.Close()
 	}()
@@ -254,21 +232,19 @@ func (w *Worker) serve(ctx context.Context) error {
 			w.log.Warn("control connection failed", "err", err)
 		}
 	})
-	if err := w.ctl.Notify("ready", map[string]int{"pid": os.Getpid()}); err != nil {
+	if err := w.ctl.Notify(ctl.EventReady, ctl.ReadyEvent{PID: os.Getpid()}); err != nil {
 		cancel()
 		wg.Wait()
 		return fmt.Errorf("worker: tell the master we are ready: %w", err)
 	}
 	w.log.Info("worker ready", "listen", w.opts.Listener.Addr().String())
 
-	var req StopRequest
+	req := ctl.StopRequest{Reason: ctl.StopShutdown}
 	select {
 	case req = <-w.stopReq:
 	case <-ctlDone:
 		w.log.Warn("master went away; stopping")
-		req = StopRequest{Code: int(ws.StatusGoingAway)}
 	case <-ctx.Done():
-		req = StopRequest{Code: int(ws.StatusGoingAway)}
 	}
 	w.stop(req)
 	cancel()
@@ -277,8 +253,9 @@ func (w *Worker) serve(ctx context.Context) error {
 }
 
 // stop drains and closes every connection as req says.
-func (w *Worker) stop(req StopRequest) {
-	w.log.Info("worker stopping", "code", req.Code, "graceful", req.Graceful, "grace", req.Grace)
+func (w *Worker) stop(req ctl.StopRequest) {
+	code, reason := closeFor(req.Reason)
+	w.log.Info("worker stopping", "reason", req.Reason, "code", code, "graceful", req.Graceful, "grace", req.Grace)
 	w.gw.StopAccepting()
 	if req.Graceful {
 		w.mu.Lock()
@@ -290,83 +267,14 @@ func (w *Worker) stop(req StopRequest) {
 		}
 		cancel()
 	}
-	reason := "server stopping"
-	if req.Code == int(gateway.StatusServiceRestart) {
-		reason = "server restarting"
-	}
 	// The close handshake is bounded by the gateway's CloseTimeout; give it
 	// a little more before cutting what is left.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
-	if err := w.gw.Shutdown(ctx, ws.StatusCode(req.Code), reason); err != nil {
+	if err := w.gw.Shutdown(ctx, code, reason); err != nil {
 		w.log.Warn("connections cut after the close timeout", "err", err)
 	}
 	w.apps.Wait() // the applications' last OnClose calls
 	w.hub.Stop()
 	w.bc.Close(ctx)
-}
-
-func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessage) (any, error) {
-	switch op {
-	case "status":
-		w.mu.Lock()
-		draining := w.draining
-		w.mu.Unlock()
-		return Status{
-			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
-			BusConnected: w.bc.Connected(), Draining: draining, Stats: w.gw.Stats(),
-		}, nil
-	case "ping":
-		return nil, nil // the master's heartbeat: an answer is all it asks
-	case "connections":
-		// Streamed: a busy worker's list is bigger than a control line.
-		return &ctl.Stream{Items: ctl.Items(w.conns())}, nil
-	case "stop-accepting":
-		// A reload's old worker, before any old worker bounces its
-		// clients, so they reconnect only to new workers.
-		w.gw.StopAccepting()
-		return "ok", nil
-	case "reload-tls":
-		if w.opts.Certs == nil {
-			return "no TLS", nil
-		}
-		if err := w.opts.Certs.Reload(); err != nil {
-			return nil, err
-		}
-		w.log.Info("TLS certificate reloaded")
-		return "reloaded", nil
-	case "stop":
-		var req StopRequest
-		if err := json.Unmarshal(args, &req); err != nil {
-			return nil, fmt.Errorf("worker: stop: %w", err)
-		}
-		select {
-		case w.stopReq <- req:
-			return "stopping", nil
-		default:
-			return nil, errors.New("worker: already stopping")
-		}
-	}
-	return nil, fmt.Errorf("worker: unknown request %q", op)
-}
-
-// ConnInfo is one line of the answer to "connections".
-type ConnInfo struct {
-	gateway.ConnInfo
-	// User is the user the connection is bound to (a token's sub, or the
-	// application's BindUser), or "".
-	User string `json:"user,omitempty"`
-}
-
-// conns lists the live connections and their users.
-func (w *Worker) conns() []ConnInfo {
-	cs := w.gw.Conns()
-	out := make([]ConnInfo, len(cs))
-	for i, ci := range cs {
-		out[i].ConnInfo = ci
-		if c := w.gw.Lookup(ci.ID); c != nil {
-			out[i].User = w.hub.UserOf(c)
-		}
-	}
-	return out
 }
