@@ -74,6 +74,10 @@ type WorkerStatus struct {
 	Started      time.Time `json:"started"`
 	BusConnected bool      `json:"bus_connected"`
 	Draining     bool      `json:"draining"`
+	// Cores is how many cores the worker may use at once, and MemoryLimit
+	// its Go memory limit in bytes (0: none): what its setup resolved.
+	Cores       int   `json:"cores"`
+	MemoryLimit int64 `json:"memory_limit"`
 	Stats
 }
 

@@ -57,6 +57,10 @@ type WorkerStatus struct {
 	BusConnected  bool    `json:"bus_connected"`
 	// Refused counts the clients the worker's limits turned away.
 	Refused ctl.Refusals `json:"refused"`
+	// Cores and MemoryLimit are the worker's share of the host: the cores
+	// it may use at once, its Go memory limit in bytes (0: none).
+	Cores       int   `json:"cores"`
+	MemoryLimit int64 `json:"memory_limit"`
 }
 
 // Summary adds up the workers.
@@ -175,6 +179,7 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) (WorkerStatus, *U
 	w.MessagesIn, w.MessagesOut, w.SendFailures = ans.MessagesIn, ans.MessagesOut, ans.SendFailures
 	w.BusConnected = ans.BusConnected
 	w.Refused = ans.Refused
+	w.Cores, w.MemoryLimit = ans.Cores, ans.MemoryLimit
 	return w, nil
 }
 

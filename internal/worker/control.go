@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"runtime/debug"
 
 	"github.com/gobwas/ws"
 
@@ -24,6 +26,7 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 		return ctl.WorkerStatus{
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: wireStats(w.gw.Stats()),
+			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(),
 		}, nil
 	case ctl.OpPing:
 		return nil, nil // the master's heartbeat: an answer is all it asks
@@ -96,4 +99,12 @@ func wireStats(s gateway.Stats) ctl.Stats {
 		MessagesIn: s.MessagesIn, MessagesOut: s.MessagesOut, SendFailures: s.SendFailures,
 		Refused: ctl.Refusals(s.Refused), // the same fields; the gateway's own type
 	}
+}
+
+// memoryLimit is the runtime's soft memory limit in bytes, 0 for none.
+func memoryLimit() int64 {
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		return l
+	}
+	return 0
 }

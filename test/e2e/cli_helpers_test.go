@@ -108,6 +108,8 @@ type workerJSON struct {
 	SendFailures  int64   `json:"send_failures"`
 	Restarts      int     `json:"restarts"`
 	UptimeSeconds float64 `json:"uptime_seconds"`
+	Cores         int     `json:"cores"`
+	MemoryLimit   int64   `json:"memory_limit"`
 }
 
 // connectionsJSON is `master connections -json`.
