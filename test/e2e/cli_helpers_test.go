@@ -32,6 +32,12 @@ func cli(t testing.TB, args ...string) (stdout, stderr string, exitCode int) {
 // runCLI is cli without the test, for goroutines: err reports a command that
 // could not run or did not finish within timeout.
 func runCLI(timeout time.Duration, args ...string) (stdout, stderr string, exitCode int, err error) {
+	return runProgram(timeout, masterBin, args...)
+}
+
+// runProgram is runCLI for any program: the stock master or one built on
+// the public package.
+func runProgram(timeout time.Duration, bin string, args ...string) (stdout, stderr string, exitCode int, err error) {
 	dir, err := os.MkdirTemp("", "wsfleet-e2e-cli-")
 	if err != nil {
 		return "", "", -1, err
@@ -50,7 +56,7 @@ func runCLI(timeout time.Duration, args ...string) (stdout, stderr string, exitC
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, masterBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = outF, errF
 	cmd.WaitDelay = 5 * time.Second
 	runErr := cmd.Run()
