@@ -54,9 +54,9 @@ func (h handler) guard(c *gateway.Conn, callback string, f func()) {
 func (h handler) wrap(c *gateway.Conn, adm *admission) *conn {
 	ac := &conn{}
 	if adm != nil {
-		ac.Conn = hub.MakeConn(c, adm.value)
+		ac.Conn = hub.MakeConn(c, adm.value, adm.handshake)
 	} else {
-		ac.Conn = hub.MakeConn(c, nil)
+		ac.Conn = hub.MakeConn(c, nil, nil)
 	}
 	if !h.inline {
 		ac.box = &mailbox{wg: h.wg, budget: h.budget}
@@ -66,9 +66,10 @@ func (h handler) wrap(c *gateway.Conn, adm *admission) *conn {
 
 // OnOpen binds the connection to its token's user, so the application
 // sees it bound, then runs the application's OnOpen with the value its
-// Admit returned.
+// Admit returned and the upgrade request, which the connection keeps only
+// until OnOpen returns.
 func (h handler) OnOpen(c *gateway.Conn) error {
-	adm, _ := c.Value.(*admission) // nil without Options.Admit
+	adm, _ := c.Value.(*admission) // the worker's admit's; nil without it
 	ac := h.wrap(c, adm)
 	c.Value = ac
 	var header map[string]string
@@ -83,6 +84,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 	}
 	var err error
 	h.guard(c, "OnOpen", func() { err = h.app.OnOpen(ac) })
+	ac.Opened()
 	if err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {

@@ -193,9 +193,7 @@ func (w *Worker) start(ctx context.Context) error {
 			adm.headers = append(adm.headers, http.CanonicalHeaderKey(k))
 		}
 	}
-	if adm.needed() {
-		gwOpts.Admit = adm.admit
-	}
+	gwOpts.Admit = adm.admit // every connection's app.Handshake
 	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		w.hub.Stop()

@@ -14,11 +14,14 @@ import (
 type Conn struct {
 	gc  *gateway.Conn
 	val any
+	hs  *app.Handshake // only while OnOpen runs
 }
 
 // MakeConn returns the application's view of c: it starts with the value
-// v (an Admitter's).
-func MakeConn(c *gateway.Conn, v any) Conn { return Conn{gc: c, val: v} }
+// v (an Admitter's) and the upgrade request hs, which Opened drops.
+func MakeConn(c *gateway.Conn, v any, hs *app.Handshake) Conn {
+	return Conn{gc: c, val: v, hs: hs}
+}
 
 // ID is the connection's cluster-wide id (a bus.ConnID).
 func (c *Conn) ID() string { return c.gc.ID() }
@@ -37,6 +40,13 @@ func (c *Conn) Value() any { return c.val }
 
 // SetValue replaces the application's value for the connection.
 func (c *Conn) SetValue(v any) { c.val = v }
+
+// Handshake is the upgrade request until Opened.
+func (c *Conn) Handshake() *app.Handshake { return c.hs }
+
+// Opened drops the upgrade request once the application's OnOpen has
+// returned: a connection keeps no headers it does not need.
+func (c *Conn) Opened() { c.hs = nil }
 
 // gatewayConn is the gateway connection behind c; a type embedding Conn
 // has it too, which is how the hub knows its own connections.
