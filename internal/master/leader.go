@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -77,7 +76,7 @@ func (t tick) Seq() uint64 { return t.seq }
 func (t tick) Broadcast(msg app.Message) error {
 	return t.m.bus.PublishAll(bus.Message{
 		Binary: msg.Binary, Data: msg.Data,
-		Tick: strconv.Itoa(t.timer) + ":" + strconv.FormatUint(t.seq, 10),
+		Tick: &bus.Tick{Timer: t.timer, Seq: t.seq},
 	})
 }
 

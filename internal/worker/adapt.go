@@ -1,18 +1,15 @@
 package worker
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
-	"time"
 
 	"github.com/gobwas/ws"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
-	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
 )
@@ -30,24 +27,12 @@ type handler struct {
 	budget *budget         // the bytes waiting in the mailboxes
 }
 
-// conn is an application's view of a gateway connection. It lives in the
+// conn is an application's view of a gateway connection (the hub's, which
+// the hub's app.Worker methods know), and its mailbox. It lives in the
 // gateway connection's Value.
 type conn struct {
-	*gateway.Conn
-	val any
+	hub.Conn
 	box *mailbox // nil for an Inline application
-}
-
-func (c *conn) Send(m app.Message) error      { return c.Conn.Send(opOf(m.Binary), m.Data) }
-func (c *conn) Close(code int, reason string) { c.Conn.Close(gateway.StatusCode(code), reason) }
-func (c *conn) Value() any                    { return c.val }
-func (c *conn) SetValue(v any)                { c.val = v }
-
-func opOf(binary bool) ws.OpCode {
-	if binary {
-		return ws.OpBinary
-	}
-	return ws.OpText
 }
 
 // guard runs one application callback; a panic in it is logged with its
@@ -63,10 +48,16 @@ func (h handler) guard(c *gateway.Conn, callback string, f func()) {
 	f()
 }
 
-// wrap makes the application's view of c; only an application that may
-// block gets a mailbox.
-func (h handler) wrap(c *gateway.Conn) *conn {
-	ac := &conn{Conn: c}
+// wrap makes the application's view of c, with what its admission
+// learned (nil: nothing); only an application that may block gets a
+// mailbox.
+func (h handler) wrap(c *gateway.Conn, adm *admission) *conn {
+	ac := &conn{}
+	if adm != nil {
+		ac.Conn = hub.MakeConn(c, adm.value, adm.handshake)
+	} else {
+		ac.Conn = hub.MakeConn(c, nil, nil)
+	}
 	if !h.inline {
 		ac.box = &mailbox{wg: h.wg, budget: h.budget}
 	}
@@ -75,14 +66,15 @@ func (h handler) wrap(c *gateway.Conn) *conn {
 
 // OnOpen binds the connection to its token's user, so the application
 // sees it bound, then runs the application's OnOpen with the value its
-// Admit returned.
+// Admit returned and the upgrade request, which the connection keeps only
+// until OnOpen returns.
 func (h handler) OnOpen(c *gateway.Conn) error {
-	adm, _ := c.Value.(*admission) // nil without Options.Admit
-	ac := h.wrap(c)
+	adm, _ := c.Value.(*admission) // the worker's admit's; nil without it
+	ac := h.wrap(c, adm)
 	c.Value = ac
 	var header map[string]string
 	if adm != nil {
-		ac.val, header = adm.value, adm.header
+		header = adm.header
 		if sub := adm.token.Subject; sub != "" {
 			if err := h.hub.Bind(c, sub); err != nil {
 				return fmt.Errorf("worker: bind the token's user: %w", err)
@@ -92,6 +84,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 	}
 	var err error
 	h.guard(c, "OnOpen", func() { err = h.app.OnOpen(ac) })
+	ac.Opened()
 	if err != nil {
 		var ce *app.CloseError
 		if errors.As(err, &ce) {
@@ -99,7 +92,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 		}
 		return err
 	}
-	h.events.open(c, header, h.hub.UserOf(c))
+	h.events.open(c, header, h.hub.ConnUser(c))
 	h.log.Debug("connection opened", "conn", c.ID(), "remote", c.RemoteAddr(), "path", pathOf(c.RequestURI()))
 	return nil
 }
@@ -123,14 +116,14 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 	ac, ok := c.Value.(*conn)
 	if !ok { // the upgrade never reached OnOpen's first line
-		ac = h.wrap(c)
+		ac = h.wrap(c, nil)
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
 	h.tokens.stop(c)
 	closed := func() {
 		h.guard(c, "OnClose", func() { h.app.OnClose(ac, code) })
 		if h.events != nil {
-			h.events.close(c, code, h.hub.UserOf(c), h.hub.Rooms(c))
+			h.events.close(c, code, h.hub.ConnUser(c), h.hub.ConnRooms(c))
 		}
 		h.hub.Remove(c)
 	}
@@ -139,106 +132,4 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		return
 	}
 	ac.box.postLast(closed)
-}
-
-// services is what the worker offers the application (app.Worker).
-type services struct{ w *Worker }
-
-// gw returns the gateway connection behind an application's Conn.
-func gw(c app.Conn) (*gateway.Conn, error) {
-	ac, ok := c.(*conn)
-	if !ok {
-		return nil, hub.ErrNotLocal
-	}
-	return ac.Conn, nil
-}
-
-func busMsg(m app.Message) bus.Message { return bus.Message{Binary: m.Binary, Data: m.Data} }
-
-func (s services) Broadcast(m app.Message) error { return s.w.hub.SendAll(busMsg(m)) }
-func (s services) SendTo(id string, m app.Message) error {
-	return s.w.hub.SendConn(id, busMsg(m))
-}
-func (s services) SendToRoom(room string, m app.Message, except string) error {
-	bm := busMsg(m)
-	bm.Exclude = except
-	return s.w.hub.SendRoom(room, bm)
-}
-func (s services) SendToUser(uid string, m app.Message) error {
-	return s.w.hub.SendUser(uid, busMsg(m))
-}
-func (s services) JoinRoom(c app.Conn, room string) error {
-	g, err := gw(c)
-	if err != nil {
-		return err
-	}
-	return s.w.hub.Join(g, room)
-}
-func (s services) LeaveRoom(c app.Conn, room string) error {
-	g, err := gw(c)
-	if err != nil {
-		return err
-	}
-	return s.w.hub.Leave(g, room)
-}
-func (s services) Rooms(c app.Conn) []string {
-	g, err := gw(c)
-	if err != nil {
-		return nil
-	}
-	return s.w.hub.Rooms(g)
-}
-func (s services) BindUser(c app.Conn, uid string) error {
-	g, err := gw(c)
-	if err != nil {
-		return err
-	}
-	return s.w.hub.Bind(g, uid)
-}
-func (s services) UnbindUser(c app.Conn) error {
-	g, err := gw(c)
-	if err != nil {
-		return err
-	}
-	return s.w.hub.Unbind(g)
-}
-func (s services) UserOf(c app.Conn) string {
-	g, err := gw(c)
-	if err != nil {
-		return ""
-	}
-	return s.w.hub.UserOf(g)
-}
-func (s services) CloseConn(id string, code int, reason string) error {
-	return s.w.hub.CloseConn(id, code, reason)
-}
-func (s services) IsOnline(ctx context.Context, id string) (bool, error) {
-	return s.w.hub.Online(ctx, id)
-}
-func (s services) UserConnections(ctx context.Context, uid string) (int, error) {
-	return s.w.hub.UserCount(ctx, uid)
-}
-func (s services) ConnectionCount(ctx context.Context) (int, error) { return s.w.hub.Count(ctx) }
-func (s services) RoomCount(ctx context.Context, room string) (int, error) {
-	return s.w.hub.RoomCount(ctx, room)
-}
-func (s services) RoomMembers(ctx context.Context, room string) ([]app.Member, error) {
-	ms, err := s.w.hub.RoomMembers(ctx, room)
-	out := make([]app.Member, len(ms))
-	for i, m := range ms {
-		out[i] = app.Member{ConnID: m.ConnID, UID: m.UID}
-	}
-	return out, err
-}
-func (s services) RoomUsers(ctx context.Context, room, after string, limit int) (app.UserPage, error) {
-	p, err := s.w.hub.RoomUsers(ctx, room, after, limit)
-	return app.UserPage{Users: p.Users, More: p.More, Count: p.Count}, err
-}
-func (s services) Logger() *slog.Logger { return s.w.log }
-func (s services) RefreshToken(c app.Conn, token string) (time.Time, error) {
-	ac, ok := c.(*conn)
-	if !ok {
-		return time.Time{}, hub.ErrNotLocal
-	}
-	return s.w.tokens.refresh(ac.Conn, token)
 }

@@ -17,22 +17,21 @@ import (
 // the gateway hands it to OnOpen as the connection's Value, and OnOpen
 // keeps only what the connection needs later.
 type admission struct {
-	token  auth.Claims       // zero without -jwt-*
-	value  any               // the application's Admit value
-	header map[string]string // the -events-headers the request had
+	token     auth.Claims       // zero without -jwt-*
+	value     any               // the application's Admit value
+	header    map[string]string // the -events-headers the request had
+	handshake *app.Handshake    // for app.Conn.Handshake while OnOpen runs
 }
 
-// admitter is the worker's gateway.Options.Admit: the connection token,
-// the headers an open event may carry, then the application's Admit.
+// admitter is the worker's gateway.Options.Admit, for every upgrade: the
+// connection token, the headers an open event may carry, the request as
+// the application sees it (app.Handshake), then the application's Admit.
 type admitter struct {
 	tokens  *tokens      // nil without -jwt-*; drops the token from the URI
 	app     app.Admitter // nil when the application is none
 	events  bool         // -events: keep the allowed headers
 	headers []string     // -events-headers, canonical names
 }
-
-// needed reports whether the gateway must call admit at all.
-func (a *admitter) needed() bool { return a.tokens != nil || a.app != nil || a.events }
 
 func (a *admitter) admit(r *gateway.Request) (any, error) {
 	adm := &admission{}
@@ -46,11 +45,14 @@ func (a *admitter) admit(r *gateway.Request) (any, error) {
 	if a.events {
 		adm.header = pickHeaders(r, a.headers)
 	}
+	// The request's Header map is the request's own: the connection keeps
+	// it, not a copy, until its OnOpen returns.
+	adm.handshake = &app.Handshake{
+		URI: r.URI, Host: r.Host, Header: r.Header, RemoteAddr: r.RemoteAddr,
+		Subprotocol: r.Subprotocol, User: adm.token.Subject,
+	}
 	if a.app != nil {
-		v, err := a.app.Admit(&app.Handshake{
-			URI: r.URI, Host: r.Host, Header: r.Header, RemoteAddr: r.RemoteAddr,
-			Subprotocol: r.Subprotocol, User: adm.token.Subject,
-		})
+		v, err := a.app.Admit(adm.handshake)
 		var rf *app.Refusal
 		switch {
 		case errors.As(err, &rf):

@@ -86,7 +86,7 @@ func (w *Worker) conns() []ctl.ConnInfo {
 			MessagesIn: ci.MessagesIn, MessagesOut: ci.MessagesOut,
 		}
 		if c := w.gw.Lookup(ci.ID); c != nil {
-			out[i].User = w.hub.UserOf(c)
+			out[i].User = w.hub.ConnUser(c)
 		}
 	}
 	return out

@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,26 +91,21 @@ func (r registry) Len() int                       { return r.w.gw.Len() }
 // ticks remembers the last tick delivered per cluster timer.
 type ticks struct {
 	mu   sync.Mutex
-	last map[string]uint64
+	last map[int]uint64
 }
 
-// first reports whether "<timer>:<seq>" is newer than every tick of its
-// timer delivered so far, and records it. A malformed value passes.
-func (t *ticks) first(v string) bool {
-	timer, seqStr, ok := strings.Cut(v, ":")
-	seq, err := strconv.ParseUint(seqStr, 10, 64)
-	if !ok || err != nil {
-		return true
-	}
+// first reports whether tk is newer than every tick of its timer
+// delivered so far, and records it.
+func (t *ticks) first(tk bus.Tick) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.last == nil {
-		t.last = make(map[string]uint64)
+		t.last = make(map[int]uint64)
 	}
-	if last, seen := t.last[timer]; seen && seq <= last {
+	if last, seen := t.last[tk.Timer]; seen && tk.Seq <= last {
 		return false
 	}
-	t.last[timer] = seq
+	t.last[tk.Timer] = tk.Seq
 	return true
 }
 
@@ -147,13 +140,19 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	w.bc = bc
 	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
-	w.hub = hub.New(hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms})
+	hubOpts := hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms}
+	if o.Tokens != nil {
+		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
+			conns: make(map[*gateway.Conn]*tokenState)}
+		hubOpts.RefreshToken = w.tokens.refresh
+	}
+	w.hub = hub.New(hubOpts)
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)
 		return err
 	}
 	gwOpts := o.Gateway
-	gwOpts.IDPrefix = self.String() + "-" // ids bus.OwnerOf understands
+	gwOpts.IDPrefix = self.ConnIDPrefix()
 	if o.Certs != nil {
 		gwOpts.TLS = o.Certs.Config()
 	}
@@ -163,10 +162,6 @@ func (w *Worker) start(ctx context.Context) error {
 		gwOpts.MaxMessage = l.MaxMessage()
 	}
 	_, inline := o.App.(app.Inline)
-	if o.Tokens != nil {
-		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
-			conns: make(map[*gateway.Conn]*tokenState)}
-	}
 	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: &budget{}}
 	adm := &admitter{tokens: w.tokens, events: o.Events}
 	adm.app, _ = o.App.(app.Admitter)
@@ -176,9 +171,7 @@ func (w *Worker) start(ctx context.Context) error {
 			adm.headers = append(adm.headers, http.CanonicalHeaderKey(k))
 		}
 	}
-	if adm.needed() {
-		gwOpts.Admit = adm.admit
-	}
+	gwOpts.Admit = adm.admit // every connection's app.Handshake
 	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		w.hub.Stop()
@@ -186,7 +179,7 @@ func (w *Worker) start(ctx context.Context) error {
 		return err
 	}
 	if s, ok := o.App.(app.WorkerStarter); ok {
-		if err := s.StartWorker(ctx, services{w}); err != nil {
+		if err := s.StartWorker(ctx, w.hub); err != nil {
 			w.hub.Stop()
 			bc.Close(ctx)
 			return fmt.Errorf("worker: app start: %w", err)
@@ -198,7 +191,7 @@ func (w *Worker) start(ctx context.Context) error {
 // deliver writes a bus message to this worker's connections, each cluster
 // timer tick once.
 func (w *Worker) deliver(m bus.Message) {
-	if m.Tick != "" && !w.ticks.first(m.Tick) {
+	if m.Tick != nil && !w.ticks.first(*m.Tick) {
 		return
 	}
 	op := ws.OpText

@@ -42,14 +42,21 @@ type Conn interface {
 	// connection. Use them from the connection's own callbacks.
 	Value() any
 	SetValue(v any)
+	// Handshake is the client's upgrade request (its path, query, headers,
+	// cookies, and its address after -trusted-proxy) while OnOpen runs,
+	// and nil once OnOpen has returned: keep what you need of it (with
+	// SetValue), not the Handshake, as holding every connection's headers
+	// would cost memory per connection. Call it from OnOpen.
+	Handshake() *Handshake
 }
 
 // App is the per-connection side of an application.
 type App interface {
-	// OnOpen runs when a client has connected. An error closes the
-	// connection (with the code of a *CloseError, 1011 otherwise). To
-	// refuse the upgrade itself, with an HTTP status, from what the
-	// request holds, implement Admitter: its value is c.Value() here.
+	// OnOpen runs when a client has connected; c.Handshake() is its
+	// upgrade request. An error closes the connection (with the code of a
+	// *CloseError, 1011 otherwise). To refuse the upgrade itself, with an
+	// HTTP status, from what the request holds, implement Admitter: its
+	// value is c.Value() here.
 	OnOpen(c Conn) error
 	// OnMessage runs for every message the client sends.
 	OnMessage(c Conn, m Message)

@@ -15,6 +15,7 @@ func (s *sink) Send(m Message) error { s.sent = append(s.sent, m); return nil }
 func (*sink) Close(int, string)      {}
 func (*sink) Value() any             { return nil }
 func (*sink) SetValue(any)           {}
+func (*sink) Handshake() *Handshake  { return nil }
 
 // TestEchoPrefix: the echo app answers with its prefix ("hello " unless
 // Config says otherwise, "" for none), text for text, binary for binary.

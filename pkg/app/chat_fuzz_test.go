@@ -97,12 +97,13 @@ type memConn struct {
 	closed bool
 }
 
-func (c *memConn) ID() string           { return c.id }
-func (c *memConn) RemoteAddr() string   { return "127.0.0.1:1" }
-func (c *memConn) Close(int, string)    { c.closed = true }
-func (c *memConn) Value() any           { return c.val }
-func (c *memConn) SetValue(v any)       { c.val = v }
-func (c *memConn) Send(m Message) error { c.sent = append(c.sent, m.Data); return nil }
+func (c *memConn) ID() string            { return c.id }
+func (c *memConn) RemoteAddr() string    { return "127.0.0.1:1" }
+func (c *memConn) Close(int, string)     { c.closed = true }
+func (c *memConn) Value() any            { return c.val }
+func (c *memConn) SetValue(v any)        { c.val = v }
+func (c *memConn) Handshake() *Handshake { return nil }
+func (c *memConn) Send(m Message) error  { c.sent = append(c.sent, m.Data); return nil }
 
 // memWorker is the worker's services for one process and no bus: rooms and
 // users in maps, a send to a room delivered at once.

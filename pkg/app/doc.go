@@ -8,7 +8,9 @@
 // concurrently. OnMessage and OnClose run on a goroutine of the
 // connection's own while it has work, so they may block; an application
 // whose callbacks never block implements [Inline] and is called straight
-// from the connection engine's poller instead. Optionally, [Admitter]
+// from the connection engine's poller instead. OnOpen reads the client's
+// upgrade request (path, query, headers, cookies, address) from
+// [Conn].Handshake. Optionally, [Admitter]
 // decides from the upgrade request (its [Handshake]) who may connect, and
 // refuses the others with an HTTP status ([Refusal]) before the upgrade;
 // [WorkerStarter] gives it the worker's services when a worker starts, and

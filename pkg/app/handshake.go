@@ -7,8 +7,9 @@ import (
 	"net/url"
 )
 
-// Handshake is a client's upgrade request, as an Admitter sees it. It is
-// only valid until Admit returns: keep what you need, not the Handshake.
+// Handshake is a client's upgrade request, as an Admitter's Admit and
+// OnOpen (Conn.Handshake) see it. It is only valid until OnOpen returns:
+// keep what you need, not the Handshake.
 type Handshake struct {
 	// URI is the request's path and query, as sent, except that with
 	// -jwt-secret-file / -jwt-key-file the checked token parameter is

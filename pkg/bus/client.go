@@ -103,12 +103,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 // PublishAll sends m to every connection of the cluster: every worker
 // subscribed with SubscribeAll gets it once. At most once, unordered with
 // respect to other publishers.
-func (c *Client) PublishAll(m Message) error {
-	if err := c.nc.PublishMsg(m.natsMsg(c.subj.all())); err != nil {
-		return fmt.Errorf("bus: publish %s: %w", c.subj.all(), err)
-	}
-	return nil
-}
+func (c *Client) PublishAll(m Message) error { return c.publish(c.subj.all(), m) }
 
 // SubscribeAll calls fn for every message published with PublishAll (or by
 // anyone on <prefix>.all). It returns once the server has registered the
@@ -140,18 +135,44 @@ func (c *Client) SubscribeUser(uid string, fn func(Message)) (*Subscription, err
 	return c.subscribe(c.subj.user(uid), fn)
 }
 
-// PublishConn sends m (m.Conn set) to the worker that owns m.Conn.
-func (c *Client) PublishConn(m Message) error {
-	w, err := OwnerOf(m.Conn)
+// PublishConn sends m to the connection id conn, on the subject of the
+// worker that owns it.
+func (c *Client) PublishConn(conn string, m Message) error {
+	subject, err := c.connSubject(conn)
 	if err != nil {
 		return err
 	}
-	return c.publish(c.subj.worker(w), m)
+	return c.send(m.natsMsg(subject, conn))
 }
 
-// SubscribeWorker calls fn for every message to one of w's connections.
-func (c *Client) SubscribeWorker(w WorkerID, fn func(Message)) (*Subscription, error) {
-	return c.subscribe(c.subj.worker(w), fn)
+// PublishCommand sends cmd to the connection id conn, on the subject of the
+// worker that owns it.
+func (c *Client) PublishCommand(conn string, cmd Command) error {
+	subject, err := c.connSubject(conn)
+	if err != nil {
+		return err
+	}
+	return c.send(cmd.natsMsg(subject, conn))
+}
+
+func (c *Client) connSubject(conn string) (string, error) {
+	id, err := ParseConnID(conn)
+	if err != nil {
+		return "", err
+	}
+	return c.subj.worker(id.Worker), nil
+}
+
+// SubscribeWorker calls onMessage for every message, and onCommand for
+// every command, to one of w's connections, with the connection's id.
+func (c *Client) SubscribeWorker(w WorkerID, onMessage func(conn string, m Message), onCommand func(conn string, cmd Command)) (*Subscription, error) {
+	return c.subscribeNATS(c.subj.worker(w), func(nm *nats.Msg) {
+		if cmd := commandOf(nm); !cmd.empty() {
+			onCommand(connOf(nm), cmd)
+			return
+		}
+		onMessage(connOf(nm), messageOf(nm))
+	})
 }
 
 // PublishEvent publishes a connection event (kind: open, message, close) as
@@ -160,15 +181,21 @@ func (c *Client) PublishEvent(kind string, data []byte) error {
 	return c.publish(c.subj.event(kind), Message{Data: data})
 }
 
-func (c *Client) publish(subject string, m Message) error {
-	if err := c.nc.PublishMsg(m.natsMsg(subject)); err != nil {
-		return fmt.Errorf("bus: publish %s: %w", subject, err)
+func (c *Client) publish(subject string, m Message) error { return c.send(m.natsMsg(subject, "")) }
+
+func (c *Client) send(nm *nats.Msg) error {
+	if err := c.nc.PublishMsg(nm); err != nil {
+		return fmt.Errorf("bus: publish %s: %w", nm.Subject, err)
 	}
 	return nil
 }
 
 func (c *Client) subscribe(subject string, fn func(Message)) (*Subscription, error) {
-	sub, err := c.nc.Subscribe(subject, func(nm *nats.Msg) { fn(messageOf(nm)) })
+	return c.subscribeNATS(subject, func(nm *nats.Msg) { fn(messageOf(nm)) })
+}
+
+func (c *Client) subscribeNATS(subject string, fn nats.MsgHandler) (*Subscription, error) {
+	sub, err := c.nc.Subscribe(subject, fn)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe %s: %w", subject, err)
 	}

@@ -7,7 +7,8 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Header names carried by bus messages.
+// Header names carried by bus messages. A backend in any language sets them
+// (docs/backend.md); this file alone reads and writes them.
 const (
 	// HeaderOp holds "binary" for a binary WebSocket message; absent or
 	// anything else means text.
@@ -15,8 +16,8 @@ const (
 	// HeaderExclude holds a connection id that must not receive the message
 	// (a sender excluding itself).
 	HeaderExclude = "Wsfleet-Exclude"
-	// HeaderConn holds the connection id a message on a worker's subject is
-	// for.
+	// HeaderConn holds the connection id a message or a command on a
+	// worker's subject is for.
 	HeaderConn = "Wsfleet-Conn"
 	// HeaderClose, on a worker's subject, asks to close the connection
 	// with this code; the payload is the reason.
@@ -29,13 +30,14 @@ const (
 	HeaderLeave  = "Wsfleet-Leave"
 	HeaderBind   = "Wsfleet-Bind"
 	HeaderUnbind = "Wsfleet-Unbind"
-	// HeaderTick marks a cluster timer's broadcast, "<timer>:<tick>", so a
-	// worker delivers each tick once even when two masters sent it during a
-	// change of leader.
+	// HeaderTick marks a cluster timer's broadcast with its Tick,
+	// "<timer>:<seq>", so a worker delivers each tick once even when two
+	// masters sent it during a change of leader.
 	HeaderTick = "Wsfleet-Tick"
 )
 
-// Message is one WebSocket message on its way to connections.
+// Message is one WebSocket message on its way to connections: to every
+// connection, a room's, a user's, or one connection's.
 type Message struct {
 	// Binary selects a binary frame; false sends a text frame.
 	Binary bool
@@ -44,77 +46,118 @@ type Message struct {
 	Data []byte
 	// Exclude, when set, is the id of a connection that must not get it.
 	Exclude string
-	// Conn is the target connection of a message to one connection.
-	Conn string
-	// Close, with Conn, asks to close that connection with CloseCode and
-	// Data as the reason, instead of sending Data. CloseCode 0 means none
-	// was given (the receiver sends 1000); a header that is not a number
-	// arrives as -1.
-	Close     bool
-	CloseCode int
-	// Join, Leave, Bind and Unbind, with Conn, are commands for that
-	// connection (see HeaderJoin).
+	// Tick, on a broadcast, is the cluster timer tick that sent it; nil for
+	// any other message, and for a HeaderTick that ParseTick refuses.
+	Tick *Tick
+}
+
+// Command asks something of one connection, on its worker's subject: to
+// join or leave a room, to be bound to a user or unbound, to close. One
+// command may ask several; they are done in that order, the close last.
+type Command struct {
+	// Join, Leave and Bind name a room or a user; "" asks nothing.
 	Join, Leave, Bind string
-	Unbind            bool
-	// Tick, on a broadcast, names the cluster timer tick that sent it.
-	Tick string
+	// Unbind removes the connection's user binding.
+	Unbind bool
+	// Close closes the connection with Code and Reason. Code 0 means none
+	// was given (the receiver sends 1000); a header that is not a number
+	// arrives as -1, which the receiver refuses like any code that may not
+	// be sent.
+	Close  bool
+	Code   int
+	Reason string
 }
 
-// IsCommand reports whether m asks something of its connection rather than
-// carrying a message for it.
-func (m Message) IsCommand() bool {
-	return m.Close || m.Join != "" || m.Leave != "" || m.Bind != "" || m.Unbind
+// empty reports whether c asks nothing: a message on a worker's subject
+// with no command header is a Message for its connection.
+func (c Command) empty() bool {
+	return !c.Close && c.Join == "" && c.Leave == "" && c.Bind == "" && !c.Unbind
 }
 
-func (m Message) natsMsg(subject string) *nats.Msg {
+// natsMsg encodes m for subject; conn, when set, is the connection it is
+// for (on a worker's subject).
+func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if m.Binary || m.Exclude != "" || m.Conn != "" || m.IsCommand() || m.Tick != "" {
-		nm.Header = nats.Header{}
-		if m.Binary {
-			nm.Header.Set(HeaderOp, "binary")
-		}
-		if m.Exclude != "" {
-			nm.Header.Set(HeaderExclude, m.Exclude)
-		}
-		if m.Conn != "" {
-			nm.Header.Set(HeaderConn, m.Conn)
-		}
-		if m.Close {
-			nm.Header.Set(HeaderClose, strconv.Itoa(m.CloseCode))
-		}
-		for k, v := range map[string]string{HeaderJoin: m.Join, HeaderLeave: m.Leave, HeaderBind: m.Bind} {
-			if v != "" {
-				nm.Header.Set(k, v)
-			}
-		}
-		if m.Unbind {
-			nm.Header.Set(HeaderUnbind, "1")
-		}
-		if m.Tick != "" {
-			nm.Header.Set(HeaderTick, m.Tick)
-		}
+	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" {
+		return nm // the common broadcast: no header at all
+	}
+	nm.Header = nats.Header{}
+	if m.Binary {
+		nm.Header.Set(HeaderOp, "binary")
+	}
+	set(nm.Header, HeaderExclude, m.Exclude)
+	set(nm.Header, HeaderConn, conn)
+	if m.Tick != nil {
+		nm.Header.Set(HeaderTick, m.Tick.String())
 	}
 	return nm
 }
 
+// natsMsg encodes c for conn on subject (its worker's).
+func (c Command) natsMsg(subject, conn string) *nats.Msg {
+	nm := &nats.Msg{Subject: subject, Header: nats.Header{}}
+	set(nm.Header, HeaderConn, conn)
+	set(nm.Header, HeaderJoin, c.Join)
+	set(nm.Header, HeaderLeave, c.Leave)
+	set(nm.Header, HeaderBind, c.Bind)
+	if c.Unbind {
+		nm.Header.Set(HeaderUnbind, "1")
+	}
+	if c.Close {
+		nm.Header.Set(HeaderClose, strconv.Itoa(c.Code))
+		nm.Data = []byte(c.Reason)
+	}
+	return nm
+}
+
+func set(h nats.Header, k, v string) {
+	if v != "" {
+		h.Set(k, v)
+	}
+}
+
+// messageOf decodes a message's payload and its Wsfleet-Op, -Exclude and
+// -Tick headers; command headers are commandOf's.
 func messageOf(nm *nats.Msg) Message {
 	m := Message{Data: nm.Data}
-	if nm.Header != nil {
-		m.Binary = nm.Header.Get(HeaderOp) == "binary"
-		m.Exclude = nm.Header.Get(HeaderExclude)
-		m.Conn = nm.Header.Get(HeaderConn)
-		if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
-			m.Close = true
-			if v := strings.TrimSpace(vs[0]); v != "" {
-				var err error
-				if m.CloseCode, err = strconv.Atoi(v); err != nil {
-					m.CloseCode = -1 // not a number: the receiver refuses it
-				}
-			}
+	if nm.Header == nil {
+		return m
+	}
+	m.Binary = nm.Header.Get(HeaderOp) == "binary"
+	m.Exclude = nm.Header.Get(HeaderExclude)
+	if v := nm.Header.Get(HeaderTick); v != "" {
+		if t, err := ParseTick(v); err == nil {
+			m.Tick = &t
 		}
-		m.Join, m.Leave, m.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
-		m.Unbind = nm.Header.Get(HeaderUnbind) != ""
-		m.Tick = nm.Header.Get(HeaderTick)
 	}
 	return m
+}
+
+// commandOf decodes the command headers of a message on a worker's
+// subject; an empty Command means none.
+func commandOf(nm *nats.Msg) Command {
+	var c Command
+	if nm.Header == nil {
+		return c
+	}
+	c.Join, c.Leave, c.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
+	c.Unbind = nm.Header.Get(HeaderUnbind) != ""
+	if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
+		c.Close, c.Reason = true, string(nm.Data)
+		if v := strings.TrimSpace(vs[0]); v != "" {
+			var err error
+			if c.Code, err = strconv.Atoi(v); err != nil {
+				c.Code = -1 // not a number: the receiver refuses it
+			}
+		}
+	}
+	return c
+}
+
+// connOf is the connection a message on a worker's subject is for.
+func connOf(nm *nats.Msg) string {
+	if nm.Header == nil {
+		return ""
+	}
+	return nm.Header.Get(HeaderConn)
 }

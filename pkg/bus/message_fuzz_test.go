@@ -8,14 +8,14 @@ import (
 )
 
 // FuzzMessageOf feeds a backend's arbitrary header block (as NATS carries
-// it, "NATS/1.0\r\nKey: value\r\n...\r\n\r\n") and payload to the parser of
-// the Wsfleet-* headers. Whatever the bytes:
+// it, "NATS/1.0\r\nKey: value\r\n...\r\n\r\n") and payload to the decoders
+// of the Wsfleet-* headers, messageOf and commandOf. Whatever the bytes:
 //   - nothing panics;
-//   - the message reads back the same from its own NATS form, so a worker
-//     and a backend agree on what a header means;
+//   - the message and the command each read back the same from their own
+//     NATS form, so a worker and a backend agree on what a header means;
 //   - a close code is a number or -1 (refused by name by the receiver), a
-//     message with a command is a command, and a plain message carries no
-//     command.
+//     close carries the payload as its reason, and a command that is not a
+//     close carries no code or reason.
 //
 // `go test -fuzz FuzzMessageOf ./pkg/bus` searches further.
 func FuzzMessageOf(f *testing.F) {
@@ -29,6 +29,7 @@ func FuzzMessageOf(f *testing.F) {
 		"NATS/1.0\r\nWsfleet-Bind: ann\r\nWsfleet-Unbind: 1\r\nWsfleet-Leave: x\r\n\r\n",
 		"NATS/1.0\r\nwsfleet-join: lower case\r\nWSFLEET-LEAVE: upper\r\n\r\n",
 		"NATS/1.0\r\nWsfleet-Join: a\r\nWsfleet-Join: b\r\n\r\n",
+		"NATS/1.0\r\nWsfleet-Tick: 1:2\r\n\r\n",
 		"NATS/1.0\r\nWsfleet-Tick: t:1\r\n\r\n",
 		"NATS/1.0 503\r\n\r\n",
 		"NATS/1.0\r\nWsfleet-Join: \xff\xfe\r\n\r\n",
@@ -44,21 +45,34 @@ func FuzzMessageOf(f *testing.F) {
 				return // NATS itself refuses such a block
 			}
 		}
-		m := messageOf(&nats.Msg{Header: h, Data: data})
-		if m.Close && m.CloseCode < -1 {
+		nm := &nats.Msg{Header: h, Data: data}
+		m, cmd, conn := messageOf(nm), commandOf(nm), connOf(nm)
+		if cmd.Close && cmd.Code < -1 {
 			// A negative number is read as it is: the receiver refuses it
 			// as a code that may not be sent, like any other.
-			t.Logf("negative close code %d", m.CloseCode)
+			t.Logf("negative close code %d", cmd.Code)
 		}
-		if !m.Close && m.CloseCode != 0 {
-			t.Fatalf("a close code %d without a close", m.CloseCode)
+		if !cmd.Close && (cmd.Code != 0 || cmd.Reason != "") {
+			t.Fatalf("a close code %d or reason %q without a close", cmd.Code, cmd.Reason)
 		}
-		if m.IsCommand() != (m.Close || m.Join != "" || m.Leave != "" || m.Bind != "" || m.Unbind) {
-			t.Fatal("IsCommand disagrees with the fields")
+		if cmd.Close && cmd.Reason != string(data) {
+			t.Fatalf("close reason %q, payload %q", cmd.Reason, data)
 		}
-		back := messageOf(m.natsMsg("wsfleet.conn.n.1"))
-		if !reflect.DeepEqual(back, m) {
+		if m.Tick != nil {
+			if _, err := ParseTick(m.Tick.String()); err != nil {
+				t.Fatalf("tick %+v does not read back: %v", *m.Tick, err)
+			}
+		}
+		bm := m.natsMsg("wsfleet.conn.n.1", conn)
+		if back := messageOf(bm); !reflect.DeepEqual(back, m) || connOf(bm) != conn || !commandOf(bm).empty() {
 			t.Fatalf("round trip changed the message:\n%+v\n%+v", m, back)
+		}
+		if cmd.empty() {
+			return
+		}
+		bc := cmd.natsMsg("wsfleet.conn.n.1", conn)
+		if back := commandOf(bc); back != cmd || connOf(bc) != conn {
+			t.Fatalf("round trip changed the command:\n%+v\n%+v", cmd, back)
 		}
 	})
 }

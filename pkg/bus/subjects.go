@@ -60,38 +60,3 @@ func ValidToken(v string) error {
 	}
 	return nil
 }
-
-// WorkerID names one worker process of the cluster: its host's node name
-// and its pid.
-type WorkerID struct {
-	Node string `json:"node"`
-	PID  int    `json:"pid"`
-}
-
-func (w WorkerID) String() string { return w.Node + "-" + strconv.Itoa(w.PID) }
-
-// ConnID builds the cluster-wide id of a worker's seq-th connection:
-// <node>-<pid>-<seq>.
-func ConnID(w WorkerID, seq uint64) string {
-	return w.String() + "-" + strconv.FormatUint(seq, 10)
-}
-
-// OwnerOf returns the worker that owns a connection id made by ConnID.
-func OwnerOf(connID string) (WorkerID, error) {
-	i := strings.LastIndexByte(connID, '-')
-	if i <= 0 {
-		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
-	}
-	j := strings.LastIndexByte(connID[:i], '-')
-	if j <= 0 {
-		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
-	}
-	pid, err := strconv.Atoi(connID[j+1 : i])
-	if err != nil || pid <= 0 {
-		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
-	}
-	if _, err := strconv.ParseUint(connID[i+1:], 10, 64); err != nil {
-		return WorkerID{}, fmt.Errorf("bus: %q is not a connection id", connID)
-	}
-	return WorkerID{Node: connID[:j], PID: pid}, nil
-}

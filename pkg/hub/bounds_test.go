@@ -15,7 +15,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
@@ -57,7 +57,7 @@ func TestMaxRooms(t *testing.T) {
 	if err := w.hub.Join(c.conn, "r3"); !errors.Is(err, ErrTooManyRooms) {
 		t.Fatalf("fourth room: %v, want ErrTooManyRooms", err)
 	}
-	if n := len(w.hub.Rooms(c.conn)); n != 3 {
+	if n := len(w.hub.ConnRooms(c.conn)); n != 3 {
 		t.Fatalf("in %d rooms after a refused join", n)
 	}
 	if _, ok := w.hub.rooms["r3"]; ok {
@@ -128,7 +128,7 @@ func TestJoinDuringOutage(t *testing.T) {
 	if err := w.hub.Join(b.conn, "new"); !errors.Is(err, ErrBusDown) {
 		t.Fatalf("join of a new room during the outage: %v, want ErrBusDown", err)
 	}
-	if rs := w.hub.Rooms(b.conn); len(rs) != 0 {
+	if rs := w.hub.ConnRooms(b.conn); len(rs) != 0 {
 		t.Fatalf("a refused join left rooms %v", rs)
 	}
 	must(t, w.hub.Join(c.conn, "kept"))
@@ -138,12 +138,12 @@ func TestJoinDuringOutage(t *testing.T) {
 	must(t, w.hub.Join(b.conn, "new"))
 	// The client library restored the old subscription on reconnection.
 	waitFor(t, func() bool {
-		must(t, w.hub.SendRoom("kept", bus.Message{Data: []byte("back")}))
+		must(t, w.hub.SendToRoom("kept", app.Text("back"), ""))
 		return w.hub.opts.Bus.Flush(context.Background()) == nil
 	})
 	a.expect(t, "back")
 	c.expect(t, "back")
-	must(t, w.hub.SendRoom("new", bus.Message{Data: []byte("new")}))
+	must(t, w.hub.SendToRoom("new", app.Text("new"), ""))
 	b.expect(t, "new")
 }
 
@@ -172,7 +172,7 @@ func TestJoinDoesNotHoldTheLock(t *testing.T) {
 	go func() {
 		defer close(done)
 		must(t, w.hub.Join(c.conn, "lobby"))
-		_ = w.hub.Rooms(a.conn)
+		_ = w.hub.ConnRooms(a.conn)
 		_ = w.hub.answer([]byte(`{"kind":"room","name":"lobby","list":true}`), 1<<20)
 		must(t, w.hub.Leave(c.conn, "lobby"))
 		w.hub.Remove(c.conn)

@@ -3,6 +3,12 @@
 // one connection, a room, a user (all connections bound to a user id) or
 // everyone, from any worker on any host.
 //
+// A *Hub is what an application gets as its app.Worker (worker.go): the
+// calls that take a connection take the application's view of it, a Conn,
+// which the worker makes for each of its connections. Connection ids and
+// the bus's wire formats are pkg/bus's (bus.ConnID, bus.Message,
+// bus.Command).
+//
 // # Routing
 //
 // A worker subscribes to a room's subject only while it holds a member of

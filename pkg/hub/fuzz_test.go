@@ -12,7 +12,7 @@ import (
 
 // FuzzCommands drives a real hub on a real NATS server with a backend's
 // commands for one connection (Wsfleet-Join, -Leave, -Bind, -Unbind, as
-// deliverDirect gets them), in any order and with any names, and compares
+// deliverCommand gets them), in any order and with any names, and compares
 // it with a naive model: a set of rooms and a user. Whatever the commands:
 //   - nothing panics, and the hub ends where the model does: the same
 //     rooms (never more than MaxRooms) and the same user;
@@ -44,37 +44,37 @@ func FuzzCommands(f *testing.F) {
 		uid := ""
 		for _, op := range ops {
 			name := names[int(op>>4)%len(names)]
-			m := bus.Message{Conn: c.conn.ID()}
+			var cmd bus.Command
 			valid := checkName(name) == nil
 			switch op % 4 {
 			case 0:
-				m.Join = name
+				cmd.Join = name
 				if valid && !slices.Contains(rooms, name) && len(rooms) < maxRooms {
 					rooms = append(rooms, name)
 				}
 			case 1:
-				m.Leave = name
+				cmd.Leave = name
 				rooms = slices.DeleteFunc(rooms, func(r string) bool { return r == name })
 			case 2:
-				m.Bind = name
+				cmd.Bind = name
 				if valid {
 					uid = name
 				}
 			case 3:
-				m.Unbind = true
+				cmd.Unbind = true
 				uid = ""
 			}
-			if !m.IsCommand() {
+			if cmd == (bus.Command{}) {
 				continue // an empty name: a message, not a command
 			}
-			w.hub.deliverDirect(m)
+			w.hub.deliverCommand(c.conn.ID(), cmd)
 		}
 		settle(t, w.hub)
-		got := w.hub.Rooms(c.conn)
+		got := w.hub.ConnRooms(c.conn)
 		slices.Sort(got)
 		slices.Sort(rooms)
-		if fmt.Sprint(got) != fmt.Sprint(rooms) || w.hub.UserOf(c.conn) != uid {
-			t.Fatalf("hub: rooms %q user %q; model: rooms %q user %q", got, w.hub.UserOf(c.conn), rooms, uid)
+		if fmt.Sprint(got) != fmt.Sprint(rooms) || w.hub.ConnUser(c.conn) != uid {
+			t.Fatalf("hub: rooms %q user %q; model: rooms %q user %q", got, w.hub.ConnUser(c.conn), rooms, uid)
 		}
 		w.hub.Remove(c.conn)
 		w.hub.mu.RLock()

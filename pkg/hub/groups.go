@@ -231,7 +231,7 @@ func (h *Hub) deliverGroup(g *group, m bus.Message) {
 	if len(members) == 0 {
 		return
 	}
-	f := gateway.PrepareFrame(opOf(m), m.Data)
+	f := gateway.PrepareFrame(opOf(m.Binary), m.Data)
 	for _, c := range members {
 		c.SendFrame(f) // a full or closed connection is the gateway's to count
 	}

@@ -31,6 +31,10 @@ type Options struct {
 	// Conns is the worker's registry of live connections (the gateway's).
 	// Required.
 	Conns Registry
+	// RefreshToken verifies a new connection token for c and returns its
+	// expiry (app.Worker.RefreshToken); nil when the worker checks no
+	// tokens.
+	RefreshToken func(c *gateway.Conn, token string) (time.Time, error)
 }
 
 // DefaultMaxRooms is Options.MaxRooms's default: more rooms than a chat
@@ -102,7 +106,7 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	h.peers = peers
-	s1, err := b.SubscribeWorker(h.opts.Self, h.deliverDirect)
+	s1, err := b.SubscribeWorker(h.opts.Self, h.deliverDirect, h.deliverCommand)
 	if err != nil {
 		peers.Stop()
 		return err
@@ -256,8 +260,8 @@ func (h *Hub) Leave(c *gateway.Conn, room string) error {
 	return nil
 }
 
-// Rooms lists the rooms c is in.
-func (h *Hub) Rooms(c *gateway.Conn) []string {
+// ConnRooms lists the rooms c is in.
+func (h *Hub) ConnRooms(c *gateway.Conn) []string {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	m := h.state[c]
@@ -330,8 +334,8 @@ func (h *Hub) Unbind(c *gateway.Conn) error {
 	return nil
 }
 
-// UserOf returns the user c is bound to, or "".
-func (h *Hub) UserOf(c *gateway.Conn) string {
+// ConnUser returns the user c is bound to, or "".
+func (h *Hub) ConnUser(c *gateway.Conn) string {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if m := h.state[c]; m != nil {
@@ -340,46 +344,41 @@ func (h *Hub) UserOf(c *gateway.Conn) string {
 	return ""
 }
 
-// deliverDirect handles a message or a command for one of this worker's
-// connections.
-func (h *Hub) deliverDirect(m bus.Message) {
-	c := h.opts.Conns.Lookup(m.Conn)
-	if c == nil {
-		return // gone meanwhile: at most once
-	}
-	if !m.IsCommand() {
-		c.Send(opOf(m), m.Data)
-		return
-	}
-	// Commands are not acknowledged (docs/backend.md): a join or bind
-	// does not wait for its subscription, which would hold up every other
-	// message to this worker's connections behind a NATS round trip.
-	var err error
-	switch {
-	case m.Join != "":
-		_, err = h.join(c, m.Join)
-	case m.Leave != "":
-		err = h.Leave(c, m.Leave)
-	case m.Bind != "":
-		_, err = h.bind(c, m.Bind)
-	case m.Unbind:
-		err = h.Unbind(c)
-	}
-	if err != nil {
-		h.log.Warn("command failed", "conn", m.Conn, "err", err)
-	}
-	if m.Close {
-		code := ws.StatusNormalClosure // Wsfleet-Close with no code
-		if m.CloseCode != 0 {
-			code = gateway.StatusCode(m.CloseCode)
-		}
-		c.Close(code, string(m.Data)) // which logs a code that may not be sent and sends 1011
+// deliverDirect writes a message to one of this worker's connections.
+func (h *Hub) deliverDirect(conn string, m bus.Message) {
+	if c := h.opts.Conns.Lookup(conn); c != nil { // else gone meanwhile: at most once
+		c.Send(opOf(m.Binary), m.Data)
 	}
 }
 
-func opOf(m bus.Message) ws.OpCode {
-	if m.Binary {
-		return ws.OpBinary
+// deliverCommand does a backend's command for one of this worker's
+// connections. Commands are not acknowledged (docs/backend.md): a join or
+// bind does not wait for its subscription, which would hold up every other
+// message to this worker's connections behind a NATS round trip.
+func (h *Hub) deliverCommand(conn string, cmd bus.Command) {
+	c := h.opts.Conns.Lookup(conn)
+	if c == nil {
+		return // gone meanwhile: at most once
 	}
-	return ws.OpText
+	var err error
+	switch {
+	case cmd.Join != "":
+		_, err = h.join(c, cmd.Join)
+	case cmd.Leave != "":
+		err = h.Leave(c, cmd.Leave)
+	case cmd.Bind != "":
+		_, err = h.bind(c, cmd.Bind)
+	case cmd.Unbind:
+		err = h.Unbind(c)
+	}
+	if err != nil {
+		h.log.Warn("command failed", "conn", conn, "err", err)
+	}
+	if cmd.Close {
+		code := ws.StatusNormalClosure // Wsfleet-Close with no code
+		if cmd.Code != 0 {
+			code = gateway.StatusCode(cmd.Code)
+		}
+		c.Close(code, cmd.Reason) // which logs a code that may not be sent and sends 1011
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
@@ -76,7 +77,7 @@ func workersOn(t testing.TB, url string, n int, opts Options) []*worker {
 		// ping: no pings, no idle timeout, or a test running past a minute
 		// (a fuzzer's) loses its connections.
 		w.gw = gateway.New(gateway.Options{IDPrefix: w.id.String() + "-", PingInterval: -1, IdleTimeout: -1}, hooks{w}, log)
-		if _, err := bc.SubscribeAll(func(m bus.Message) { w.gw.Broadcast(opOf(m), m.Data, m.Exclude) }); err != nil {
+		if _, err := bc.SubscribeAll(func(m bus.Message) { w.gw.Broadcast(opOf(m.Binary), m.Data, m.Exclude) }); err != nil {
 			t.Fatal(err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -138,7 +139,7 @@ func (c client) expect(t *testing.T, want string) {
 // connection afterwards is the next message.
 func (c client) expectNothing(t *testing.T, h *Hub) {
 	t.Helper()
-	if err := h.SendConn(c.conn.ID(), bus.Message{Data: []byte("marker")}); err != nil {
+	if err := h.SendTo(c.conn.ID(), app.Text("marker")); err != nil {
 		t.Fatal(err)
 	}
 	c.expect(t, "marker")
@@ -152,7 +153,7 @@ func TestEveryCallAcrossFourWorkers(t *testing.T) {
 	ctx := context.Background()
 
 	// All.
-	if err := a.hub.SendAll(bus.Message{Data: []byte("all")}); err != nil {
+	if err := a.hub.Broadcast(app.Text("all")); err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range []client{ca, cb, cc, cd, cd2} {
@@ -162,10 +163,10 @@ func TestEveryCallAcrossFourWorkers(t *testing.T) {
 	// Rooms: members on b and d; a sends; the sender's exclusion works.
 	must(t, b.hub.Join(cb.conn, "lobby"))
 	must(t, d.hub.Join(cd.conn, "lobby"))
-	must(t, a.hub.SendRoom("lobby", bus.Message{Data: []byte("to lobby")}))
+	must(t, a.hub.SendToRoom("lobby", app.Text("to lobby"), ""))
 	cb.expect(t, "to lobby")
 	cd.expect(t, "to lobby")
-	must(t, d.hub.SendRoom("lobby", bus.Message{Data: []byte("from d"), Exclude: cd.conn.ID()}))
+	must(t, d.hub.SendToRoom("lobby", app.Text("from d"), cd.conn.ID()))
 	cb.expect(t, "from d")
 	cd.expectNothing(t, d.hub)
 	for _, cl := range []client{ca, cc, cd2} {
@@ -178,21 +179,21 @@ func TestEveryCallAcrossFourWorkers(t *testing.T) {
 	// Users: one user, two connections on two workers.
 	must(t, a.hub.Bind(ca.conn, "alice"))
 	must(t, c.hub.Bind(cc.conn, "alice"))
-	must(t, b.hub.SendUser("alice", bus.Message{Data: []byte("hi alice"), Binary: true}))
+	must(t, b.hub.SendToUser("alice", app.Binary([]byte("hi alice"))))
 	for _, cl := range []client{ca, cc} {
 		data, op, err := wsutil.ReadServerData(cl.nc)
 		if err != nil || op != ws.OpBinary || string(data) != "hi alice" {
 			t.Fatalf("user message: %v %q %v", op, data, err)
 		}
 	}
-	if n, err := d.hub.UserCount(ctx, "alice"); err != nil || n != 2 {
+	if n, err := d.hub.UserConnections(ctx, "alice"); err != nil || n != 2 {
 		t.Fatalf("UserCount = %d, %v", n, err)
 	}
 	must(t, c.hub.Unbind(cc.conn))
-	if n, _ := d.hub.UserCount(ctx, "alice"); n != 1 {
+	if n, _ := d.hub.UserConnections(ctx, "alice"); n != 1 {
 		t.Fatalf("UserCount after unbind = %d", n)
 	}
-	if n, _ := d.hub.UserCount(ctx, "bob"); n != 0 {
+	if n, _ := d.hub.UserConnections(ctx, "bob"); n != 0 {
 		t.Fatalf("UserCount of nobody = %d", n)
 	}
 
@@ -202,20 +203,20 @@ func TestEveryCallAcrossFourWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Member{{ConnID: ca.conn.ID(), UID: "alice"}, {ConnID: cb.conn.ID()}, {ConnID: cd.conn.ID()}}
+	want := []app.Member{{ConnID: ca.conn.ID(), UID: "alice"}, {ConnID: cb.conn.ID()}, {ConnID: cd.conn.ID()}}
 	sort.Slice(want, func(i, j int) bool { return want[i].ConnID < want[j].ConnID })
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("RoomMembers = %v, want %v", got, want)
 	}
-	if n, err := b.hub.Count(ctx); err != nil || n != 5 {
+	if n, err := b.hub.ConnectionCount(ctx); err != nil || n != 5 {
 		t.Fatalf("Count = %d, %v", n, err)
 	}
-	if ok, err := a.hub.Online(ctx, cd2.conn.ID()); err != nil || !ok {
+	if ok, err := a.hub.IsOnline(ctx, cd2.conn.ID()); err != nil || !ok {
 		t.Fatalf("Online(live) = %v, %v", ok, err)
 	}
 
 	// One connection, then close one by id from another worker.
-	must(t, a.hub.SendConn(cc.conn.ID(), bus.Message{Data: []byte("just you")}))
+	must(t, a.hub.SendTo(cc.conn.ID(), app.Text("just you")))
 	cc.expect(t, "just you")
 	must(t, b.hub.CloseConn(cd2.conn.ID(), 4000, "kicked"))
 	f, err := ws.ReadFrame(cd2.nc)
@@ -226,7 +227,7 @@ func TestEveryCallAcrossFourWorkers(t *testing.T) {
 		t.Fatalf("kick close %d %q", code, reason)
 	}
 	cd2.nc.Close()
-	waitFor(t, func() bool { ok, _ := a.hub.Online(ctx, cd2.conn.ID()); return !ok })
+	waitFor(t, func() bool { ok, _ := a.hub.IsOnline(ctx, cd2.conn.ID()); return !ok })
 
 	// Leave, and a closed member leaves every room.
 	must(t, b.hub.Leave(cb.conn, "lobby"))
@@ -247,7 +248,7 @@ func TestRoomTrafficOnlyWhereMembersAre(t *testing.T) {
 	before := outMsgs(t, e.Server())
 	const n = 200
 	for i := 0; i < n; i++ {
-		must(t, ws4[0].hub.SendRoom("quiet", bus.Message{Data: []byte("m")}))
+		must(t, ws4[0].hub.SendToRoom("quiet", app.Text("m"), ""))
 	}
 	for i := 0; i < n; i++ {
 		member.expect(t, "m")

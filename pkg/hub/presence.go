@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/wsfleet/wsfleet/pkg/app"
 )
 
-// Member is one connection in a room.
-type Member struct {
+// member is one connection in a room, in a presence answer.
+type member struct {
 	ConnID string `json:"conn"`
 	// UID is the user the connection is bound to, or "".
 	UID string `json:"uid,omitempty"`
@@ -30,7 +32,7 @@ type query struct {
 // answer is one worker's reply, or one piece of it: pieces add up.
 type answer struct {
 	Count   int      `json:"count"`
-	Members []Member `json:"members,omitempty"`
+	Members []member `json:"members,omitempty"`
 	Users   []string `json:"users,omitempty"`
 	More    bool     `json:"more,omitempty"`
 }
@@ -60,9 +62,9 @@ func (h *Hub) answer(raw []byte, pieceMax int) [][]byte {
 				case q.Kind == "users":
 					a.Users, a.More = h.usersLocked(g, q.After, q.Limit)
 				case q.List:
-					a.Members = make([]Member, 0, len(g.members))
+					a.Members = make([]member, 0, len(g.members))
 					for c := range g.members {
-						a.Members = append(a.Members, Member{ConnID: c.ID(), UID: h.state[c].uid})
+						a.Members = append(a.Members, member{ConnID: c.ID(), UID: h.state[c].uid})
 					}
 				}
 			}
@@ -157,20 +159,20 @@ func (h *Hub) ask(ctx context.Context, q query) (answer, error) {
 	return total, nil
 }
 
-// Count is the number of connections in the cluster.
-func (h *Hub) Count(ctx context.Context) (int, error) {
+// ConnectionCount is the number of connections in the cluster.
+func (h *Hub) ConnectionCount(ctx context.Context) (int, error) {
 	a, err := h.ask(ctx, query{Kind: "count"})
 	return a.Count, err
 }
 
-// Online reports whether the connection id is connected.
-func (h *Hub) Online(ctx context.Context, id string) (bool, error) {
+// IsOnline reports whether the connection id is connected.
+func (h *Hub) IsOnline(ctx context.Context, id string) (bool, error) {
 	a, err := h.ask(ctx, query{Kind: "conn", Name: id})
 	return a.Count > 0, err
 }
 
-// UserCount is the number of connections bound to uid (0: offline).
-func (h *Hub) UserCount(ctx context.Context, uid string) (int, error) {
+// UserConnections is the number of connections bound to uid (0: offline).
+func (h *Hub) UserConnections(ctx context.Context, uid string) (int, error) {
 	a, err := h.ask(ctx, query{Kind: "user", Name: uid})
 	return a.Count, err
 }
@@ -182,36 +184,29 @@ func (h *Hub) RoomCount(ctx context.Context, room string) (int, error) {
 }
 
 // RoomMembers lists the connections in room, ordered by id.
-func (h *Hub) RoomMembers(ctx context.Context, room string) ([]Member, error) {
+func (h *Hub) RoomMembers(ctx context.Context, room string) ([]app.Member, error) {
 	a, err := h.ask(ctx, query{Kind: "room", Name: room, List: true})
-	return a.Members, err
-}
-
-// UserPage is one page of a room's users.
-type UserPage struct {
-	// Users are user ids bound to members of the room, each once, sorted,
-	// all after the page's start.
-	Users []string
-	// More says users follow the last one: ask again after it.
-	More bool
-	// Count is the room's connections, bound to a user or not.
-	Count int
+	out := make([]app.Member, len(a.Members))
+	for i, m := range a.Members {
+		out[i] = app.Member{ConnID: m.ConnID, UID: m.UID}
+	}
+	return out, err
 }
 
 // RoomUsers lists the users of room's members after the user id after
 // ("" for the first page), at most limit of them. Each worker sends only
 // its first limit, so a page costs the bus about limit names per worker
 // however large the room.
-func (h *Hub) RoomUsers(ctx context.Context, room, after string, limit int) (UserPage, error) {
+func (h *Hub) RoomUsers(ctx context.Context, room, after string, limit int) (app.UserPage, error) {
 	if limit <= 0 {
-		return UserPage{}, errors.New("hub: room users: limit must be positive")
+		return app.UserPage{}, errors.New("hub: room users: limit must be positive")
 	}
 	a, err := h.ask(ctx, query{Kind: "users", Name: room, After: after, Limit: limit})
 	if err != nil {
-		return UserPage{}, err
+		return app.UserPage{}, err
 	}
 	users := slices.Compact(slices.Sorted(slices.Values(a.Users)))
-	p := UserPage{Users: users, More: a.More, Count: a.Count}
+	p := app.UserPage{Users: users, More: a.More, Count: a.Count}
 	if len(users) > limit {
 		p.Users, p.More = users[:limit], true
 	}
