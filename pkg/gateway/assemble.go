@@ -132,7 +132,7 @@ func (c *Conn) deliver(op ws.OpCode, data []byte) error {
 	c.msgsIn.Add(1)
 	c.srv.msgsIn.Add(1)
 	c.mu.Lock()
-	closing := c.closeSent
+	closing := c.closingLocked()
 	c.mu.Unlock()
 	if closing {
 		return nil // RFC 6455 §5.5.1: data after our close frame is dropped

@@ -44,8 +44,8 @@ func dialEngine(t *testing.T, engine string, opts Options) (net.Conn, *Conn, *Se
 	}
 	t.Cleanup(func() { c.Close() })
 	sc := <-o.conns
-	if (engine == "epoll") != (sc.p != nil) {
-		t.Fatalf("connection on the wrong engine (poller %v)", sc.p != nil)
+	if _, polled := sc.tr.(*poller); (engine == "epoll") != polled {
+		t.Fatalf("connection on the wrong engine (transport %T)", sc.tr)
 	}
 	return c, sc, s
 }
@@ -61,10 +61,10 @@ func queuedOf(c *Conn) int {
 func readPaused(c *Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.g != nil {
-		return c.g.wantRoom
+	if g, ok := c.tr.(*netConn); ok {
+		return g.wantRoom
 	}
-	return c.added && !c.stopRead && c.events&unix.EPOLLIN == 0
+	return c.added && c.state != connCloseDone && c.events&unix.EPOLLIN == 0
 }
 
 // waitUntil polls cond every millisecond for up to 20 s.

@@ -24,10 +24,9 @@ type Conn struct {
 	// callbacks should touch it.
 	Value any
 
-	// The transport: a plain TCP connection belongs to a poller (p, fd); a
-	// TLS connection keeps its net.Conn and a reader goroutine (g).
-	g       *netConn
-	p       *poller
+	// The transport (transport.go): a plain TCP connection's poller, which
+	// owns its socket fd; a TLS connection's netConn, with fd -1.
+	tr      transport
 	fd      int32
 	drained int32 // poller: bytes discarded during a lingering close
 
@@ -37,14 +36,11 @@ type Conn struct {
 
 	mu        sync.Mutex
 	outbox    net.Buffers // frames not yet written
-	first     [1][]byte   // poller: the outbox's storage while it holds one frame
-	queued    int         // bytes in outbox
+	first     [1][]byte   // the outbox's storage while it holds one frame
+	queued    int         // bytes in outbox, and in the writer goroutine's batch
 	deflate   wbits       // permessage-deflate: the server's window bits, 0 when not negotiated
-	finished  bool        // poller: OnClose ran; the poller's alone
-	writing   bool        // goroutine engine: a writer goroutine runs
-	closeSent bool        // a close frame is queued: no more data frames
-	closing   bool        // close TCP once the outbox is written
-	linger    bool        // ...only half-close it and drain what comes
+	state     connState   // where the connection is in its life (lifecycle.go)
+	pongLast  bool        // the queue ends with a pong of which nothing is written
 	closeCode ws.StatusCode
 	closeWhy  string
 	epollState
@@ -155,43 +151,9 @@ func Sendable(code ws.StatusCode) bool {
 	return code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999
 }
 
-// startClose queues a close frame unless one was queued already. With now
-// set, TCP is closed as soon as the frame is written (failing the connection,
-// RFC 6455 §7.1.7); otherwise the reader waits for the client's close frame,
-// bounded by CloseTimeout.
-func (c *Conn) startClose(code ws.StatusCode, reason string, now bool) {
-	c.mu.Lock()
-	first := !c.closeSent
-	if first {
-		c.setCloseSentLocked(code, reason)
-		c.appendLocked(closeFrame(code, reason))
-	}
-	if now {
-		c.closeAfterFlushLocked(true)
-	}
-	c.mu.Unlock()
-	if first && !now && c.g != nil {
-		// Wake the reader if the client never answers (RFC 6455 §7.1.1).
-		// A poller's connection has the sweeper check closeBy instead.
-		c.g.SetReadDeadline(time.Now().Add(c.srv.opts.CloseTimeout))
-	}
-}
-
-// setCloseSentLocked records that a close frame is queued (no data frames
-// follow it) and starts the clock of the close handshake. c.mu is held.
-func (c *Conn) setCloseSentLocked(code ws.StatusCode, reason string) {
-	c.closeSent = true
-	c.closeCode, c.closeWhy = code, reason
-	c.closeBy.Store(time.Now().Add(c.srv.opts.CloseTimeout).UnixNano())
-}
-
 // touch records that bytes arrived, for the idle check.
 func (c *Conn) touch() {
-	if c.p != nil {
-		c.lastRead.Store(c.p.now) // the poller's clock, read once per wake-up
-		return
-	}
-	c.lastRead.Store(time.Now().UnixNano())
+	c.lastRead.Store(c.tr.clock())
 }
 
 // ConnInfo is a snapshot of one connection for status listings.

@@ -208,7 +208,7 @@ func TestInflateYieldsAndResumes(t *testing.T) {
 	h := &collector{}
 	s := New(Options{MaxMessage: 10 << 20}, h, slog.New(slog.DiscardHandler))
 	c := s.newConn(handshake{deflate: fullWindow})
-	c.g = &netConn{Conn: &recordConn{}, gone: make(chan struct{})}
+	c.tr = &netConn{Conn: &recordConn{}, gone: make(chan struct{})}
 	read := func(p []byte) (int, error) {
 		if c.rd.busy() {
 			t.Fatal("read while a message was being inflated")

@@ -23,6 +23,23 @@
 // buffers, and a writer goroutine while output is queued. Both engines run
 // the same frame core (frame.go).
 //
+// Both engines sit behind one internal transport, and a connection's
+// closing handshake is one state machine on both (lifecycle.go).
+//
+// # Closing
+//
+// [Conn.Close], a server stop, or the client's close frame (answered with
+// its own code) queues a close frame behind what is already queued; from
+// then on Send fails with [ErrClosed] and messages still arriving are
+// dropped. TCP is closed once the client's close frame is read and ours
+// written, or after Options.CloseTimeout. A connection the server fails
+// (the limits and protocol errors below, Options.IdleTimeout passing with
+// nothing read, Handler.OnOpen returning an error) gets its close frame;
+// then TCP is half-closed, and what the client still sends is read and
+// dropped until it closes its side. OnClose reports the code of the first
+// close frame, ours or the client's, or 1006 when none was queued: the
+// client vanished, or a write failed or timed out.
+//
 // # Goroutines and callbacks
 //
 // Handler.OnOpen runs on the connection's handshake goroutine, once the

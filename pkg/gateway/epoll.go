@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,17 +66,45 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
-	c.p, c.fd = p, int32(fd)
+	c.tr, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
 	s.register(c)
 	if err := s.handler.OnOpen(c); err != nil {
-		code, reason := closeFor(err)
-		c.startClose(code, reason, true)
+		c.fail(err)
 	} else {
 		s.closeIfStopping(c)
 	}
 	p.handOver(c)
 	return true
+}
+
+// detach takes a plain TCP connection out of Go's netpoller: it duplicates
+// the socket (through SyscallConn, so the original stays non-blocking) and
+// closes the net.Conn. It fails, leaving nc open, when nc is not a socket.
+func detach(nc net.Conn) (int, error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return -1, fmt.Errorf("gateway: %T has no file descriptor", nc)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	fd, dupErr := -1, error(nil)
+	if err := raw.Control(func(s uintptr) {
+		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	if dupErr != nil {
+		return -1, fmt.Errorf("gateway: dup socket: %w", dupErr)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("gateway: %w", err)
+	}
+	nc.Close()
+	return fd, nil
 }
 
 // pollerFor picks a poller round-robin, starting the engine with the first
@@ -195,7 +224,7 @@ func (p *poller) run() {
 			if ev.Events&unix.EPOLLOUT != 0 {
 				p.writable(c)
 			}
-			if ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !c.finished {
+			if ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 				p.readable(c, ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0)
 			}
 		}

@@ -4,64 +4,30 @@ package gateway
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"net"
-	"syscall"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 )
 
-// epollState is a poller connection's share of Conn.mu.
+// epollState is a poller connection's share of Conn.mu. Its flags are not
+// the connection's life (that is Conn.state): they say how the poller
+// serves it meanwhile.
 type epollState struct {
 	added      bool   // in the poller's epoll set
-	pongLast   bool   // the queue ends with a pong of which nothing is written (both engines)
-	events     uint32 // the interest registered
 	waitOut    bool   // the socket was full: EPOLLOUT is armed, the poller goes on
 	holdFlush  bool   // the poller is consuming input and flushes afterwards
-	stopRead   bool   // no more reading: the close handshake is complete
-	killed     bool   // close the socket now, whatever is queued
-	dead       bool   // the socket is closed
 	queuedTask bool   // in the poller's task list; guarded by poller.mu
-}
-
-// detach takes a plain TCP connection out of Go's netpoller: it duplicates
-// the socket (through SyscallConn, so the original stays non-blocking) and
-// closes the net.Conn. It fails, leaving nc open, when nc is not a socket.
-func detach(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("gateway: %T has no file descriptor", nc)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, fmt.Errorf("gateway: %w", err)
-	}
-	fd, dupErr := -1, error(nil)
-	if err := raw.Control(func(s uintptr) {
-		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, fmt.Errorf("gateway: %w", err)
-	}
-	if dupErr != nil {
-		return -1, fmt.Errorf("gateway: dup socket: %w", dupErr)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("gateway: %w", err)
-	}
-	nc.Close()
-	return fd, nil
+	events     uint32 // the interest registered
 }
 
 // service looks at c after a wake-up: adds a new connection to the epoll
 // set, closes one whose close is over or that was killed.
 func (p *poller) service(c *Conn) {
-	if c.finished {
+	c.mu.Lock()
+	if c.state == connClosed {
+		c.mu.Unlock()
 		return
 	}
-	c.mu.Lock()
 	if !c.added {
 		c.added = true
 		p.set(c.fd, c)
@@ -69,18 +35,18 @@ func (p *poller) service(c *Conn) {
 		ev := unix.EpollEvent{Events: c.events, Fd: c.fd}
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev); err != nil {
 			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
-			c.killed = true
+			c.setStateLocked(connKilled)
 		}
-		if c.closing && c.linger {
+		if c.state == connFailing {
 			c.in = input{} // failing already (OnOpen refused): nothing to read
 		}
-		if len(c.in.b) > 0 && !c.killed {
+		if len(c.in.b) > 0 && c.state != connKilled {
 			// The frames the client sent right behind its request.
 			c.holdFlush = true
 			c.mu.Unlock()
 			err := c.consumePending()
 			c.mu.Lock()
-			c.endHoldLocked()
+			p.endHoldLocked(c)
 			if err != nil {
 				c.mu.Unlock()
 				p.readFailed(c, err)
@@ -88,7 +54,7 @@ func (p *poller) service(c *Conn) {
 			}
 		}
 	}
-	done := c.killed || c.closing && !c.linger && len(c.outbox) == 0
+	done := c.state == connKilled || c.state == connCloseDone && len(c.outbox) == 0
 	c.mu.Unlock()
 	if done {
 		p.finish(c)
@@ -97,10 +63,11 @@ func (p *poller) service(c *Conn) {
 	}
 }
 
-// interestLocked is the readiness c waits for. c.mu is held.
+// interestLocked is the readiness c waits for: no reading once the close
+// handshake is complete, nor while reading is paused. c.mu is held.
 func (c *Conn) interestLocked() uint32 {
 	var ev uint32
-	if !c.stopRead && !c.readPausedLocked() {
+	if c.state != connCloseDone && !c.readPausedLocked() {
 		ev |= unix.EPOLLIN
 	}
 	if c.waitOut {
@@ -122,34 +89,36 @@ func (c *Conn) readPausedLocked() bool {
 
 // updateInterestLocked changes the registration when what c waits for
 // changed. c.mu is held.
-func (c *Conn) updateInterestLocked() {
+func (p *poller) updateInterestLocked(c *Conn) {
 	want := c.interestLocked()
-	if !c.added || c.dead || want == c.events {
+	if !c.added || c.state >= connKilled || want == c.events {
 		return
 	}
 	c.events = want
 	ev := unix.EpollEvent{Events: want, Fd: c.fd}
-	if err := unix.EpollCtl(c.p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
 		c.srv.log.Error("epoll_ctl mod failed", "conn", c.id, "err", err)
-		c.killLocked()
+		p.killLocked(c)
 	}
 }
 
 // readable handles a read readiness (or a hang-up) of c.
 func (p *poller) readable(c *Conn, hup bool) {
 	c.mu.Lock()
-	if c.stopRead {
+	switch st := c.state; {
+	case st == connClosed:
 		c.mu.Unlock()
-		if hup {
-			p.finish(c) // the peer is gone; nothing left to write to
+		return // closed earlier in this batch of events
+	case st == connKilled, st == connCloseDone:
+		c.mu.Unlock()
+		if hup || st == connKilled {
+			p.finish(c) // the peer is gone, or the socket is to go now
 		}
 		return
-	}
-	if !hup && c.events&unix.EPOLLIN == 0 {
+	case !hup && c.events&unix.EPOLLIN == 0:
 		c.mu.Unlock() // paused since epoll_wait returned; EPOLLIN fires again on resume
 		return
-	}
-	if c.closing && c.linger {
+	case st == connFailing:
 		c.mu.Unlock()
 		p.discard(c)
 		return
@@ -158,7 +127,7 @@ func (p *poller) readable(c *Conn, hup bool) {
 	c.mu.Unlock()
 	err := c.readOnce(c.readFD, p.buf)
 	c.mu.Lock()
-	c.endHoldLocked()
+	p.endHoldLocked(c)
 	c.mu.Unlock()
 	if err != nil {
 		p.readFailed(c, err)
@@ -167,10 +136,10 @@ func (p *poller) readable(c *Conn, hup bool) {
 
 // endHoldLocked writes what the poller's callbacks queued while it was
 // consuming input, in one writev. c.mu is held.
-func (c *Conn) endHoldLocked() {
+func (p *poller) endHoldLocked(c *Conn) {
 	c.holdFlush = false
 	if len(c.outbox) > 0 && !c.waitOut {
-		c.flushLocked()
+		p.flushLocked(c)
 	}
 }
 
@@ -213,26 +182,22 @@ func (p *poller) readFailed(c *Conn, err error) {
 		// frame) is queued; close TCP once it is written (RFC 6455 §7.1.1:
 		// the server closes first). Nothing more is read.
 		c.mu.Lock()
-		c.stopRead = true
-		c.updateInterestLocked()
 		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout))
-		c.closeAfterFlushLocked(false)
+		c.closeAfterFlushLocked(connCloseDone) // EPOLLIN off (shutLocked)
 		c.mu.Unlock()
 	case isNetErr(err):
 		// The client vanished, with or without answering our close frame.
 		p.finish(c)
 	default:
-		code, why := closeFor(err)
-		c.srv.log.Debug("failing connection", "conn", c.id, "code", code, "err", err)
-		c.startClose(code, why, true)
+		c.fail(err)
 	}
 }
 
 // writable continues a write the socket could not take at once.
 func (p *poller) writable(c *Conn) {
 	c.mu.Lock()
-	if c.waitOut && !c.dead {
-		c.flushLocked()
+	if c.waitOut && c.state < connKilled {
+		p.flushLocked(c)
 	}
 	// A message paused in the middle of its inflating (its reading was
 	// paused for a backlog, see readPausedLocked) goes on once reading is
@@ -259,9 +224,9 @@ const writeTurn = 256 << 10
 // written (frames are cut only when one alone is larger than what is left
 // of the turn); then EPOLLOUT is armed and the poller goes on when there
 // is room (at once when only the turn was over). c.mu is held.
-func (c *Conn) flushLocked() {
+func (p *poller) flushLocked(c *Conn) {
 	turn := 0
-	for len(c.outbox) > 0 && !c.dead && !c.killed {
+	for len(c.outbox) > 0 && c.state < connKilled {
 		var n int
 		var err error
 		left := writeTurn - turn
@@ -290,16 +255,16 @@ func (c *Conn) flushLocked() {
 				c.waitOut = true
 				c.stallSince.Store(nowNano())
 			}
-			c.updateInterestLocked() // EPOLLOUT on, and EPOLLIN back if the queue drained enough
+			p.updateInterestLocked(c) // EPOLLOUT on, and EPOLLIN back if the queue drained enough
 			return
 		default:
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
 			c.srv.sendFailures.Add(1)
-			c.killLocked()
+			p.killLocked(c)
 			return
 		}
 	}
-	if c.dead || c.killed {
+	if c.state >= connKilled {
 		return
 	}
 	c.dropOutboxLocked() // an idle connection keeps no buffer
@@ -307,9 +272,9 @@ func (c *Conn) flushLocked() {
 		c.waitOut = false
 		c.stallSince.Store(0)
 	}
-	c.updateInterestLocked() // EPOLLOUT off; EPOLLIN back if reading was paused
-	if c.closing {
-		c.finishTCPLocked()
+	p.updateInterestLocked(c) // EPOLLOUT off; EPOLLIN back if reading was paused
+	if c.shuttingLocked() {
+		p.shutNowLocked(c)
 	}
 }
 
@@ -342,46 +307,24 @@ func (c *Conn) dropOutboxLocked() {
 	c.pongLast = false
 }
 
-// halfCloseFDLocked sends FIN after the close frame and keeps reading: a
-// lingering close (see netconn.go halfClose). c.mu is held.
-func (c *Conn) halfCloseFDLocked() {
-	if !c.dead {
-		unix.Shutdown(int(c.fd), unix.SHUT_WR)
+// killLocked has the poller close c's socket soon, without a close
+// handshake: a write failed. c.mu is held.
+func (p *poller) killLocked(c *Conn) {
+	if c.setStateLocked(connKilled) {
+		c.dropOutboxLocked()
+		p.wake(c)
 	}
-}
-
-// kill closes c's socket soon, without a close handshake: its client
-// stopped reading (write timeout), never finished the close handshake, or
-// the server is shutting down and out of time.
-func (c *Conn) kill() {
-	c.mu.Lock()
-	c.killLocked()
-	c.mu.Unlock()
-}
-
-// killLocked: c.mu is held.
-func (c *Conn) killLocked() {
-	if c.killed || c.dead {
-		return
-	}
-	c.killed = true
-	c.dropOutboxLocked()
-	c.p.wake(c)
 }
 
 // finish closes c's socket and ends the connection: it leaves the registry,
 // then OnClose runs, with the close code sent or received, or 1006.
 func (p *poller) finish(c *Conn) {
-	if c.finished {
-		return
-	}
-	c.finished = true
 	c.mu.Lock()
-	code, why := c.closeCode, c.closeWhy
-	if !c.closeSent {
-		code, why = ws.StatusAbnormalClosure, ""
+	code, why, ok := c.endLocked()
+	if !ok {
+		c.mu.Unlock()
+		return // finished before
 	}
-	c.closeSent, c.killed, c.dead = true, true, true
 	c.dropOutboxLocked()
 	c.waitOut = false
 	c.stallSince.Store(0)
@@ -395,3 +338,51 @@ func (p *poller) finish(c *Conn) {
 	c.rd, c.in = nil, input{}
 	c.srv.end(c, code, why)
 }
+
+// The poller's side of transport.
+
+// clock is the poller's clock, read once per wake-up: c's reads run on
+// its poller.
+func (p *poller) clock() int64 { return p.now }
+
+func (p *poller) inflightLocked(*Conn) int { return 0 }
+
+// writeLocked writes at once unless the socket is full or the poller
+// flushes after reading, and stops reading c while too much is queued.
+func (p *poller) writeLocked(c *Conn) {
+	if c.queued > c.srv.opts.pauseReadAt() {
+		p.updateInterestLocked(c) // stop reading until it drains
+	}
+	if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
+		p.flushLocked(c)
+	}
+}
+
+// shutLocked takes EPOLLIN off once the handshake is complete, and shuts
+// at once when nothing is queued; else flushLocked does when the queue is
+// written.
+func (p *poller) shutLocked(c *Conn) {
+	p.updateInterestLocked(c)
+	if len(c.outbox) == 0 {
+		p.shutNowLocked(c)
+	}
+}
+
+// shutNowLocked half-closes a failing connection's socket, sending FIN
+// after the close frame and draining what comes (a lingering close, see
+// discard), bounded by closeBy; else has the poller close it and run
+// OnClose. c.mu is held.
+func (p *poller) shutNowLocked(c *Conn) {
+	if c.state == connFailing {
+		unix.Shutdown(int(c.fd), unix.SHUT_WR)
+		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout)) // the drain's bound
+		return
+	}
+	p.wake(c)
+}
+
+// awaitClose: the sweeper watches closeBy.
+func (p *poller) awaitClose(*Conn) {}
+
+// abort has the poller close the socket of c, which is in connKilled.
+func (p *poller) abort(c *Conn) { p.wake(c) }

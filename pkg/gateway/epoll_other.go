@@ -7,9 +7,7 @@ import "net"
 // Without epoll every connection runs on the goroutine engine; these stubs
 // are never reached, since no connection has a poller.
 
-type epollState struct{ waitOut, holdFlush, killed, queuedTask bool }
-
-type poller struct{ now int64 }
+type epollState struct{}
 
 type engine struct{}
 
@@ -18,7 +16,3 @@ const pollBufferSize = 64 << 10
 
 func (s *Server) runPolled(*Conn, net.Conn) bool { return false }
 func (*engine) shutdown()                        {}
-func (*poller) wake(*Conn)                       {}
-func (*Conn) flushLocked()                       {}
-func (*Conn) halfCloseFDLocked()                 {}
-func (*Conn) kill()                              {}

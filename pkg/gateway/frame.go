@@ -186,10 +186,7 @@ func (c *Conn) peerClose(payload []byte) error {
 		}
 	}
 	c.mu.Lock()
-	if !c.closeSent {
-		c.setCloseSentLocked(code, reason)
-		c.appendLocked(closeFrame(code, reason))
-	}
+	c.queueCloseLocked(code, reason) // the echo, unless ours is queued
 	c.mu.Unlock()
 	return errPeerClosed
 }

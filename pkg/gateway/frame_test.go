@@ -169,7 +169,8 @@ func feedAll(t *testing.T, stream []byte, chunks []int, scratchSize int, opts Op
 	}
 	c := s.newConn(handshake{deflate: w})
 	rc := &recordConn{}
-	c.g = &netConn{Conn: rc, gone: make(chan struct{})}
+	g := &netConn{Conn: rc, gone: make(chan struct{})}
+	c.tr = g
 	rest := bytes.Clone(stream) // consume unmasks in place
 	var pending []byte
 	read := func(p []byte) (int, error) {
@@ -193,7 +194,7 @@ func feedAll(t *testing.T, stream []byte, chunks []int, scratchSize int, opts Op
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Microsecond) {
 		c.mu.Lock()
-		writing := c.writing
+		writing := g.writing
 		c.mu.Unlock()
 		if !writing {
 			break
@@ -361,7 +362,8 @@ func TestEndMidMessageReturnsItsChunks(t *testing.T) {
 	s := New(Options{MaxMessage: 10 << 20}, &collector{}, slog.New(slog.DiscardHandler))
 	c := s.newConn(handshake{})
 	srv, cli := net.Pipe()
-	c.g = &netConn{Conn: srv, gone: make(chan struct{}), room: make(chan struct{}, 1)}
+	g := &netConn{Conn: srv, gone: make(chan struct{}), room: make(chan struct{}, 1)}
+	c.tr = g
 	c.in.b = masked(ws.NewFrame(ws.OpBinary, false, make([]byte, 100<<10)))
 	if err := c.consumePending(); err != nil {
 		t.Fatal(err)
@@ -371,7 +373,7 @@ func TestEndMidMessageReturnsItsChunks(t *testing.T) {
 		t.Fatalf("an unfinished 100 KiB message: reader %+v", r)
 	}
 	cli.Close() // the client goes away mid-message
-	c.readLoop()
+	g.readLoop(c)
 	if c.rd != nil || r.data.list != nil || r.data.len() != 0 {
 		t.Fatalf("after the end: reader %v, %d chunks holding %d bytes kept", c.rd, len(r.data.list), r.data.len())
 	}

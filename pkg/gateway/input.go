@@ -102,11 +102,7 @@ func (c *Conn) keep(b []byte, budget *int) error {
 // yield has the connection's engine come back to a message being
 // inflated: the poller after its other connections (a wake-up), the
 // goroutine engine by calling readOnce again, which it does anyway.
-func (c *Conn) yield() {
-	if c.p != nil {
-		c.p.wake(c)
-	}
-}
+func (c *Conn) yield() { c.tr.wake(c) }
 
 // validUTF8 checks a whole text message.
 func validUTF8(p []byte) bool { return utf8.Valid(p) }

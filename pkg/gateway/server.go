@@ -381,10 +381,6 @@ func (s *Server) Shutdown(ctx context.Context, code ws.StatusCode, reason string
 // abortAll closes every connection's TCP without waiting for its client.
 func (s *Server) abortAll() {
 	for _, c := range s.snapshot() {
-		if c.p != nil {
-			c.kill()
-		} else {
-			c.closeTCP()
-		}
+		c.kill()
 	}
 }

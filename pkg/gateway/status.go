@@ -37,13 +37,23 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("gateway: close %d %s", e.Code, e.Reason)
 }
 
-// closeFor maps why a connection is failing to the code sent to the client.
+// errIdleTimeout: nothing was read from the client for
+// Options.IdleTimeout, not even a pong.
+var errIdleTimeout = errors.New("gateway: idle timeout")
+
+// closeFor maps why the server fails a connection to the code and reason
+// of its close frame: every such reason is mapped here, in one switch. A
+// connection that ends without a close frame reports 1006 (lifecycle.go).
 func closeFor(err error) (ws.StatusCode, string) {
 	var ce *CloseError
 	var pe ws.ProtocolError
 	switch {
 	case errors.As(err, &ce):
 		return ce.Code, ce.Reason
+	case errors.Is(err, errIdleTimeout):
+		return ws.StatusGoingAway, "idle timeout"
+	case errors.Is(err, ErrSendBufferFull):
+		return ws.StatusPolicyViolation, "send buffer full"
 	case errors.As(err, &pe):
 		return ws.StatusProtocolError, string(pe)
 	case errors.Is(err, errTooBig):

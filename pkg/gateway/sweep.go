@@ -1,10 +1,8 @@
+//go:build linux
+
 package gateway
 
-import (
-	"time"
-
-	"github.com/gobwas/ws"
-)
+import "time"
 
 // The sweeper enforces the poller connections' timeouts from timestamps,
 // so that no connection holds a timer or a deadline: the idle timeout
@@ -23,7 +21,7 @@ func (s *Server) runSweeper(stop <-chan struct{}) {
 		case <-t.C:
 			now := nowNano()
 			for _, c := range s.snapshot() {
-				if c.p != nil {
+				if _, polled := c.tr.(*poller); polled {
 					c.sweep(now)
 				}
 			}
@@ -63,7 +61,7 @@ func (c *Conn) sweep(now int64) {
 	}
 	if o.IdleTimeout > 0 && now-c.lastRead.Load() > int64(o.IdleTimeout) {
 		// Nothing read for IdleTimeout, not even a pong.
-		c.startClose(ws.StatusGoingAway, "idle timeout", true)
+		c.fail(errIdleTimeout)
 	}
 }
 

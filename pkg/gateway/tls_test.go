@@ -56,7 +56,7 @@ func TestTLSStaysOnGoroutines(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if sc := <-o.conns; sc.p != nil || sc.g == nil {
+	if _, ok := (<-o.conns).tr.(*netConn); !ok {
 		t.Fatal("a TLS connection went to a poller")
 	}
 	big := strings.Repeat("0123456789", 10000) // bigger than the read buffer

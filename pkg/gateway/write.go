@@ -105,7 +105,7 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 // check or by WriteTimeout; pongs fold (see queuePong).
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
-	if c.closeSent || c.killed {
+	if c.closingLocked() {
 		c.mu.Unlock()
 		return ErrClosed
 	}
@@ -115,7 +115,7 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 		c.srv.sendFailures.Add(1)
 		c.srv.log.Info("closing slow client", "conn", c.id, "queued", queued, "backlog", backlog,
 			"frame", len(b), "limit", c.srv.opts.SendBuffer)
-		c.startClose(ws.StatusPolicyViolation, "send buffer full", true)
+		c.fail(ErrSendBufferFull)
 		return ErrSendBufferFull
 	}
 	c.appendLocked(b)
@@ -137,7 +137,7 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 // fits: a client flooding pings costs no allocation per ping.
 func (c *Conn) queuePong(payload []byte) error {
 	c.mu.Lock()
-	if c.pongLast && !c.closeSent && !c.killed && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
+	if c.pongLast && !c.closingLocked() && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
 		last := len(c.outbox) - 1
 		old := c.outbox[last]
 		b := compilePongInto(old, payload)
@@ -171,11 +171,11 @@ const pongFoldAt = holdFlushMax
 func isPong(b []byte) bool { return ws.OpCode(b[0]&0x0f) == ws.OpPong }
 
 // headLocked is what is left to write of the frame being written: the
-// batch the writer goroutine holds on the goroutine engine, else the first
-// queued frame. c.mu is held.
+// batch a writer goroutine holds, else the first queued frame. c.mu is
+// held.
 func (c *Conn) headLocked() int {
-	if c.g != nil && c.g.inflight > 0 {
-		return c.g.inflight
+	if n := c.tr.inflightLocked(c); n > 0 {
+		return n
 	}
 	if len(c.outbox) > 0 {
 		return len(c.outbox[0])
@@ -183,11 +183,9 @@ func (c *Conn) headLocked() int {
 	return 0
 }
 
-// appendLocked queues b and gets it written: a poller's connection writes
-// at once unless the socket is full or the poller flushes after reading; a
-// TLS connection starts its writer goroutine if none runs. c.mu is held.
+// appendLocked queues b and has the engine write it. c.mu is held.
 func (c *Conn) appendLocked(b []byte) {
-	if c.p != nil && len(c.outbox) == 0 {
+	if len(c.outbox) == 0 {
 		// Most queues hold one frame at a time: keep it in the Conn rather
 		// than allocate a slice for it. Capacity 1: a second frame moves the
 		// queue to the heap and never overwrites this one.
@@ -201,20 +199,7 @@ func (c *Conn) appendLocked(b []byte) {
 	}
 	c.queued += len(b)
 	c.pongLast = isPong(b) // until a byte of it is written
-	if c.p != nil {
-		if c.queued > c.srv.opts.pauseReadAt() {
-			c.updateInterestLocked() // stop reading until it drains
-		}
-		if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
-			c.flushLocked()
-		}
-		return
-	}
-	if !c.writing {
-		c.writing = true
-		c.srv.wg.Add(1)
-		go c.writeLoop()
-	}
+	c.tr.writeLocked(c)
 }
 
 // pauseReadAt is how much may be queued for a connection before it is no
@@ -235,37 +220,3 @@ func (o *Options) resumeReadAt() int { return o.SendBuffer / 4 }
 // past it they write at once, so that replies to one read cannot pile up
 // to Options.SendBuffer on a client that reads them.
 const holdFlushMax = 64 << 10
-
-// closeAfterFlushLocked closes TCP once the queue is written, or now when
-// nothing is queued. With linger it only half-closes (the reader drains
-// and closes); without, the close handshake is complete and TCP is closed
-// outright. c.mu is held.
-func (c *Conn) closeAfterFlushLocked(linger bool) {
-	if c.closing {
-		return
-	}
-	c.closing, c.linger = true, linger
-	busy := c.writing
-	if c.p != nil {
-		busy = len(c.outbox) > 0
-	}
-	if !busy {
-		c.finishTCPLocked()
-	}
-}
-
-// finishTCPLocked closes or half-closes TCP once the queue is written.
-// c.mu is held.
-func (c *Conn) finishTCPLocked() {
-	switch {
-	case c.p != nil && c.linger:
-		c.halfCloseFDLocked()
-		c.closeBy.Store(nowNano() + int64(c.srv.opts.CloseTimeout)) // the drain's bound
-	case c.p != nil:
-		c.p.wake(c) // the poller closes the socket and runs OnClose
-	case c.linger:
-		c.halfClose()
-	default:
-		c.closeTCP()
-	}
-}
