@@ -15,8 +15,9 @@ import (
 // Auth is how a client proves who it is to NATS: a user and password, a
 // creds file (a NATS JWT and nkey seed, as nsc writes), TLS with a client
 // certificate, or several of these, as the server asks. The zero value
-// sends no credentials. It travels as JSON from the master to its workers
-// (see cmd/worker's -nats-auth-fd), so that no secret is in an argv.
+// sends no credentials. It travels as JSON from the master to its workers,
+// in each worker's setup on an inherited pipe (internal/ctl's Setup), so
+// that no secret is in an argv.
 type Auth struct {
 	User      string `json:"user,omitempty"`
 	Password  string `json:"password,omitempty"`
