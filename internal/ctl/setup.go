@@ -79,9 +79,12 @@ func SetupPipe(s Setup) (*os.File, error) {
 	return r, nil
 }
 
-// ReadSetup reads the setup from r, once.
+// ReadSetup reads the setup from r, once. It decodes over the defaults
+// (config.Default), so that a setting the master did not send, one newer
+// than the master's binary after a reload into a new file, is its default
+// rather than its zero value.
 func ReadSetup(r io.Reader) (Setup, error) {
-	var s Setup
+	s := Setup{Config: config.Default()}
 	b, err := io.ReadAll(io.LimitReader(r, maxSetup+1))
 	if err != nil {
 		return s, fmt.Errorf("ctl: worker setup: %w", err)

@@ -38,3 +38,16 @@ func TestSetupPipe(t *testing.T) {
 		t.Error("an oversized setup accepted")
 	}
 }
+
+// TestSetupDefaults: a setting the master did not send (an older master,
+// after a reload into a newer binary) arrives as its default, not as its
+// zero value.
+func TestSetupDefaults(t *testing.T) {
+	s, err := ReadSetup(strings.NewReader(`{"slot":1,"config":{"Count":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Config.Count != 2 || !s.Config.DemoPage || s.Config.MaxRooms != config.Default().MaxRooms {
+		t.Fatalf("count %d, demo page %v, max rooms %d", s.Config.Count, s.Config.DemoPage, s.Config.MaxRooms)
+	}
+}
