@@ -43,7 +43,7 @@ for rev in "$@"; do
 	fi
 	log "built $rev"
 done
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret"
+(umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
 
 # start REV APP: a daemonised cluster of revision REV's binaries.
 start() {
