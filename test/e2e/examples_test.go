@@ -151,6 +151,7 @@ func TestExampleTutorial(t *testing.T) {
 	waitMessage(t, nc, "服務器已經收到了你的消息 (v2)")
 	program(t, bin, "stop", "-pid-file", c.pidFile)
 	nc.expectClose(readyTimeout, 1001)
+	c.waitGone(readyTimeout) // every process it ever ran, and its pid file
 }
 
 // waitMessage reads cl's messages until one is want, skipping others (the
@@ -250,4 +251,5 @@ func TestExampleGateway(t *testing.T) {
 	sendEvent(t, eve, chatEvent{Type: "say", Text: "new code?"})
 	expectEvent(t, eve, chatEvent{Type: "say", From: "eve", Text: "v2: new code?"})
 	program(t, bin, "stop", "-pid-file", c.pidFile)
+	c.waitGone(readyTimeout) // every process it ever ran, and its pid file
 }
