@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/admin"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
@@ -29,6 +30,7 @@ type Master struct {
 
 	pid     *pidFile
 	ctlLn   net.Listener
+	admin   *admin.Server // nil without -admin-listen
 	nats    *bus.Embedded // nil with an external NATS
 	natsURL string
 	bus     *bus.Client
@@ -99,6 +101,9 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	m.addr = lns[0].Addr().String()
 	m.lns = lns
 	if err := m.startControl(); err != nil {
+		return err
+	}
+	if err := m.startAdmin(); err != nil {
 		return err
 	}
 	procs, err := m.startWorkers(ctx)
@@ -258,6 +263,7 @@ func (m *Master) teardown() {
 	if m.ctlLn != nil {
 		m.ctlLn.Close()
 	}
+	m.stopAdmin()
 	m.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

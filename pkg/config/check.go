@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ func (c *Config) Check() []string {
 		add("-node %q: letters, digits, '-' and '_' only", c.Node)
 	}
 	p = append(p, c.checkNATS()...)
+	p = append(p, c.checkAdmin()...)
 	p = append(p, c.checkConnections()...)
 	p = append(p, c.checkFiles()...)
 	p = append(p, c.checkAuth()...)
@@ -66,6 +68,40 @@ func (c *Config) checkNATS() []string {
 		if !strings.HasPrefix(r, "nats://") {
 			p = append(p, fmt.Sprintf("-routes %q: want nats://host:port", r))
 		}
+	}
+	return p
+}
+
+// checkAdmin checks the logs, the admin listener, the HTTP API and the
+// webhook.
+func (c *Config) checkAdmin() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add("-log-format %q: want text or json", c.LogFormat)
+	}
+	if c.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+			add("-admin-listen %q: want host:port, e.g. 127.0.0.1:9090", c.AdminListen)
+		}
+	}
+	if c.APIKeyFile != "" {
+		if c.AdminListen == "" {
+			add("-api-key-file needs -admin-listen")
+		}
+		c.APIKeyFile = abs(c.APIKeyFile)
+	}
+	if c.Webhook != "" {
+		u, err := url.Parse(c.Webhook)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("-webhook %q: want an http:// or https:// URL", c.Webhook)
+		}
+	}
+	if c.WebhookTimeout <= 0 {
+		add("-webhook-timeout must be positive (got %s)", c.WebhookTimeout)
+	}
+	if c.WebhookConcurrency < 1 {
+		add("-webhook-concurrency must be at least 1 (got %d)", c.WebhookConcurrency)
 	}
 	return p
 }

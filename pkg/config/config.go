@@ -34,6 +34,15 @@ type Config struct {
 	LogFile string
 	// LogLevel is the master's and workers' log level (-log-level).
 	LogLevel slog.Level
+	// LogFormat is the logs' format, "text" or "json" (-log-format).
+	// Default "text".
+	LogFormat string
+	// AdminListen is where the master serves /metrics, /livez, /readyz
+	// and the HTTP API (-admin-listen), host:port. "": off.
+	AdminListen string
+	// APIKeyFile holds the key the HTTP API asks for in X-API-Key
+	// (-api-key-file), trimmed of surrounding whitespace. "": no API.
+	APIKeyFile string
 	// Grace is how long graceful stops and reloads wait for clients before
 	// closing them (-grace). Default 30s.
 	Grace time.Duration
@@ -98,8 +107,17 @@ type Config struct {
 	// Events publishes connection events on NATS for backends (-events).
 	Events bool
 	// EventHeaders are the request headers an open event carries
-	// (-events-headers).
+	// (-events-headers and the webhook's open events).
 	EventHeaders []string
+	// Webhook is the URL each connection's open, messages and close are
+	// POSTed to (-webhook). "": none.
+	Webhook string
+	// WebhookTimeout bounds one webhook request (-webhook-timeout).
+	// Default 5s.
+	WebhookTimeout time.Duration
+	// WebhookConcurrency is the most webhook requests one worker has in
+	// flight (-webhook-concurrency). Default 64.
+	WebhookConcurrency int
 	// DemoPage answers plain HTTP GETs on Listen with the demo page
 	// (-demo-page). Default true.
 	DemoPage bool
@@ -153,23 +171,26 @@ type BusConfig struct {
 // Default returns the defaults of every setting.
 func Default() Config {
 	return Config{
-		Count:          4,
-		Listen:         ":8080",
-		PIDFile:        DefaultPIDFile(),
-		LogLevel:       slog.LevelInfo,
-		Grace:          30 * time.Second,
-		Node:           DefaultNode(),
-		ClusterName:    "wsfleet",
-		NATSListen:     "127.0.0.1:4222",
-		MemoryLimit:    "auto",
-		MaxMessage:     10 << 20,
-		SendBuffer:     1 << 20,
-		PingInterval:   25 * time.Second,
-		IdleTimeout:    60 * time.Second,
-		DemoPage:       true,
-		MaxRooms:       100,
-		MaxRequestHead: 32 << 10,
-		Bus:            BusConfig{BackendUser: "backend", ClusterUser: "wsfleet-route"},
+		Count:              4,
+		Listen:             ":8080",
+		PIDFile:            DefaultPIDFile(),
+		LogLevel:           slog.LevelInfo,
+		LogFormat:          "text",
+		Grace:              30 * time.Second,
+		Node:               DefaultNode(),
+		ClusterName:        "wsfleet",
+		NATSListen:         "127.0.0.1:4222",
+		MemoryLimit:        "auto",
+		MaxMessage:         10 << 20,
+		SendBuffer:         1 << 20,
+		PingInterval:       25 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		DemoPage:           true,
+		MaxRooms:           100,
+		MaxRequestHead:     32 << 10,
+		WebhookTimeout:     5 * time.Second,
+		WebhookConcurrency: 64,
+		Bus:                BusConfig{BackendUser: "backend", ClusterUser: "wsfleet-route"},
 	}
 }
 
