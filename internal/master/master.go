@@ -14,8 +14,10 @@ import (
 
 	"github.com/wsfleet/wsfleet/internal/admin"
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/httpapi"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
@@ -46,6 +48,9 @@ type Master struct {
 	timers     int           // cluster timers started
 	done       chan struct{} // closed when the cluster has stopped
 	stopOnce   sync.Once
+
+	api        *httpapi.Handler // nil without -api-key-file (admin_api.go)
+	apiQuerier *hub.Querier
 }
 
 // New returns a Master; Start runs it.
@@ -217,6 +222,7 @@ func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration)
 	if t == nil {
 		return errStarting
 	}
+	m.reloadAPIKey()
 	return t.Reload(graceful, grace)
 }
 
@@ -264,6 +270,7 @@ func (m *Master) teardown() {
 		m.ctlLn.Close()
 	}
 	m.stopAdmin()
+	m.stopAPI()
 	m.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -89,6 +89,9 @@ func (c *Config) checkAdmin() []string {
 		if c.AdminListen == "" {
 			add("-api-key-file needs -admin-listen")
 		}
+		if _, err := bus.ReadSecretFile(c.APIKeyFile); err != nil {
+			add("-api-key-file: %s", strings.TrimPrefix(err.Error(), "bus: "))
+		}
 		c.APIKeyFile = abs(c.APIKeyFile)
 	}
 	if c.Webhook != "" {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
 )
 
 // member is one connection in a room, in a presence answer.
@@ -54,6 +56,9 @@ func (h *Hub) answer(raw []byte, pieceMax int) [][]byte {
 		case "user":
 			if g := h.users[q.Name]; g != nil {
 				a.Count = len(g.members)
+				if q.List {
+					a.Members = membersOf(g, q.Name)
+				}
 			}
 		case "room", "users":
 			if g := h.rooms[q.Name]; g != nil {
@@ -137,10 +142,25 @@ func pieces(a answer, pieceMax int) [][]byte {
 	return out
 }
 
+// membersOf lists a user's group's members, all bound to uid.
+func membersOf(g *group, uid string) []member {
+	out := make([]member, 0, len(g.members))
+	for c := range g.members {
+		out = append(out, member{ConnID: c.ID(), UID: uid})
+	}
+	return out
+}
+
 // ask puts q to every live worker and adds up the answers.
 func (h *Hub) ask(ctx context.Context, q query) (answer, error) {
+	return askWorkers(ctx, h.opts.Bus, len(h.peers.Live()), h.opts.QueryTimeout, q)
+}
+
+// askWorkers puts q to the cluster's workers, expecting expect of them to
+// answer within timeout, and adds up the answers.
+func askWorkers(ctx context.Context, b *bus.Client, expect int, timeout time.Duration, q query) (answer, error) {
 	raw, _ := json.Marshal(q) // plain struct: cannot fail
-	replies, err := h.opts.Bus.Gather(ctx, raw, len(h.peers.Live()), h.opts.QueryTimeout)
+	replies, err := b.Gather(ctx, raw, expect, timeout)
 	if err != nil {
 		return answer{}, fmt.Errorf("hub: presence: %w", err)
 	}
