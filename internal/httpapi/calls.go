@@ -199,6 +199,9 @@ func (h *Handler) online(w http.ResponseWriter, r *http.Request, q target) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.QueryTimeout)
 	defer cancel()
 	conns, err := h.opts.Presence.UserConns(ctx, q.User)
+	if conns == nil {
+		conns = []string{}
+	}
 	if h.asked(w, err) {
 		writeJSON(w, http.StatusOK, map[string]any{"online": len(conns) > 0, "conns": conns})
 	}

@@ -178,3 +178,29 @@ func phpPath(t *testing.T) string {
 	}
 	return p
 }
+
+// TestHTTPAPIKeyFile: start refuses an empty key file, one others may read,
+// and -api-key-file without -admin-listen, naming the flag.
+func TestHTTPAPIKeyFile(t *testing.T) {
+	empty := writeAPIKey(t, " \n")
+	open := writeAPIKey(t, "k")
+	if err := os.Chmod(open, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what string
+		args []string
+		want string
+	}{
+		{"empty key file", []string{"-admin-listen", freeAddr(t), "-api-key-file", empty}, "is empty"},
+		{"key file others may read", []string{"-admin-listen", freeAddr(t), "-api-key-file", open}, "chmod 600"},
+		{"no admin listener", []string{"-api-key-file", writeAPIKey(t, "k")}, "needs -admin-listen"},
+	} {
+		args := append([]string{"start", "-listen", freeAddr(t), "-pid-file", filepath.Join(t.TempDir(), "m.pid")}, tc.args...)
+		_, errOut, code := cli(t, args...)
+		if code == 0 {
+			t.Fatalf("%s: start succeeded", tc.what)
+		}
+		mustContain(t, tc.what, errOut, "-api-key-file", tc.want)
+	}
+}
