@@ -98,14 +98,20 @@ func TestHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushUntil(t, a1, "order shipped", func() {
-		cmd := exec.Command(php, filepath.Join(root, "examples/php/push.php"), "user", "bob", "order shipped")
-		cmd.Env = append(os.Environ(), "WS_API=http://"+adminB, "WS_API_KEY_FILE="+keyFile)
+	pushPHP := func(admin, wantOut string, args ...string) {
+		cmd := exec.Command(php, append([]string{filepath.Join(root, "examples/php/push.php")}, args...)...)
+		cmd.Env = append(os.Environ(), "WS_API=http://"+admin, "WS_API_KEY_FILE="+keyFile)
 		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "bob is online: sent") {
-			t.Fatalf("php push.php: %v: %s", err, out)
+		if err != nil || !strings.Contains(string(out), wantOut) {
+			t.Fatalf("php push.php %q: %v: %s", args, err, out)
 		}
-	})
+	}
+	pushUntil(t, a1, "order shipped", func() { pushPHP(adminB, "bob is online: sent", "user", "bob", "order shipped") })
+	pushPHP(adminA, "sent", "room", "lobby", "php to lobby")
+	waitMessage(t, a1, "php to lobby")
+	pushPHP(adminB, "sent", "all", "php to everyone")
+	waitMessage(t, a1, "php to everyone")
+	waitMessage(t, b1, "php to everyone")
 
 	checkAPIRefusals(t, ca, apiA, idA)
 
