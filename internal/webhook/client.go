@@ -28,8 +28,9 @@ var ErrStopped = errors.New("webhook: stopped")
 type Options struct {
 	// URL is where every event is POSTed. Required.
 	URL string
-	// Timeout bounds one event, from the moment it starts (waiting for a
-	// free slot included) to its answer read (-webhook-timeout). Default 5s.
+	// Timeout bounds one request, from sending it to its answer read
+	// (-webhook-timeout); an open's wait for a free slot counts too.
+	// Default 5s.
 	Timeout time.Duration
 	// Concurrency is the most requests in flight at once
 	// (-webhook-concurrency). Default 64.
@@ -123,9 +124,7 @@ func (c *Client) Call(kind, conn string, v any) (*Reply, error) {
 }
 
 func (c *Client) call(kind, conn string, body []byte) (*Reply, error) {
-	ctx, cancel := context.WithTimeout(c.base, c.opts.Timeout)
-	defer cancel()
-	r, err := c.do(ctx, kind, body)
+	r, err := c.do(kind, body)
 	if err != nil {
 		c.failed.Add(1)
 		if ok, dropped := c.fails.allow(time.Now()); ok {
@@ -138,14 +137,31 @@ func (c *Client) call(kind, conn string, body []byte) (*Reply, error) {
 	return r, nil
 }
 
-// do waits for a slot, sends the request and reads the answer.
-func (c *Client) do(ctx context.Context, kind string, body []byte) (*Reply, error) {
+// do waits for a slot, sends the request and reads the answer. An open's
+// time starts at once: a connection waits at most Timeout for its open,
+// slot included. A queued event's starts with its slot: the connection's
+// queue bounds how many wait, and Shutdown ends the wait.
+func (c *Client) do(kind string, body []byte) (*Reply, error) {
+	ctx, cancel := c.base, context.CancelFunc(func() {})
+	if kind == KindOpen {
+		ctx, cancel = context.WithTimeout(c.base, c.opts.Timeout)
+	}
+	defer cancel()
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
 	case <-ctx.Done():
-		return nil, fmt.Errorf("webhook: no free slot (%d in flight): %w", cap(c.slots), context.Cause(ctx))
+		return nil, fmt.Errorf("webhook: no free slot (%d in flight): %w", cap(c.slots), ctx.Err())
 	}
+	if kind != KindOpen {
+		ctx, cancel = context.WithTimeout(c.base, c.opts.Timeout)
+		defer cancel()
+	}
+	return c.post(ctx, kind, body)
+}
+
+// post sends one request and reads its answer.
+func (c *Client) post(ctx context.Context, kind string, body []byte) (*Reply, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)

@@ -13,8 +13,8 @@
 // exists only while the queue has work; the Client waits for every such
 // goroutine in [Client.Shutdown].
 //
-// Every event is given up Options.Timeout after it started (waiting for a
-// free slot included); a failed event is logged (at most one line a
+// Every request is given up Options.Timeout after it was sent (an open's,
+// after it started waiting for a free slot); a failed event is logged (at most one line a
 // second, with the count of lines left out) and counted. What a failure
 // means for the connection is the caller's choice: the worker closes a
 // connection whose open failed with 1011 and drops a failed message.
