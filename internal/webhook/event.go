@@ -39,6 +39,8 @@ type Message struct {
 	Conn   string `json:"conn"`
 	Data   string `json:"data"`
 	Binary bool   `json:"binary,omitempty"`
+	// UID is the user the connection is bound to, if any.
+	UID string `json:"uid,omitempty"`
 }
 
 // Close is the body of a close event, POSTed once the connection has

@@ -75,7 +75,7 @@ func (k *hook) message(c *gateway.Conn, q *webhook.Queue, m gateway.Message) {
 	if q == nil {
 		return
 	}
-	ev := &webhook.Message{Conn: c.ID(), Binary: m.Binary}
+	ev := &webhook.Message{Conn: c.ID(), Binary: m.Binary, UID: k.hub.ConnUser(c)}
 	if m.Binary {
 		ev.Data = base64.StdEncoding.EncodeToString(m.Data)
 	} else {
