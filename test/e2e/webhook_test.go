@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +43,7 @@ type hookBackend struct {
 	t      *testing.T
 	srv    *httptest.Server
 	answer func(ev hookEvent) (int, any)
+	secret []byte // when set, every request must carry its X-Wsfleet-Signature
 
 	mu       sync.Mutex
 	events   []hookEvent
@@ -56,8 +62,16 @@ func (b *hookBackend) url() string { return b.srv.URL + "/events" }
 
 func (b *hookBackend) serve(w http.ResponseWriter, r *http.Request) {
 	var ev hookEvent
-	if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &ev); err != nil {
 		b.t.Errorf("webhook body: %v", err)
+	}
+	if b.secret != nil {
+		m := hmac.New(sha256.New, b.secret)
+		m.Write(body)
+		if want := "sha256=" + hex.EncodeToString(m.Sum(nil)); r.Header.Get("X-Wsfleet-Signature") != want {
+			b.t.Errorf("X-Wsfleet-Signature %q, want %q", r.Header.Get("X-Wsfleet-Signature"), want)
+		}
 	}
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Wsfleet-Event") != ev.Event {
 		b.t.Errorf("webhook request: %s, Content-Type %q, X-Wsfleet-Event %q for a %s event",
@@ -151,8 +165,13 @@ func first(v []string) string {
 // the client; a refusal closes with its code; messages go out in order.
 func TestWebhook(t *testing.T) {
 	b := newHookBackend(t, chatAnswers)
+	b.secret = []byte(strings.Repeat("s", 40))
+	secretFile := filepath.Join(t.TempDir(), "webhook.secret")
+	if err := os.WriteFile(secretFile, append(b.secret, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c := startCluster(t, clusterOpts{count: 2, app: "none", extra: []string{"-webhook", b.url(),
-		"-events-headers", "X-App-Token", "-trusted-proxy", "127.0.0.1/32"}})
+		"-webhook-secret-file", secretFile, "-events-headers", "X-App-Token", "-trusted-proxy", "127.0.0.1/32"}})
 
 	h := ws.HandshakeHeaderHTTP(http.Header{"X-App-Token": {"abc"}, "Cookie": {"session=secret"},
 		"X-Forwarded-For": {"203.0.113.7"}})
@@ -219,6 +238,13 @@ func TestWebhook(t *testing.T) {
 	f.expectClose(5*time.Second, 4003)
 	if n := len(b.find(func(ev hookEvent) bool { return ev.Event == "close" && ev.Code == 4003 })); n != 0 {
 		t.Errorf("%d close events for refused connections, want none", n)
+	}
+
+	// A stop closes a with 1001, and its worker POSTs the close event
+	// before it exits.
+	c.mustCLI("stop")
+	if len(b.find(func(ev hookEvent) bool { return ev.Event == "close" && ev.Conn == open.Conn && ev.Code == 1001 })) != 1 {
+		t.Errorf("no close event with 1001 for %s after the stop", open.Conn)
 	}
 }
 
