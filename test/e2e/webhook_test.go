@@ -243,9 +243,8 @@ func TestWebhook(t *testing.T) {
 	// A stop closes a with 1001, and its worker POSTs the close event
 	// before it exits.
 	c.mustCLI("stop")
-	if len(b.find(func(ev hookEvent) bool { return ev.Event == "close" && ev.Conn == open.Conn && ev.Code == 1001 })) != 1 {
-		t.Errorf("no close event with 1001 for %s after the stop", open.Conn)
-	}
+	b.waitEvent("close 1001", func(ev hookEvent) bool { return ev.Event == "close" && ev.Conn == open.Conn && ev.Code == 1001 })
+	c.waitGone(15 * time.Second)
 }
 
 // TestWebhookBackendDown: with nothing listening at the webhook's URL, a
