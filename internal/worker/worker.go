@@ -286,13 +286,19 @@ func (w *Worker) stop(req ctl.StopRequest) {
 	w.bc.Close(ctx)
 }
 
+// stopHookMax bounds the time a stopping worker gives the webhook's last
+// events: with the gateway's 6 s for the close handshakes, it stays within
+// the 10 s after which the master kills a stopping worker.
+const stopHookMax = 3 * time.Second
+
 // stopHook sends the webhook events still queued (the close events of the
-// connections just closed), for at most -webhook-timeout and a second.
+// connections just closed), for at most -webhook-timeout or stopHookMax,
+// whichever is shorter, then cancels the rest.
 func (w *Worker) stopHook() {
 	if w.hook == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.opts.Webhook.Timeout+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), min(w.opts.Webhook.Timeout, stopHookMax))
 	defer cancel()
 	if err := w.hook.client.Shutdown(ctx); err != nil {
 		w.log.Warn("webhook events dropped at stop", "err", err)
