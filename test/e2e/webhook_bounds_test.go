@@ -108,3 +108,26 @@ func TestWebhookBounds(t *testing.T) {
 		close(release)
 	})
 }
+
+// TestWebhookWithTokens: with -jwt-secret-file, a bad token is answered
+// 401 before the backend hears of it; a good one's open event carries its
+// subject as uid and a query without the token.
+func TestWebhookWithTokens(t *testing.T) {
+	b := newHookBackend(t, func(hookEvent) (int, any) { return 200, nil })
+	k := newTokenKit(t)
+	c := startCluster(t, clusterOpts{count: 1, app: "echo", extra: []string{"-webhook", b.url(),
+		"-jwt-secret-file", k.secretFile()}})
+	expectStatus(t, c.addr, "no token", "", 401)
+	cl := dialWSWith(t, c.addr, "/app?room=1&token="+k.hs256("carol", time.Minute), nil)
+	if err := cl.roundTrip("hi"); err != nil {
+		t.Fatal(err)
+	}
+	opens := b.find(func(ev hookEvent) bool { return ev.Event == "open" })
+	if len(opens) != 1 {
+		t.Fatalf("%d open events, want 1 (the refused upgrade never reaches the backend)", len(opens))
+	}
+	if ev := opens[0]; ev.UID != "carol" || ev.Path != "/app" || first(ev.Query["room"]) != "1" || ev.Query["token"] != nil {
+		t.Errorf("open event %+v: want uid carol, path /app, query room=1 without the token", ev)
+	}
+	b.waitEvent("message", func(ev hookEvent) bool { return ev.Event == "message" && ev.UID == "carol" && ev.Data == "hi" })
+}
