@@ -143,6 +143,9 @@ func chatAnswers(ev hookEvent) (int, any) {
 			room, text, _ := strings.Cut(rest, " ")
 			return 200, map[string]any{"publish": map[string]any{"room": room, "data": text}}
 		}
+		if ev.Data == "fail" {
+			return http.StatusInternalServerError, nil
+		}
 		if ev.Data == "bye" {
 			return 200, map[string]any{"close": map[string]any{"code": 4000, "reason": "bye"}}
 		}
@@ -183,6 +186,8 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("open event %+v: want path /chat, the query, remote 203.0.113.7, only X-App-Token", open)
 	}
 
+	// A message the backend fails on is dropped; the connection stays.
+	a.send("fail")
 	a.send("hi")
 	a.expect("hello hi")
 	a.sendBinary([]byte{0, 1, 2, 0xff})
