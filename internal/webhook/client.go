@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,9 +19,6 @@ import (
 // MaxAnswer bounds the body of an answer, in bytes; a longer one is a
 // failed event.
 const MaxAnswer = 1 << 20
-
-// ErrStopped is returned for an event sent after Shutdown began.
-var ErrStopped = errors.New("webhook: stopped")
 
 // Options configures a Client.
 type Options struct {
