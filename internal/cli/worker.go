@@ -15,6 +15,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/internal/memtrim"
 	"github.com/wsfleet/wsfleet/internal/site"
+	"github.com/wsfleet/wsfleet/internal/webhook"
 	"github.com/wsfleet/wsfleet/internal/worker"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
@@ -117,6 +118,14 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 	}
 	if o.Tokens, err = loadVerifier(cfg.JWTSecretFile, cfg.JWTKeyFile); err != nil {
 		return o, fmt.Errorf("-jwt-secret-file/-jwt-key-file: %w", err)
+	}
+	if cfg.Webhook != "" {
+		o.Webhook = webhook.Options{URL: cfg.Webhook, Timeout: cfg.WebhookTimeout, Concurrency: cfg.WebhookConcurrency}
+		if cfg.WebhookSecretFile != "" {
+			if o.Webhook.Secret, err = auth.ReadSecretFile(cfg.WebhookSecretFile); err != nil {
+				return o, fmt.Errorf("-webhook-secret-file: %w", err)
+			}
+		}
 	}
 	return o, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsfleet/wsfleet/internal/webhook"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/hub"
@@ -20,6 +21,7 @@ type handler struct {
 	app    app.App
 	hub    *hub.Hub
 	events *events // nil without -events
+	hook   *hook   // nil without -webhook
 	tokens *tokens // nil without -jwt-*
 	log    *slog.Logger
 	inline bool            // the app never blocks: call it on the poller
@@ -32,7 +34,8 @@ type handler struct {
 // gateway connection's Value.
 type conn struct {
 	hub.Conn
-	box *mailbox // nil for an Inline application
+	box  *mailbox       // nil for an Inline application
+	hook *webhook.Queue // nil without -webhook, or before the open's answer
 }
 
 // guard runs one application callback; a panic in it is logged with its
@@ -65,9 +68,11 @@ func (h handler) wrap(c *gateway.Conn, adm *admission) *conn {
 }
 
 // OnOpen binds the connection to its token's user, so the application
-// sees it bound, then runs the application's OnOpen with the value its
-// Admit returned and the upgrade request, which the connection keeps only
-// until OnOpen returns.
+// sees it bound; with -webhook, it POSTs the open event and waits for the
+// answer, which may refuse the connection or ask for commands; then it
+// runs the application's OnOpen with the value its Admit returned and the
+// upgrade request, which the connection keeps only until OnOpen returns.
+// The connection reads no message before OnOpen returns.
 func (h handler) OnOpen(c *gateway.Conn) error {
 	adm, _ := c.Value.(*admission) // the worker's admit's; nil without it
 	ac := h.wrap(c, adm)
@@ -82,7 +87,12 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 			h.tokens.start(c, adm.token.Expires, sub)
 		}
 	}
-	var err error
+	q, err := h.hook.open(c, header, h.hub.ConnUser(c))
+	if err != nil {
+		ac.Opened()
+		return err
+	}
+	ac.hook = q
 	h.guard(c, "OnOpen", func() { err = h.app.OnOpen(ac) })
 	ac.Opened()
 	if err != nil {
@@ -100,6 +110,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	h.events.message(c, m)
 	ac := c.Value.(*conn)
+	h.hook.message(c, ac.hook, m)
 	if h.inline {
 		h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, app.Message{Binary: m.Binary, Data: m.Data}) })
 		return
@@ -113,7 +124,7 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 
 // OnClose runs the application's callback while the connection is still in
 // its rooms (so it can tell them), then forgets it.
-func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
+func (h handler) OnClose(c *gateway.Conn, code int, reason string) {
 	ac, ok := c.Value.(*conn)
 	if !ok { // the upgrade never reached OnOpen's first line
 		ac = h.wrap(c, nil)
@@ -124,6 +135,9 @@ func (h handler) OnClose(c *gateway.Conn, code int, _ string) {
 		h.guard(c, "OnClose", func() { h.app.OnClose(ac, code) })
 		if h.events != nil {
 			h.events.close(c, code, h.hub.ConnUser(c), h.hub.ConnRooms(c))
+		}
+		if h.hook != nil {
+			h.hook.close(c, ac.hook, code, reason)
 		}
 		h.hub.Remove(c)
 	}

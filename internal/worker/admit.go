@@ -29,7 +29,7 @@ type admission struct {
 type admitter struct {
 	tokens  *tokens      // nil without -jwt-*; drops the token from the URI
 	app     app.Admitter // nil when the application is none
-	events  bool         // -events: keep the allowed headers
+	events  bool         // -events or -webhook: keep the allowed headers
 	headers []string     // -events-headers, canonical names
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/webhook"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
@@ -41,6 +42,9 @@ type Options struct {
 	Gateway gateway.Options
 	// Events publishes connection events for backends (-events).
 	Events bool
+	// Webhook POSTs connection events to a backend over HTTP (-webhook,
+	// docs/webhook.md); an empty URL: off. Log is set here.
+	Webhook webhook.Options
 	// Certs, when set, is the TLS certificate the gateway serves
 	// (Gateway.TLS comes from it); ctl.OpReloadTLS rereads its files.
 	Certs *certs.Store
@@ -74,6 +78,7 @@ type Worker struct {
 	started time.Time
 	stopReq chan ctl.StopRequest
 	tokens  *tokens // nil without Options.Tokens
+	hook    *hook   // nil without Options.Webhook
 
 	mu       sync.Mutex
 	draining bool
@@ -163,10 +168,18 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	_, inline := o.App.(app.Inline)
 	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: &budget{}}
-	adm := &admitter{tokens: w.tokens, events: o.Events}
+	adm := &admitter{tokens: w.tokens, events: o.Events || o.Webhook.URL != ""}
 	adm.app, _ = o.App.(app.Admitter)
 	if o.Events {
 		h.events = &events{bc: bc, self: self, log: w.log}
+	}
+	if o.Webhook.URL != "" {
+		wo := o.Webhook
+		wo.Log = w.log
+		w.hook = &hook{client: webhook.New(wo), hub: w.hub, log: w.log}
+		h.hook = w.hook
+	}
+	if adm.events {
 		for _, k := range o.EventHeaders {
 			adm.headers = append(adm.headers, http.CanonicalHeaderKey(k))
 		}
@@ -268,6 +281,26 @@ func (w *Worker) stop(req ctl.StopRequest) {
 		w.log.Warn("connections cut after the close timeout", "err", err)
 	}
 	w.apps.Wait() // the applications' last OnClose calls
+	w.stopHook()
 	w.hub.Stop()
 	w.bc.Close(ctx)
+}
+
+// stopHookMax bounds the time a stopping worker gives the webhook's last
+// events: with the gateway's 6 s for the close handshakes, it stays within
+// the 10 s after which the master kills a stopping worker.
+const stopHookMax = 3 * time.Second
+
+// stopHook sends the webhook events still queued (the close events of the
+// connections just closed), for at most -webhook-timeout or stopHookMax,
+// whichever is shorter, then cancels the rest.
+func (w *Worker) stopHook() {
+	if w.hook == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), min(w.opts.Webhook.Timeout, stopHookMax))
+	defer cancel()
+	if err := w.hook.client.Shutdown(ctx); err != nil {
+		w.log.Warn("webhook events dropped at stop", "err", err)
+	}
 }

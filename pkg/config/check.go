@@ -106,6 +106,15 @@ func (c *Config) checkAdmin() []string {
 	if c.WebhookConcurrency < 1 {
 		add("-webhook-concurrency must be at least 1 (got %d)", c.WebhookConcurrency)
 	}
+	if c.WebhookSecretFile != "" {
+		if c.Webhook == "" {
+			add("-webhook-secret-file needs -webhook")
+		}
+		if _, err := auth.ReadSecretFile(c.WebhookSecretFile); err != nil {
+			add("-webhook-secret-file: %v", err)
+		}
+		c.WebhookSecretFile = abs(c.WebhookSecretFile)
+	}
 	return p
 }
 
@@ -190,8 +199,8 @@ func (c *Config) checkAuth() []string {
 	if c.JWTExpireClose && c.JWTSecretFile == "" && c.JWTKeyFile == "" {
 		p = append(p, "-jwt-expire-close needs -jwt-secret-file or -jwt-key-file")
 	}
-	if len(c.EventHeaders) > 0 && !c.Events {
-		p = append(p, "-events-headers needs -events")
+	if len(c.EventHeaders) > 0 && !c.Events && c.Webhook == "" {
+		p = append(p, "-events-headers needs -events or -webhook")
 	}
 	for _, h := range c.EventHeaders {
 		if h == "" || strings.ContainsAny(h, " :\t\r\n") {

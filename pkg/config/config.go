@@ -118,6 +118,10 @@ type Config struct {
 	// WebhookConcurrency is the most webhook requests one worker has in
 	// flight (-webhook-concurrency). Default 64.
 	WebhookConcurrency int
+	// WebhookSecretFile holds the key every webhook request is signed
+	// with, in X-Wsfleet-Signature (-webhook-secret-file), trimmed of
+	// surrounding whitespace, at least 32 bytes. "": unsigned.
+	WebhookSecretFile string
 	// DemoPage answers plain HTTP GETs on Listen with the demo page
 	// (-demo-page). Default true.
 	DemoPage bool
