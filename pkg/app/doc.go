@@ -24,5 +24,5 @@
 //	push   answers every message with 服務器已經收到了你的消息 and logs it;
 //	       every Config.PushInterval every connection of the cluster gets 你好!
 //	chat   chat rooms over a JSON protocol (docs/protocol.md)
-//	none   nothing: a backend on NATS does the work (-events, docs/backend.md)
+//	none   nothing: a backend does the work, over NATS (-events, docs/backend.md) or HTTP (-webhook, docs/webhook.md)
 package app
