@@ -100,6 +100,7 @@ func newFlags(env Env, name, synopsis, about string) (*flag.FlagSet, *string) {
 		def = config.DefaultPIDFile()
 	}
 	pidFile := fs.String("pid-file", def, "the master's pid file; the control socket is beside it (.sock)")
+	fs.String("config", "", "a TOML configuration file whose keys are start's flag names (default $"+config.EnvConfig+"; docs/configuration.md)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: %s %s %s\n\n%s\n\nflags:\n", prog, name, synopsis, about)
 		fs.PrintDefaults()
