@@ -54,6 +54,7 @@ func verbs() []verb {
 		{"reload", "replace the workers one at a time (-g: gracefully)", runReload},
 		{"status", "show the workers' status", runStatus},
 		{"connections", "list every connection", runConnections},
+		{"reopen-logs", "make a daemon reopen its -log-file (after logrotate)", runReopenLogs},
 		{"version", "print this program's version and Go version", runVersion},
 	}
 }

@@ -130,10 +130,13 @@ func checkOnly(env Env, l config.Layers, problems []string) int {
 // serve runs the master in this process until it stops.
 func serve(ctx context.Context, env Env, f *startFlags) int {
 	ready := readyPipe() // nil in the foreground
-	logOut := env.Stderr
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: f.cfg.LogLevel})).
-		With("master", os.Getpid())
-	f.opts.LogOut = logOut
+	sink := &logSink{out: env.Stderr}
+	if ready != nil { // a daemon: its standard output and error are -log-file
+		sink.path = f.cfg.LogFile
+		f.opts.ReopenLog = sink.reopen
+	}
+	log := newLogger(sink, f.cfg.LogFormat, f.cfg.LogLevel).With("master", os.Getpid())
+	f.opts.LogOut = sink
 	m, err := master.New(f.opts, log)
 	if err == nil {
 		err = m.Start(ctx)

@@ -52,8 +52,7 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	cfg := setup.Config
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).
-		With("worker", setup.Slot, "pid", os.Getpid())
+	log := newLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).With("worker", setup.Slot, "pid", os.Getpid())
 	setMemoryLimit(setup.MemoryLimit, log)
 	opts, err := workerOptions(env, setup, log)
 	if err != nil {

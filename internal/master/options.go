@@ -32,8 +32,13 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.
 	StartArgs []string
-	// LogOut receives the workers' output (their logs). Default os.Stderr.
+	// LogOut receives the workers' output (their logs), copied line by
+	// line, each line one Write. Default os.Stderr.
 	LogOut io.Writer
+	// ReopenLog, when set, reopens the log file the master and its
+	// workers' copied output go to and returns its path (reopen-logs); nil
+	// when the master does not log to a file of its own.
+	ReopenLog func() (string, error)
 
 	// NATSAuth is what the master and its workers present to NATS: the
 	// -nats-* credentials with an external server; with the embedded one
