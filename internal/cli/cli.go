@@ -50,7 +50,7 @@ func verbs() []verb {
 	return []verb{
 		{"start", "start the cluster (-d: as a daemon)", runStart},
 		{"stop", "stop the running cluster (-g: gracefully)", runStop},
-		{"restart", "stop the running cluster, then start it with the same flags", runRestart},
+		{"restart", "stop the running cluster, then start it with the same settings", runRestart},
 		{"reload", "replace the workers one at a time (-g: gracefully)", runReload},
 		{"status", "show the workers' status", runStatus},
 		{"connections", "list every connection", runConnections},

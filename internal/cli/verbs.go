@@ -154,9 +154,11 @@ func runReload(ctx context.Context, env Env, args []string) int {
 
 func runRestart(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "restart", "[-d] [-g] [-grace DUR]",
-		"Stop the running cluster (gracefully with -g), then start it again with the flags it was\n"+
-			"started with, in the foreground, or as a daemon with -d. The flags are those the master saved\n"+
-			"in its private folder (beside the pid file), never ones read from the control socket.")
+		"Stop the running cluster (gracefully with -g), then start it again with the settings it was\n"+
+			"started with, in the foreground, or as a daemon with -d. The settings are those the master saved\n"+
+			"in its private folder (beside the pid file), never ones read from the control socket: its flags,\n"+
+			"and the values its -config file and WSFLEET_* environment gave it then (to apply an edited\n"+
+			"file, stop and start).")
 	sf := addStopFlags(fs, "stop")
 	daemon := fs.Bool("d", false, "start the new cluster as a daemon")
 	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
