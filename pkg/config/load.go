@@ -106,8 +106,10 @@ func Load(fs *flag.FlagSet, o LoadOptions) (Layers, []string) {
 		if onCLI[name] || fs.Lookup(name) == nil {
 			return
 		}
+		before := fs.Lookup(name).Value.String()
 		if err := fs.Set(name, value); err != nil {
 			p = append(p, fmt.Sprintf("%s: -%s %q: %v", origin, name, value, err))
+			_ = fs.Set(name, before) // some values (durations) zero themselves on a bad one
 			return
 		}
 		l.Set = append(l.Set, Source{Flag: name, Value: value, Origin: origin})

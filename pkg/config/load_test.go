@@ -75,6 +75,9 @@ func TestLoadProblemsNameKeyAndVariable(t *testing.T) {
 			t.Errorf("problems lack %q:\n%s", want, all)
 		}
 	}
+	if c.Grace != Default().Grace {
+		t.Errorf("a bad -grace left %s, want the value before it", c.Grace)
+	}
 	if len(p) != 6 {
 		t.Errorf("want 6 problems, got %d:\n%s", len(p), all)
 	}
