@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/wsfleet/wsfleet/pkg/config"
@@ -58,31 +59,17 @@ func locate(env Env, fs *flag.FlagSet, pidFile *string) []string {
 	return p
 }
 
-// replayArgs are the start arguments a restart replays: the values the
-// file and environment gave (so a restart keeps them whatever its own
-// environment says), then the command line's, without -d, -check and
-// -config (whose values are already in).
-func replayArgs(l config.Layers, args []string) []string {
-	out := l.Resolved()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name := strings.TrimLeft(a, "-")
-		name, _, hasValue := strings.Cut(name, "=")
-		if !strings.HasPrefix(a, "-") {
-			out = append(out, a)
-			continue
+// replayArgs are the start arguments a restart replays: every flag set
+// on the command line, by the file or by the environment, with its final
+// value (so a restart keeps them whatever its own environment says), but
+// -d, -check and -config (whose values are already in).
+func replayArgs(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(fl *flag.Flag) {
+		if !slices.Contains(fixedFlags, fl.Name) {
+			out = append(out, "-"+fl.Name+"="+fl.Value.String())
 		}
-		switch name {
-		case "d", "check":
-			continue
-		case "config":
-			if !hasValue {
-				i++ // its value is the next argument
-			}
-			continue
-		}
-		out = append(out, a)
-	}
+	})
 	return out
 }
 

@@ -95,7 +95,7 @@ func runStart(ctx context.Context, env Env, args []string) int {
 		return code
 	}
 	f.opts.App, f.opts.AppName = a, env.Program.appName()
-	f.opts.StartArgs = replayArgs(layers, args)
+	f.opts.StartArgs = replayArgs(f.fs)
 	// The pid file's folder first: the daemon's log goes there by default,
 	// and it must be ours before anything is opened in it (issue 11).
 	if err := master.PrivateDir(filepath.Dir(f.cfg.PIDFile)); err != nil {

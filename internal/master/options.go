@@ -30,7 +30,9 @@ type Options struct {
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
-	// StartArgs are the start flags as given, kept for restart.
+	// StartArgs are the start flags, kept for restart: every one the
+	// command line, the -config file or the environment set, as
+	// -name=value, without -d.
 	StartArgs []string
 	// LogOut receives the workers' output (their logs), copied line by
 	// line, each line one Write. Default os.Stderr.

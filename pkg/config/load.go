@@ -47,26 +47,6 @@ type Layers struct {
 	Set []Source
 }
 
-// Resolved is each flag's final value from the file or the environment,
-// as "-name=value" arguments sorted by name: what a restart replays so
-// that it keeps them.
-func (l Layers) Resolved() []string {
-	last := map[string]string{}
-	for _, s := range l.Set {
-		last[s.Flag] = s.Value
-	}
-	names := make([]string, 0, len(last))
-	for n := range last {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]string, 0, len(names))
-	for _, n := range names {
-		out = append(out, "-"+n+"="+last[n])
-	}
-	return out
-}
-
 // LoadOptions says what Load may set.
 type LoadOptions struct {
 	// File is the configuration file (-config, else WSFLEET_CONFIG); ""

@@ -56,9 +56,15 @@ deflate = true
 		!reflect.DeepEqual(c.Routes, []string{"nats://a:6222", "nats://b:6222"}) {
 		t.Fatalf("got %+v", c)
 	}
-	want := []string{"-count=5", "-deflate=true", "-grace=5s", "-max-message=2MiB", "-routes=nats://a:6222,nats://b:6222", "-send-buffer=4096"}
-	if got := l.Resolved(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("resolved %q, want %q", got, want)
+	var got []string
+	for _, s := range l.Set {
+		got = append(got, s.Origin+" = "+s.Value)
+	}
+	f := "config file " + file + ": key "
+	want := []string{f + "count = 3", f + "deflate = true", f + "grace = 5s", f + "max-message = 2MiB",
+		f + "routes = nats://a:6222,nats://b:6222", f + "send-buffer = 4096", "environment: WSFLEET_COUNT = 5"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("applied %q\nwant %q", got, want)
 	}
 }
 
