@@ -6,13 +6,16 @@ COUNT   ?= 4
 LISTEN  ?= :8080
 NATS_LISTEN ?= 127.0.0.1:4222
 APP     ?= push
+# The version `master version` and `status` show: git describe, stamped in.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := -X github.com/wsfleet/wsfleet/internal/version.stamped=$(VERSION)
 
 .PHONY: all build run test test-unit test-e2e vet fmt clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/master ./cmd/worker
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/master ./cmd/worker
 
 run: build
 	$(BIN)/master start -count $(COUNT) -listen $(LISTEN) -nats-listen $(NATS_LISTEN) -app $(APP)

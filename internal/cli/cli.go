@@ -50,10 +50,12 @@ func verbs() []verb {
 	return []verb{
 		{"start", "start the cluster (-d: as a daemon)", runStart},
 		{"stop", "stop the running cluster (-g: gracefully)", runStop},
-		{"restart", "stop the running cluster, then start it with the same flags", runRestart},
+		{"restart", "stop the running cluster, then start it with the same settings", runRestart},
 		{"reload", "replace the workers one at a time (-g: gracefully)", runReload},
 		{"status", "show the workers' status", runStatus},
 		{"connections", "list every connection", runConnections},
+		{"reopen-logs", "make a daemon reopen its -log-file (after logrotate)", runReopenLogs},
+		{"version", "print this program's version and Go version", runVersion},
 	}
 }
 
@@ -100,6 +102,7 @@ func newFlags(env Env, name, synopsis, about string) (*flag.FlagSet, *string) {
 		def = config.DefaultPIDFile()
 	}
 	pidFile := fs.String("pid-file", def, "the master's pid file; the control socket is beside it (.sock)")
+	fs.String("config", "", "a TOML configuration file whose keys are start's flag names (default $"+config.EnvConfig+"; docs/configuration.md)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: %s %s %s\n\n%s\n\nflags:\n", prog, name, synopsis, about)
 		fs.PrintDefaults()

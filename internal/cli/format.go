@@ -30,6 +30,7 @@ func printStatus(w io.Writer, st master.Status) {
 	fmt.Fprintf(w, "master pid %d   node %s   started %s   up %s   memory %s\n",
 		m.PID, m.Node, m.StartedAt.Local().Format("2006-01-02 15:04:05"), dur(m.UptimeSeconds), size(m.RSSBytes))
 	fmt.Fprintf(w, "listen %s   app %s   %d workers   nats %s   cluster %s\n", m.Listen, m.App, m.Count, nats, m.ClusterName)
+	fmt.Fprintf(w, "version %s   %s\n", m.Version, m.GoVersion)
 	banner(w, "PROCESS STATUS")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "worker\tpid\tstate\tmemory\tconnections\tmsgs_in\tmsgs_out\tsend_fail\trestarts\tuptime\tbus")

@@ -21,6 +21,7 @@ type startFlags struct {
 	fs      *flag.FlagSet
 	pidFile *string
 	daemon  *bool
+	check   *bool
 	cfg     config.Config
 	own     *flag.FlagSet // the program's own flags (Program.Flags)
 	opts    master.Options
@@ -34,6 +35,7 @@ func newStartFlags(env Env) (*startFlags, error) {
 	f := &startFlags{fs: fs, pidFile: pidFile, cfg: env.Program.Config}
 	f.cfg.Flags(fs)
 	f.daemon = fs.Bool("d", false, "daemonise: run in the background, logging to -log-file")
+	f.check = fs.Bool("check", false, "check the configuration (flags, environment, -config file) and exit: 0 when it is good, 1 with every problem")
 	own, err := env.Program.ownFlags()
 	if err != nil {
 		return nil, err
@@ -70,19 +72,6 @@ func (f *startFlags) validate() []string {
 	return p
 }
 
-// startArgs drops -d from args, for replaying them on restart.
-func startArgs(args []string) []string {
-	out := make([]string, 0, len(args))
-	for _, a := range args {
-		switch a {
-		case "-d", "--d", "-d=true", "--d=true":
-			continue
-		}
-		out = append(out, a)
-	}
-	return out
-}
-
 func runStart(ctx context.Context, env Env, args []string) int {
 	f, err := newStartFlags(env)
 	if err != nil {
@@ -91,17 +80,22 @@ func runStart(ctx context.Context, env Env, args []string) int {
 	if code, ok := parse(env, f.fs, args); !ok {
 		return code
 	}
-	if code := usageErrors(env, "start", f.validate()); code != 0 {
-		return code
-	}
+	layers, problems := f.layer()
+	problems = append(problems, f.validate()...)
 	// The application is made now, from the flags: a bad value of the
 	// program's own flags is a usage error, before anything starts.
 	a, err := env.Program.NewApp()
 	if err != nil {
-		return usageErrors(env, "start", strings.Split(err.Error(), "\n"))
+		problems = append(problems, strings.Split(err.Error(), "\n")...)
+	}
+	if *f.check {
+		return checkOnly(env, layers, problems)
+	}
+	if code := usageErrors(env, "start", problems); code != 0 {
+		return code
 	}
 	f.opts.App, f.opts.AppName = a, env.Program.appName()
-	f.opts.StartArgs = startArgs(args)
+	f.opts.StartArgs = replayArgs(f.fs)
 	// The pid file's folder first: the daemon's log goes there by default,
 	// and it must be ours before anything is opened in it (issue 11).
 	if err := master.PrivateDir(filepath.Dir(f.cfg.PIDFile)); err != nil {
@@ -113,13 +107,36 @@ func runStart(ctx context.Context, env Env, args []string) int {
 	return serve(ctx, env, f)
 }
 
+// checkOnly reports the result of start -check: every problem and exit
+// code 1, or what was read and 0.
+func checkOnly(env Env, l config.Layers, problems []string) int {
+	for _, p := range problems {
+		fmt.Fprintf(env.Stderr, "%s start: %s\n", env.Program.Name, p)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(env.Stderr, "%s start -check: %d problem(s)\n", env.Program.Name, len(problems))
+		return ExitFailure
+	}
+	from := "flags and defaults"
+	if l.File != "" {
+		from = "flags, environment, " + l.File + " and defaults"
+	} else if len(l.Set) > 0 {
+		from = "flags, environment and defaults"
+	}
+	fmt.Fprintf(env.Stdout, "configuration OK (%s)\n", from)
+	return ExitOK
+}
+
 // serve runs the master in this process until it stops.
 func serve(ctx context.Context, env Env, f *startFlags) int {
 	ready := readyPipe() // nil in the foreground
-	logOut := env.Stderr
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: f.cfg.LogLevel})).
-		With("master", os.Getpid())
-	f.opts.LogOut = logOut
+	sink := &logSink{out: env.Stderr}
+	if ready != nil { // a daemon: its standard output and error are -log-file
+		sink.path = f.cfg.LogFile
+		f.opts.ReopenLog = sink.reopen
+	}
+	log := newLogger(sink, f.cfg.LogFormat, f.cfg.LogLevel).With("master", os.Getpid())
+	f.opts.LogOut = sink
 	m, err := master.New(f.opts, log)
 	if err == nil {
 		err = m.Start(ctx)

@@ -62,7 +62,7 @@ func runStop(ctx context.Context, env Env, args []string) int {
 		"Stop the running cluster. Every client gets close code 1001 (going away). With -g the\n"+
 			"workers stop accepting, let clients finish for up to -grace, then close the rest with 1001.")
 	sf := addStopFlags(fs, "stop")
-	if code, ok := parse(env, fs, args); !ok {
+	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
 	if code := usageErrors(env, "stop", sf.validate()); code != 0 {
@@ -134,7 +134,7 @@ func runReload(ctx context.Context, env Env, args []string) int {
 			"of a replaced worker get close code 1012 (service restart); with -g the old workers first\n"+
 			"let them finish for up to -grace. A replacement that cannot start ends the reload (exit 1).")
 	sf := addStopFlags(fs, "reload")
-	if code, ok := parse(env, fs, args); !ok {
+	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
 	if code := usageErrors(env, "reload", sf.validate()); code != 0 {
@@ -154,12 +154,14 @@ func runReload(ctx context.Context, env Env, args []string) int {
 
 func runRestart(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "restart", "[-d] [-g] [-grace DUR]",
-		"Stop the running cluster (gracefully with -g), then start it again with the flags it was\n"+
-			"started with, in the foreground, or as a daemon with -d. The flags are those the master saved\n"+
-			"in its private folder (beside the pid file), never ones read from the control socket.")
+		"Stop the running cluster (gracefully with -g), then start it again with the settings it was\n"+
+			"started with, in the foreground, or as a daemon with -d. The settings are those the master saved\n"+
+			"in its private folder (beside the pid file), never ones read from the control socket: its flags,\n"+
+			"and the values its -config file and WSFLEET_* environment gave it then (to apply an edited\n"+
+			"file, stop and start).")
 	sf := addStopFlags(fs, "stop")
 	daemon := fs.Bool("d", false, "start the new cluster as a daemon")
-	if code, ok := parse(env, fs, args); !ok {
+	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
 	if code := usageErrors(env, "restart", sf.validate()); code != 0 {
@@ -236,7 +238,7 @@ func query[T any](ctx context.Context, env Env, args []string, op, about string,
 	ask func(*ctl.Client) (T, error), table func(io.Writer, T), unanswered func(T) []master.Unanswered) int {
 	fs, pidFile := newFlags(env, op, "[-json]", about)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if code, ok := parse(env, fs, args); !ok {
+	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
 	c, _, err := dial(*pidFile)

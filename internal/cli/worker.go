@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/certs"
@@ -39,6 +41,10 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	// The worker's output is a pipe its master reads: when the master
+	// died, a log line must fail (EPIPE), not kill the worker before it
+	// closes its clients with 1001.
+	signal.Ignore(syscall.SIGPIPE)
 	fs := flag.NewFlagSet(env.Program.Name+" worker", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	slot := fs.Int("slot", 0, "the worker's index in the master's table (for ps; the setup says it too)")
@@ -53,8 +59,7 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 		return ExitUsage
 	}
 	cfg := setup.Config
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).
-		With("worker", setup.Slot, "pid", os.Getpid())
+	log := newLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).With("worker", setup.Slot, "pid", os.Getpid())
 	setMemoryLimit(setup.MemoryLimit, log)
 	opts, err := workerOptions(env, setup, log)
 	if err != nil {

@@ -74,9 +74,15 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	}
 	defer setup.Close()
 
+	out, err := m.workerOutput(slot)
+	if err != nil {
+		ctlConn.Close()
+		return nil, err
+	}
+	defer out.Close() // the worker has its own copy
 	cmd := exec.Command(m.workerBin, ctl.WorkerVerb, "-slot", strconv.Itoa(slot))
-	cmd.Stdout = m.logOut
-	cmd.Stderr = m.logOut
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.ExtraFiles = []*os.File{theirs, lnFile, setup} // ctl.ControlFD, ListenFD, SetupFD
 	// Own process group: a terminal's Ctrl-C goes to the master, which
 	// stops the workers in order.

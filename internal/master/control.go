@@ -90,6 +90,8 @@ func (m *Master) handleControl(ctx context.Context, op string, args json.RawMess
 			return nil, err
 		}
 		return "reloaded", nil
+	case ctl.OpReopenLogs:
+		return m.reopenLogs()
 	}
 	return nil, errors.New("master: unknown request " + op)
 }

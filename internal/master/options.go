@@ -30,10 +30,17 @@ type Options struct {
 
 	// ReadyTimeout bounds a worker's start. Default 15s.
 	ReadyTimeout time.Duration
-	// StartArgs are the start flags as given, kept for restart.
+	// StartArgs are the start flags, kept for restart: every one the
+	// command line, the -config file or the environment set, as
+	// -name=value, without -d.
 	StartArgs []string
-	// LogOut receives the workers' output (their logs). Default os.Stderr.
+	// LogOut receives the workers' output (their logs), copied line by
+	// line, each line one Write. Default os.Stderr.
 	LogOut io.Writer
+	// ReopenLog, when set, reopens the log file the master and its
+	// workers' copied output go to and returns its path (reopen-logs); nil
+	// when the master does not log to a file of its own.
+	ReopenLog func() (string, error)
 
 	// NATSAuth is what the master and its workers present to NATS: the
 	// -nats-* credentials with an external server; with the embedded one

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/version"
 )
 
 // statusTimeout is how long a worker has to answer before it shows as busy.
@@ -40,6 +41,8 @@ type MasterStatus struct {
 	Count         int       `json:"count"`
 	Node          string    `json:"node"`
 	RSSBytes      int64     `json:"rss_bytes"`
+	// Build is the master's version and Go version.
+	version.Build
 }
 
 // WorkerStatus describes one worker process.
@@ -129,7 +132,7 @@ func (m *Master) Status(ctx context.Context) Status {
 			PID: os.Getpid(), StartedAt: m.started, UptimeSeconds: time.Since(m.started).Seconds(),
 			Listen: m.addr, App: m.opts.AppName, NATSURL: m.natsURL, EmbeddedNATS: m.nats != nil,
 			ClusterName: m.opts.ClusterName, Count: m.opts.Count, Node: m.opts.Node,
-			RSSBytes: rss(os.Getpid()),
+			RSSBytes: rss(os.Getpid()), Build: version.Get(),
 		},
 		Workers: ws,
 	}

@@ -141,11 +141,17 @@ func (p *Push) StartCluster(_ context.Context, c Cluster) error {
 func (p *Push) OnOpen(Conn) error { return nil }
 
 // OnMessage logs the message, as the tutorial's `echo $data`, and answers.
+// A message's content is the client's, and may be personal: it is logged
+// only at debug level (-log-level debug); at info the line says who sent
+// how much.
 func (p *Push) OnMessage(c Conn, m Message) {
-	if m.Binary {
+	switch {
+	case m.Binary:
 		p.log.Info("message", "conn", c.ID(), "bytes", len(m.Data))
-	} else {
-		p.log.Info("message", "conn", c.ID(), "text", string(m.Data))
+	case p.log.Enabled(context.Background(), slog.LevelDebug):
+		p.log.Debug("message", "conn", c.ID(), "bytes", len(m.Data), "text", string(m.Data))
+	default:
+		p.log.Info("message", "conn", c.ID(), "bytes", len(m.Data))
 	}
 	c.Send(Text(PushReply))
 }

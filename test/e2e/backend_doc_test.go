@@ -19,11 +19,11 @@ import (
 // bin/ for TestBackendDocCLI.
 const natsCLIVersion = "v0.5.0"
 
-// natsCLI is the nats tool: $WSFLEET_NATS_CLI, or bin/nats, which `make
+// natsCLI is the nats tool: $WSFLEET_E2E_NATS_CLI, or bin/nats, which `make
 // test` installs. Its absence fails the test, naming how to get it.
 func natsCLI(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("WSFLEET_NATS_CLI"); p != "" {
+	if p := os.Getenv("WSFLEET_E2E_NATS_CLI"); p != "" {
 		return p
 	}
 	root, err := moduleRoot()

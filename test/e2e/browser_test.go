@@ -69,7 +69,8 @@ func waitJS(expr string) chromedp.Action[chromedp.Void] {
 func TestBrowserDemoPage(t *testing.T) {
 	for _, scheme := range []string{"http", "https"} {
 		t.Run(scheme, func(t *testing.T) {
-			extra := []string{}
+			// debug: the push app logs a message's content only at debug.
+			extra := []string{"-log-level", "debug"}
 			if scheme == "https" {
 				pair, err := testcert.Write(t.TempDir(), "wsfleet-test")
 				if err != nil {

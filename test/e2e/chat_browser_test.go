@@ -57,7 +57,7 @@ func chatDump(ctx context.Context) string {
 // error line while the connection stays open; then Reconnect, which joins
 // the rooms again, and the status when the cluster stops.
 //
-// With WSFLEET_SCREENSHOTS=DIR set, it saves both tabs mid-conversation and
+// With WSFLEET_E2E_SCREENSHOTS=DIR set, it saves both tabs mid-conversation and
 // at the end as DIR/chat-{alice,bob}-{chatting,end}.png.
 func TestChatBrowser(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 4, app: "chat"})
@@ -78,9 +78,9 @@ func TestChatBrowser(t *testing.T) {
 		}
 	}
 
-	// shoot saves both tabs as DIR/chat-<name>-<when>.png if WSFLEET_SCREENSHOTS=DIR.
+	// shoot saves both tabs as DIR/chat-<name>-<when>.png if WSFLEET_E2E_SCREENSHOTS=DIR.
 	shoot := func(when string) {
-		dir := os.Getenv("WSFLEET_SCREENSHOTS")
+		dir := os.Getenv("WSFLEET_E2E_SCREENSHOTS")
 		if dir == "" {
 			return
 		}

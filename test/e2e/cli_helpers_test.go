@@ -38,6 +38,12 @@ func runCLI(timeout time.Duration, args ...string) (stdout, stderr string, exitC
 // runProgram is runCLI for any program: the stock master or one built on
 // the public package.
 func runProgram(timeout time.Duration, bin string, args ...string) (stdout, stderr string, exitCode int, err error) {
+	return runProgramEnv(timeout, nil, bin, args...)
+}
+
+// runProgramEnv is runProgram with the environment env (nil: this
+// process's).
+func runProgramEnv(timeout time.Duration, env []string, bin string, args ...string) (stdout, stderr string, exitCode int, err error) {
 	dir, err := os.MkdirTemp("", "wsfleet-e2e-cli-")
 	if err != nil {
 		return "", "", -1, err
@@ -58,6 +64,7 @@ func runProgram(timeout time.Duration, bin string, args ...string) (stdout, stde
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = outF, errF
+	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
 	runErr := cmd.Run()
 	o, _ := os.ReadFile(outF.Name())
