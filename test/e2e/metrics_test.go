@@ -69,7 +69,7 @@ func TestMetrics(t *testing.T) {
 	}
 	var inBytes, outBytes float64
 	for i := range k {
-		inBytes += float64(6 + len(msg(i)))         // a masked frame's header is 6 bytes
+		inBytes += float64(6 + len(msg(i)))           // a masked frame's header is 6 bytes
 		outBytes += float64(2 + len("hello "+msg(i))) // the server's, 2
 	}
 	for _, cl := range clients {
@@ -96,7 +96,7 @@ func TestMetrics(t *testing.T) {
 		return nil
 	})
 	moved(t, before, closed, 0, "wsfleet_connections")
-	moved(t, chatted, closed, 8*n, "wsfleet_bytes_in_total") // the client's close frame with its code
+	moved(t, chatted, closed, 8*n, "wsfleet_bytes_in_total")  // the client's close frame with its code
 	moved(t, chatted, closed, 4*n, "wsfleet_bytes_out_total") // and its echo
 	if closed.sum("wsfleet_connections_closed_total") != n {
 		t.Errorf("closed_total over all codes %v, want %d", closed.sum("wsfleet_connections_closed_total"), n)
