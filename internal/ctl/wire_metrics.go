@@ -4,6 +4,11 @@ package ctl
 // answers a WorkerMetrics.
 const OpMetrics = "metrics"
 
+// EventMetrics is a stopping worker's last word: its final WorkerMetrics,
+// sent once its connections are closed, so that the master's counters
+// keep what it counted after the last scrape.
+const EventMetrics = "metrics"
+
 // WorkerMetrics is a worker's answer to OpMetrics: plain numbers, which the
 // master turns into Prometheus metrics (the worker links no Prometheus
 // library). Every counter counts since the worker started.

@@ -2,9 +2,11 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
 )
@@ -15,10 +17,12 @@ import (
 //
 // Counters must not go backwards when a worker is replaced (a reload, a
 // crash): its replacement starts from zero. So the master keeps each
-// worker's last answer, and when a worker is gone from the table, adds that
-// answer to its slot's base, which every later figure of the slot starts
-// from. What a worker counted between the last scrape and its end is lost:
-// a counter then moves less than it should, never back. A worker that does
+// worker's last answer, and when a worker ends adds its figures to its
+// slot's base, which every later figure of the slot starts from: the final
+// figures a stopping worker sends (finalMetrics), exact to its last close,
+// or, for a worker that crashed, its last answer, from the last scrape:
+// what it counted since is lost, and a counter then moves less than it
+// should, never back. A worker that does
 // not answer a scrape is counted in wsfleet_scrape_errors_total and shows
 // its last answer.
 
@@ -115,9 +119,7 @@ func (m *Master) scrapeWorkers(ctx context.Context) fleetMetrics {
 	st := &m.metrics
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.last == nil {
-		st.last, st.base, st.scrapeErrors = map[int]seen{}, map[int]*figures{}, map[int]uint64{}
-	}
+	st.initLocked()
 	refs := m.children()
 	out := fleetMetrics{slots: map[int]*slotFigures{}, scrapeErrors: st.scrapeErrors}
 	live := map[int]bool{}
@@ -185,6 +187,65 @@ func (fm fleetMetrics) slot(i int) *slotFigures {
 	return fm.slots[i]
 }
 
+// finalWait bounds how long the master reads an exited worker's last
+// events for its final figures.
+const finalWait = time.Second
+
+// finalMetrics reads the final figures an exited worker sent
+// (ctl.EventMetrics) and retires it with them at once: they are exact to its
+// last close, where its last scrape may be older. A worker that crashed
+// sent none and is retired with its last scrape's figures.
+func (m *Master) finalMetrics(c *execProcess) {
+	t := time.NewTimer(finalWait)
+	defer t.Stop()
+	for {
+		select {
+		case ev, ok := <-c.ctl.Events():
+			if !ok {
+				return
+			}
+			if ev.Name != ctl.EventMetrics {
+				continue
+			}
+			var a ctl.WorkerMetrics
+			if err := json.Unmarshal(ev.Data, &a); err != nil {
+				m.log.Warn("metrics: a worker's final figures", "worker", c.slot, "pid", c.pid, "err", err)
+				return
+			}
+			m.metrics.retire(c.pid, c.slot, figuresOf(a))
+			return
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// retire adds a worker's final figures to its slot's base and forgets it.
+func (st *metricsState) retire(pid, slot int, f figures) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.initLocked()
+	delete(st.last, pid)
+	st.baseLocked(slot).add(f)
+}
+
+// initLocked makes the maps on first use. st.mu is held.
+func (st *metricsState) initLocked() {
+	if st.last == nil {
+		st.last, st.base, st.scrapeErrors = map[int]seen{}, map[int]*figures{}, map[int]uint64{}
+	}
+}
+
+// baseLocked is slot's base, made on first use. st.mu is held.
+func (st *metricsState) baseLocked(slot int) *figures {
+	b := st.base[slot]
+	if b == nil {
+		b = &figures{}
+		st.base[slot] = b
+	}
+	return b
+}
+
 // retireLocked adds the last answer of every worker that is not live any
 // more to its slot's base. st.mu is held.
 func (st *metricsState) retireLocked(live map[int]bool) {
@@ -192,12 +253,7 @@ func (st *metricsState) retireLocked(live map[int]bool) {
 		if live[pid] {
 			continue
 		}
-		b := st.base[s.slot]
-		if b == nil {
-			b = &figures{}
-			st.base[s.slot] = b
-		}
-		b.add(s.f)
+		st.baseLocked(s.slot).add(s.f)
 		delete(st.last, pid)
 	}
 }

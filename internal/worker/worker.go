@@ -249,6 +249,9 @@ func (w *Worker) serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	w.stop(req)
+	// The final figures, counted to the last close; the master may be
+	// gone.
+	_ = w.ctl.Notify(ctl.EventMetrics, w.metrics())
 	cancel()
 	wg.Wait()
 	return nil

@@ -31,8 +31,8 @@ var workerMetricNames = []string{
 // closing them all with 4001 moves closed_total{code="4xxx"} by exactly
 // 300; a forbidden Origin and a bad request move their handshake failure
 // reasons by one each; a reload moves wsfleet_reloads_total by one and
-// leaves every counter where it was (the replaced workers' totals are
-// kept).
+// every counter keeps the replaced workers' totals, including what they
+// counted after the last scrape.
 func TestMetrics(t *testing.T) {
 	const n, k = 300, 5
 	admin := freeAddr(t)
@@ -115,17 +115,26 @@ func TestMetrics(t *testing.T) {
 	moved(t, closed, failed, 2, "wsfleet_handshake_failures_total")
 	moved(t, closed, failed, 2, "wsfleet_connections_accepted_total")
 
-	// A reload replaces both workers: their totals are kept.
+	// A reload replaces both workers: their totals are kept, with what a
+	// worker counted after the last scrape (its final figures): a client
+	// chats and leaves, unscraped, then the reload.
+	last := c.dial()
+	for i := range 3 {
+		last.send(msg(i))
+		last.expect("hello " + msg(i))
+	}
+	closeWith(t, last, code)
 	c.mustCLI("reload")
 	c.waitRunning(readyTimeout)
 	reloaded := scrapeMetrics(t, admin)
 	moved(t, failed, reloaded, 1, "wsfleet_reloads_total")
 	moved(t, failed, reloaded, 0, "wsfleet_reloads_failed_total")
-	for _, name := range []string{"wsfleet_connections_accepted_total", "wsfleet_messages_in_total",
-		"wsfleet_messages_out_total", "wsfleet_bytes_in_total", "wsfleet_bytes_out_total",
-		"wsfleet_connections_closed_total", "wsfleet_handshake_failures_total"} {
-		moved(t, failed, reloaded, 0, name)
-	}
+	moved(t, failed, reloaded, 1, "wsfleet_connections_accepted_total")
+	moved(t, failed, reloaded, 3, "wsfleet_messages_in_total")
+	moved(t, failed, reloaded, 3, "wsfleet_messages_out_total")
+	moved(t, failed, reloaded, 1, "wsfleet_connections_closed_total")
+	moved(t, failed, reloaded, 0, "wsfleet_handshake_failures_total")
+	moved(t, failed, reloaded, 0, "wsfleet_connections")
 	cl := c.dial()
 	cl.send("after")
 	cl.expect("hello after")
