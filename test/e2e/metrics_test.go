@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,4 +237,60 @@ func TestReadyz(t *testing.T) {
 			t.Errorf("worker %s's bus reconnects moved by %v, want 1 or more", w, d)
 		}
 	}
+}
+
+// TestMetricsStuckWorker: a worker that stops answering (SIGSTOP) costs a
+// scrape about a second, is counted in wsfleet_scrape_errors_total and
+// shows its last figures; once the master killed and restarted it,
+// wsfleet_worker_restarts_total moved by one, /readyz is 200 again, and its
+// slot's counters kept what the dead worker had counted at the last scrape.
+func TestMetricsStuckWorker(t *testing.T) {
+	admin := freeAddr(t)
+	c := startCluster(t, clusterOpts{count: 2, extra: []string{"-admin-listen", admin, "-ping-interval", "0"}})
+	for _, cl := range c.dialN(20) {
+		cl.send("x")
+		cl.expect("hello x")
+	}
+	before := scrapeMetrics(t, admin)
+	in0 := before.sum("wsfleet_messages_in_total", "worker", "0")
+	if in0 == 0 {
+		t.Fatal("worker 0 got none of 20 clients")
+	}
+	var pid int
+	for _, w := range c.status().Workers {
+		if w.Slot == 0 {
+			pid = w.PID
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGCONT) })
+
+	start := time.Now()
+	stuck := scrapeMetrics(t, admin)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("a scrape with a stopped worker took %s", took)
+	}
+	moved(t, before, stuck, 1, "wsfleet_scrape_errors_total", "worker", "0")
+	moved(t, before, stuck, 0, "wsfleet_scrape_errors_total", "worker", "1")
+	moved(t, before, stuck, 0, "wsfleet_messages_in_total", "worker", "0")
+
+	waitFor(t, 30*time.Second, func() error {
+		s, err := tryScrape(admin)
+		if err != nil {
+			return err
+		}
+		if d := s.sum("wsfleet_worker_restarts_total", "worker", "0") - before.sum("wsfleet_worker_restarts_total", "worker", "0"); d != 1 {
+			return fmt.Errorf("worker 0 restarts moved by %v", d)
+		}
+		if code, body := adminGet(t, admin, "/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz %d %q", code, body)
+		}
+		return nil
+	})
+	after := scrapeMetrics(t, admin)
+	moved(t, before, after, 0, "wsfleet_messages_in_total", "worker", "0")
+	moved(t, before, after, 0, "wsfleet_messages_in_total", "worker", "1")
+	moved(t, before, after, 0, "wsfleet_connections_accepted_total")
 }
