@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -43,6 +44,7 @@ type execProcess struct {
 	ctl     *ctl.Client
 	exited  chan struct{}
 	exitErr error // valid once exited is closed
+	ready   atomic.Bool
 }
 
 // startChild starts a worker for slot on listener ln and waits until it is
@@ -97,6 +99,9 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	}
 	m.wg.Go(func() {
 		c.exitErr = cmd.Wait()
+		if c.ready.Load() {
+			m.finalMetrics(c) // before exited: the table still lists it
+		}
 		c.ctl.Close()
 		close(c.exited)
 	})
@@ -105,6 +110,7 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 		<-c.exited
 		return nil, fmt.Errorf("master: worker %d (pid %d) did not start: %w", slot, c.pid, err)
 	}
+	c.ready.Store(true) // from now on nobody else reads its events
 	return c, nil
 }
 

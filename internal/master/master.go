@@ -51,6 +51,10 @@ type Master struct {
 
 	api        *httpapi.Handler // nil without -api-key-file (admin_api.go)
 	apiQuerier *hub.Querier
+
+	metrics       metricsState  // the workers' last figures, for /metrics (metrics.go)
+	reloads       atomic.Uint64 // reloads asked for
+	reloadsFailed atomic.Uint64 // and failed
 }
 
 // New returns a Master; Start runs it.
@@ -218,12 +222,18 @@ func (m *Master) ReloadTLS(ctx context.Context) error {
 
 // Reload replaces every worker, one slot at a time; see table.Reload.
 func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration) error {
+	m.reloads.Add(1)
 	t := m.table.Load()
 	if t == nil {
+		m.reloadsFailed.Add(1)
 		return errStarting
 	}
 	m.reloadAPIKey()
-	return t.Reload(graceful, grace)
+	err := t.Reload(graceful, grace)
+	if err != nil {
+		m.reloadsFailed.Add(1)
+	}
+	return err
 }
 
 // errStarting answers a request that needs the workers while they start.

@@ -118,6 +118,7 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	// m.Data may point into the poller's buffer: the mailbox gets a copy.
 	msg := app.Message{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
 	if !ac.box.post(func() { h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, msg) }) }, len(msg.Data)) {
+		h.budget.closes.Add(1)
 		overloaded(c)
 	}
 }

@@ -28,6 +28,8 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: wireStats(w.gw.Stats()),
 			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(),
 		}, nil
+	case ctl.OpMetrics:
+		return w.metrics(), nil
 	case ctl.OpPing:
 		return nil, nil // the master's heartbeat: an answer is all it asks
 	case ctl.OpConnections:

@@ -25,7 +25,10 @@ const (
 )
 
 // budget counts the bytes waiting in a worker's mailboxes.
-type budget struct{ used atomic.Int64 }
+type budget struct {
+	used   atomic.Int64
+	closes atomic.Uint64 // connections closed with 1013 for a full mailbox (metrics)
+}
 
 // take reserves n bytes; it reports false, reserving nothing, when that
 // would pass the worker's bound, unless force.

@@ -79,6 +79,9 @@ type Worker struct {
 	stopReq chan ctl.StopRequest
 	tokens  *tokens // nil without Options.Tokens
 	hook    *hook   // nil without Options.Webhook
+	pid     int
+	budget  *budget // the bytes waiting in the mailboxes, and the 1013 closes
+	latency latency // broadcast delivery latency (metrics.go)
 
 	mu       sync.Mutex
 	draining bool
@@ -124,6 +127,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 		ctl:     ctl.NewConn(opts.Control),
 		started: time.Now(),
 		stopReq: make(chan ctl.StopRequest, 1),
+		pid:     os.Getpid(),
+		budget:  &budget{},
 	}
 	defer func() {
 		if err != nil {
@@ -145,7 +150,8 @@ func (w *Worker) start(ctx context.Context) error {
 	}
 	w.bc = bc
 	self := bus.WorkerID{Node: o.Node, PID: os.Getpid()}
-	hubOpts := hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms}
+	hubOpts := hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms,
+		Delivered: w.latency.observe}
 	if o.Tokens != nil {
 		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
 			conns: make(map[*gateway.Conn]*tokenState)}
@@ -167,7 +173,7 @@ func (w *Worker) start(ctx context.Context) error {
 		gwOpts.MaxMessage = l.MaxMessage()
 	}
 	_, inline := o.App.(app.Inline)
-	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: &budget{}}
+	h := handler{app: o.App, hub: w.hub, log: w.log, inline: inline, wg: &w.apps, tokens: w.tokens, budget: w.budget}
 	adm := &admitter{tokens: w.tokens, events: o.Events || o.Webhook.URL != ""}
 	adm.app, _ = o.App.(app.Admitter)
 	if o.Events {
@@ -212,6 +218,9 @@ func (w *Worker) deliver(m bus.Message) {
 		op = ws.OpBinary
 	}
 	w.gw.Broadcast(op, m.Data, m.Exclude)
+	if !m.Sent.IsZero() {
+		w.latency.observe(m.Sent)
+	}
 }
 
 // serve accepts connections and answers the master until a stop.
@@ -253,6 +262,9 @@ func (w *Worker) serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	w.stop(req)
+	// The final figures, counted to the last close; the master may be
+	// gone.
+	_ = w.ctl.Notify(ctl.EventMetrics, w.metrics())
 	cancel()
 	wg.Wait()
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,8 @@ type Client struct {
 	nc   *nats.Conn
 	subj subjects
 	log  *slog.Logger
+
+	reconnects atomic.Uint64
 }
 
 // Subscription is an active subscription; Unsubscribe ends it.
@@ -72,6 +75,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < opts.ConnectTimeout {
 		opts.ConnectTimeout = time.Until(dl)
 	}
+	c := &Client{subj: subjects{opts.Prefix}, log: log}
 	nc, err := nats.Connect(opts.URL, append(opts.Auth.natsOptions(),
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
@@ -84,6 +88,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			c.reconnects.Add(1)
 			log.Info("bus reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
@@ -97,13 +102,20 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
 	}
-	return &Client{nc: nc, subj: subjects{opts.Prefix}, log: log}, nil
+	c.nc = nc
+	return c, nil
 }
+
+// Reconnects counts the times the client reconnected after losing its
+// connection.
+func (c *Client) Reconnects() uint64 { return c.reconnects.Load() }
 
 // PublishAll sends m to every connection of the cluster: every worker
 // subscribed with SubscribeAll gets it once. At most once, unordered with
 // respect to other publishers.
-func (c *Client) PublishAll(m Message) error { return c.publish(c.subj.all(), m) }
+// m is stamped with the time it is sent (Message.Sent) unless it carries
+// one.
+func (c *Client) PublishAll(m Message) error { return c.publish(c.subj.all(), stamped(m)) }
 
 // SubscribeAll calls fn for every message published with PublishAll (or by
 // anyone on <prefix>.all). It returns once the server has registered the
@@ -114,8 +126,9 @@ func (c *Client) SubscribeAll(fn func(Message)) (*Subscription, error) {
 
 // PublishRoom sends m to every member of room, on whichever worker: only
 // workers subscribed with SubscribeRoom (those holding a member) get it.
+// m is stamped like PublishAll's.
 func (c *Client) PublishRoom(room string, m Message) error {
-	return c.publish(c.subj.room(room), m)
+	return c.publish(c.subj.room(room), stamped(m))
 }
 
 // SubscribeRoom calls fn for every message to room. A worker subscribes
@@ -124,9 +137,10 @@ func (c *Client) SubscribeRoom(room string, fn func(Message)) (*Subscription, er
 	return c.subscribe(c.subj.room(room), fn)
 }
 
-// PublishUser sends m to every connection bound to uid.
+// PublishUser sends m to every connection bound to uid, stamped like
+// PublishAll's.
 func (c *Client) PublishUser(uid string, m Message) error {
-	return c.publish(c.subj.user(uid), m)
+	return c.publish(c.subj.user(uid), stamped(m))
 }
 
 // SubscribeUser calls fn for every message to uid. A worker subscribes

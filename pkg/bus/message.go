@@ -3,6 +3,7 @@ package bus
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -34,6 +35,10 @@ const (
 	// "<timer>:<seq>", so a worker delivers each tick once even when two
 	// masters sent it during a change of leader.
 	HeaderTick = "Wsfleet-Tick"
+	// HeaderSent holds the time a broadcast was published, in Unix
+	// nanoseconds, from which a worker measures its delivery latency.
+	// A message without it is not measured.
+	HeaderSent = "Wsfleet-Sent"
 )
 
 // Message is one WebSocket message on its way to connections: to every
@@ -49,6 +54,18 @@ type Message struct {
 	// Tick, on a broadcast, is the cluster timer tick that sent it; nil for
 	// any other message, and for a HeaderTick that ParseTick refuses.
 	Tick *Tick
+	// Sent is when the message was published (HeaderSent); zero when it
+	// carries no such header. PublishAll, PublishRoom and PublishUser set
+	// it when it is zero.
+	Sent time.Time
+}
+
+// stamped is m with Sent set to now, unless it was set.
+func stamped(m Message) Message {
+	if m.Sent.IsZero() {
+		m.Sent = time.Now()
+	}
+	return m
 }
 
 // Command asks something of one connection, on its worker's subject: to
@@ -78,8 +95,8 @@ func (c Command) empty() bool {
 // for (on a worker's subject).
 func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" {
-		return nm // the common broadcast: no header at all
+	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" && m.Sent.IsZero() {
+		return nm // no header at all
 	}
 	nm.Header = nats.Header{}
 	if m.Binary {
@@ -89,6 +106,9 @@ func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	set(nm.Header, HeaderConn, conn)
 	if m.Tick != nil {
 		nm.Header.Set(HeaderTick, m.Tick.String())
+	}
+	if !m.Sent.IsZero() {
+		nm.Header.Set(HeaderSent, strconv.FormatInt(m.Sent.UnixNano(), 10))
 	}
 	return nm
 }
@@ -128,6 +148,11 @@ func messageOf(nm *nats.Msg) Message {
 	if v := nm.Header.Get(HeaderTick); v != "" {
 		if t, err := ParseTick(v); err == nil {
 			m.Tick = &t
+		}
+	}
+	if v := nm.Header.Get(HeaderSent); v != "" {
+		if ns, err := strconv.ParseInt(v, 10, 64); err == nil && ns > 0 {
+			m.Sent = time.Unix(0, ns)
 		}
 	}
 	return m

@@ -72,6 +72,10 @@ func (s *Server) admitApp(hs *handshake) (err error) {
 		s.log.Warn("admission refused with a status that is no error; sending 403", "status", rf.Status)
 		rf = &Refusal{Status: http.StatusForbidden, Reason: rf.Reason, Header: rf.Header}
 	}
+	hs.failAs(FailAdmit)
+	if rf.Status == http.StatusUnauthorized {
+		hs.failAs(FailAuth)
+	}
 	opts := []ws.RejectOption{ws.RejectionStatus(rf.Status), ws.RejectionReason(rf.Reason)}
 	if len(rf.Header) > 0 {
 		opts = append(opts, ws.RejectionHeader(ws.HandshakeHeaderHTTP(rf.Header)))

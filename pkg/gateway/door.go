@@ -50,6 +50,7 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 	if s.opts.TLS != nil {
 		tc := tls.Server(nc, s.opts.TLS)
 		if err := tc.Handshake(); err != nil {
+			s.k.failed(FailTLS)
 			s.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr().String(), "err", err)
 			nc.Close()
 			return hs, nil, nil, false
@@ -79,7 +80,9 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 	}
 	if hs, err = s.upgrade(nc, h, peer); err != nil {
 		var rej *ws.ConnectionRejectedError
-		if !hs.refused && errors.As(err, &rej) {
+		rejected := errors.As(err, &rej)
+		s.k.failed(hs.failReason(rejected))
+		if !hs.refused && rejected {
 			// Answered with an HTTP error (a missing WebSocket header, a
 			// forbidden Origin, no subprotocol): a request we do not serve.
 			s.door.refused(s.log, reasonBadRequest, "remote", nc.RemoteAddr().String(), "why", err.Error())
@@ -99,6 +102,11 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 // one that just passed.
 func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
 	s.door.refused(s.log, r, attrs...)
+	if f := failOf(r); f == FailBadRequest && (status == http.StatusRequestURITooLong || status == http.StatusRequestHeaderFieldsTooLarge) {
+		s.k.failed(FailHeadTooLarge)
+	} else {
+		s.k.failed(f)
+	}
 	if _, secure := nc.(*tls.Conn); s.opts.TLS != nil && !secure {
 		// Before the TLS handshake: an HTTP answer would be garbage to
 		// the client's TLS stack.

@@ -156,6 +156,9 @@ func TestSlowClientIsClosedAndOthersServed(t *testing.T) {
 	if code := readClose(t, slow); code != ws.StatusPolicyViolation {
 		t.Fatalf("slow client closed with %d, want 1008", code)
 	}
+	if n := s.Metrics().SendBufferCloses; n != 1 {
+		t.Fatalf("send buffer closes %d, want 1", n)
+	}
 }
 
 func TestProtocolErrors(t *testing.T) {

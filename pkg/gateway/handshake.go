@@ -36,6 +36,8 @@ type handshake struct {
 	uri      string
 	fwd      forwardedFor      // the forwarding headers, read by admit
 	header   map[string]string // kept when Options.KeepHeaders
+	fail     FailReason        // why it failed, when failSet (metrics)
+	failSet  bool
 
 	// For Options.Admit only: the request's headers, and Admit's value.
 	host      string
@@ -120,6 +122,7 @@ func (s *Server) admit(hs *handshake, peer netip.Addr) error {
 		}
 	}
 	if s.opts.RequireSubprotocol && hs.protocol == "" {
+		hs.failAs(FailSubprotocol)
 		return reject(http.StatusBadRequest,
 			fmt.Sprintf("no supported subprotocol (want one of %s)", strings.Join(s.opts.Subprotocols, ", ")))
 	}
@@ -132,10 +135,29 @@ func (s *Server) admit(hs *handshake, peer netip.Addr) error {
 	if r, ok := s.door.reserve(hs.client); !ok {
 		s.door.refused(s.log, r, "client", hs.client.String())
 		hs.refused = true
+		hs.failAs(failOf(r))
 		return reject(statusFor(r), http.StatusText(statusFor(r)))
 	}
 	hs.reserved = true
 	return nil
+}
+
+// failAs records why the handshake failed, for metrics; the last call
+// wins, as the checks run in order.
+func (hs *handshake) failAs(r FailReason) { hs.fail, hs.failSet = r, true }
+
+// failReason is why the upgrade that returned err failed: what a check
+// recorded, else a bad request when it was answered with an HTTP error
+// (rejected), else FailOther.
+func (hs *handshake) failReason(rejected bool) FailReason {
+	switch {
+	case hs.failSet:
+		return hs.fail
+	case rejected:
+		return FailBadRequest
+	default:
+		return FailOther
+	}
 }
 
 // countingWriter counts the bytes written through it.
@@ -171,6 +193,7 @@ func (s *Server) onHeader(hs *handshake, key, value []byte) error {
 	switch {
 	case bytes.EqualFold(key, []byte("Origin")):
 		if !s.originAllowed(string(value)) {
+			hs.failAs(FailOrigin)
 			return ws.RejectConnectionError(
 				ws.RejectionStatus(http.StatusForbidden),
 				ws.RejectionReason("origin not allowed"),

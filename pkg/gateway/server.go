@@ -41,6 +41,7 @@ type Server struct {
 	msgsOut      atomic.Uint64
 	sendFailures atomic.Uint64
 	accepted     atomic.Uint64
+	k            counters // for metrics (metrics.go)
 }
 
 // Stats are the server's counters since it started.
@@ -206,7 +207,12 @@ func (s *Server) closeIfStopping(c *Conn) {
 func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	delete(s.conns, c.id)
+	// In the same critical section as the delete: Metrics sees the bytes
+	// either in the registry or here, never in neither.
+	s.k.endedIn += c.bytesIn.Load()
+	s.k.endedOut += c.bytesOut.Load()
 	s.mu.Unlock()
+	s.k.ended(code)
 	s.door.release(clientKey(c.remote))
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()

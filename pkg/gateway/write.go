@@ -113,6 +113,7 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 		queued := c.queued // read under the lock: the writer changes it
 		c.mu.Unlock()
 		c.srv.sendFailures.Add(1)
+		c.srv.k.bufCloses.Add(1)
 		c.srv.log.Info("closing slow client", "conn", c.id, "queued", queued, "backlog", backlog,
 			"frame", len(b), "limit", c.srv.opts.SendBuffer)
 		c.fail(ErrSendBufferFull)

@@ -235,4 +235,7 @@ func (h *Hub) deliverGroup(g *group, m bus.Message) {
 	for _, c := range members {
 		c.SendFrame(f) // a full or closed connection is the gateway's to count
 	}
+	if h.opts.Delivered != nil && !m.Sent.IsZero() {
+		h.opts.Delivered(m.Sent)
+	}
 }

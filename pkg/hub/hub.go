@@ -35,6 +35,10 @@ type Options struct {
 	// expiry (app.Worker.RefreshToken); nil when the worker checks no
 	// tokens.
 	RefreshToken func(c *gateway.Conn, token string) (time.Time, error)
+	// Delivered, when set, is called after a room's or a user's bus
+	// message carrying a Message.Sent was written to the local members,
+	// with that time (the worker's delivery latency); nil: not measured.
+	Delivered func(sent time.Time)
 }
 
 // DefaultMaxRooms is Options.MaxRooms's default: more rooms than a chat
