@@ -51,8 +51,17 @@ func TestMetricsCount(t *testing.T) {
 	if _, _, err := wsutil.ReadServerData(c); err != nil {
 		t.Fatal(err)
 	}
-	if m := s.Metrics(); m.BytesIn != 6+5 || m.BytesOut != 2+5 {
-		t.Fatalf("live: bytes in %d out %d, want 11 and 7", m.BytesIn, m.BytesOut)
+	// The server counts a write once the syscall returned, which may be
+	// after the client read it: wait for the count, bounded.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		m := s.Metrics()
+		if m.BytesIn == 6+5 && m.BytesOut == 2+5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live: bytes in %d out %d, want 11 and 7", m.BytesIn, m.BytesOut)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	if err := ws.WriteFrame(c, ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(4001, "")))); err != nil {
 		t.Fatal(err)
