@@ -75,6 +75,7 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	defer setup.Close()
 
 	cmd := exec.Command(m.workerBin, ctl.WorkerVerb, "-slot", strconv.Itoa(slot))
+	cmd.Env = childEnv() // no NOTIFY_SOCKET (notify.go)
 	cmd.Stdout = m.logOut
 	cmd.Stderr = m.logOut
 	cmd.ExtraFiles = []*os.File{theirs, lnFile, setup} // ctl.ControlFD, ListenFD, SetupFD

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsfleet/wsfleet/internal/admin"
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/sdnotify"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
@@ -46,6 +47,8 @@ type Master struct {
 	timers     int           // cluster timers started
 	done       chan struct{} // closed when the cluster has stopped
 	stopOnce   sync.Once
+	notifyMu   sync.Mutex // guards reloading
+	reloading  int        // reloads running, for systemd's RELOADING=1 (notify.go)
 }
 
 // New returns a Master; Start runs it.
@@ -120,7 +123,11 @@ func (m *Master) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("master: app: %w", err)
 		}
 	}
+	if err := m.serveClusterStatus(); err != nil {
+		return err
+	}
 	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.AppName, "nats", m.natsURL)
+	m.notifyReady(m.timersCtx) // systemd: READY=1 (notify.go)
 	return nil
 }
 
@@ -217,6 +224,8 @@ func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration)
 	if t == nil {
 		return errStarting
 	}
+	m.reloadBegins() // systemd: RELOADING=1, then READY=1 (notify.go)
+	defer m.reloadEnds(ctx)
 	return t.Reload(graceful, grace)
 }
 
@@ -237,6 +246,7 @@ func (m *Master) children() []childRef {
 func (m *Master) Stop(graceful bool, grace time.Duration) {
 	m.stopOnce.Do(func() {
 		m.log.Info("stopping", "graceful", graceful, "grace", grace)
+		m.notify(sdnotify.Stopping) // systemd (notify.go)
 		m.stopTimers()
 		if t := m.table.Load(); t != nil {
 			t.Stop(graceful, grace)

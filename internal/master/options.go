@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/sdnotify"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/config"
@@ -32,6 +33,11 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// StartArgs are the start flags as given, kept for restart.
 	StartArgs []string
+	// Version is the build, shown by `status -cluster`; "": unknown.
+	Version string
+	// Notify tells systemd the cluster's state (READY=1, RELOADING=1,
+	// STOPPING=1, STATUS=); nil: not run by systemd as Type=notify.
+	Notify *sdnotify.Notifier
 	// LogOut receives the workers' output (their logs). Default os.Stderr.
 	LogOut io.Writer
 
