@@ -40,8 +40,8 @@ type HostStatus struct {
 	StartedAt     time.Time `json:"started_at"`
 	UptimeSeconds float64   `json:"uptime_seconds"`
 	Listen        string    `json:"listen"`
-	Workers       int       `json:"workers"`  // running
-	Count         int       `json:"count"`    // -count
+	Workers       int       `json:"workers"` // running
+	Count         int       `json:"count"`   // -count
 	Connections   int       `json:"connections"`
 	Leader        bool      `json:"leader"` // leads the cluster's timers
 	EmbeddedNATS  bool      `json:"embedded_nats"`
