@@ -222,6 +222,7 @@ func TestStatusCluster(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("status -cluster: %v %d %s", err, code, errOut)
 	}
+	t.Logf("status -cluster on h2:\n%s", out)
 	mustContain(t, "status -cluster", out, "h2", "h3", "2 hosts answered")
 	if strings.Contains(out, "h1 ") {
 		t.Errorf("the killed host h1 is still listed:\n%s", out)

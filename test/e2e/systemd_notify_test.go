@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -201,5 +202,23 @@ func TestSystemdNotify(t *testing.T) {
 	// STATUS= lines: one before READY=1, one after the reload.
 	if len(ns.statuses) < 2 || ns.statuses[0] != "2/2 workers running, 0 connections" {
 		t.Errorf("STATUS lines %q, want at least 2, the first \"2/2 workers running, 0 connections\"", ns.statuses)
+	}
+}
+
+// TestSystemdNotifyRefusesDaemon: under systemd (NOTIFY_SOCKET set),
+// `start -d` is a usage error naming -d: the daemon would not be the
+// service's main process, and Type=notify would wait for nothing.
+func TestSystemdNotifyRefusesDaemon(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command(masterBin, "start", "-d", "-listen", freeAddr(t), "-pid-file", filepath.Join(dir, "master.pid"))
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+filepath.Join(dir, "notify.sock"))
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 || !strings.Contains(string(out), "-d: run by systemd") {
+		t.Fatalf("start -d under NOTIFY_SOCKET: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "master.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start left a pid file (%v)", err)
 	}
 }
