@@ -68,7 +68,8 @@ func (m *Master) serveClusterStatus() error {
 	if err != nil {
 		return fmt.Errorf("master: %w", err)
 	}
-	return nil // ends with the bus connection, in teardown
+	m.clusterUp.Store(true) // after m.lead is set: ClusterStatus may read it
+	return nil              // ends with the bus connection, in teardown
 }
 
 // hostStatus is this master's line of the cluster status.
@@ -98,6 +99,9 @@ func (m *Master) hostStatus(ctx context.Context) HostStatus {
 // ClusterStatus asks every master of the cluster, this one included, for
 // its HostStatus.
 func (m *Master) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
+	if !m.clusterUp.Load() {
+		return ClusterStatus{}, errStarting // the control socket opens before the bus query is served
+	}
 	expect := len(m.lead.peers.Live())
 	answers, err := m.bus.GatherMasters(ctx, []byte("status"), expect, clusterWindow)
 	if err != nil {

@@ -47,8 +47,9 @@ type Master struct {
 	timers     int           // cluster timers started
 	done       chan struct{} // closed when the cluster has stopped
 	stopOnce   sync.Once
-	notifyMu   sync.Mutex // guards reloading
-	reloading  int        // reloads running, for systemd's RELOADING=1 (notify.go)
+	notifyMu   sync.Mutex  // guards reloading
+	reloading  int         // reloads running, for systemd's RELOADING=1 (notify.go)
+	clusterUp  atomic.Bool // the masters' query is served (clusterstatus.go)
 }
 
 // New returns a Master; Start runs it.
