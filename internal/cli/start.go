@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/master"
+	"github.com/wsfleet/wsfleet/internal/sdnotify"
 	"github.com/wsfleet/wsfleet/pkg/config"
 )
 
@@ -102,6 +103,11 @@ func runStart(ctx context.Context, env Env, args []string) int {
 		return fail(env, err)
 	}
 	if *f.daemon && os.Getenv(daemonEnv) == "" {
+		if os.Getenv(sdnotify.Env) != "" {
+			// Type=notify wants the main process to report, and -d would
+			// leave it (docs/operations.md).
+			return usageErrors(env, "start", []string{"-d: run by systemd (" + sdnotify.Env + " is set): start in the foreground, without -d"})
+		}
 		return daemonize(env, f, args)
 	}
 	return serve(ctx, env, f)
@@ -137,6 +143,8 @@ func serve(ctx context.Context, env Env, f *startFlags) int {
 	}
 	log := newLogger(sink, f.cfg.LogFormat, f.cfg.LogLevel).With("master", os.Getpid())
 	f.opts.LogOut = sink
+	// Under systemd (Type=notify): READY=1, RELOADING=1, STOPPING=1.
+	f.opts.Notify = sdnotify.New(os.Getenv(sdnotify.Env))
 	m, err := master.New(f.opts, log)
 	if err == nil {
 		err = m.Start(ctx)

@@ -196,10 +196,26 @@ func runRestart(ctx context.Context, env Env, args []string) int {
 }
 
 func runStatus(ctx context.Context, env Env, args []string) int {
-	return query(ctx, env, args, "status",
+	fs, pidFile := newFlags(env, "status", "[-json] [-cluster]",
 		"Show the master and, for each worker, its pid, memory, connections, messages in and out,\n"+
 			"send failures, restarts and uptime. A worker that does not answer within 1s shows as busy,\n"+
-			"is named on stderr, and the command exits 1.",
+			"is named on stderr, and the command exits 1. With -cluster, one line per host of the\n"+
+			"cluster instead, gathered over the bus: see docs/operations.md.")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	cluster := fs.Bool("cluster", false, "every host of the cluster: node, master pid, uptime, workers, connections, timer leader, bus routes")
+	if code, ok := parse(env, fs, args); !ok {
+		return code
+	}
+	if *cluster {
+		return answer(env, "status -cluster", *pidFile, *asJSON,
+			func(c *ctl.Client) (master.ClusterStatus, error) {
+				var cs master.ClusterStatus
+				err := c.Call(ctx, ctl.OpClusterStatus, nil, &cs)
+				return cs, err
+			},
+			printClusterStatus, clusterUnanswered)
+	}
+	return answer(env, "status", *pidFile, *asJSON,
 		func(c *ctl.Client) (master.Status, error) {
 			var st master.Status
 			err := c.Call(ctx, ctl.OpStatus, nil, &st)
@@ -241,7 +257,13 @@ func query[T any](ctx context.Context, env Env, args []string, op, about string,
 	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
-	c, _, err := dial(*pidFile)
+	return answer(env, op, *pidFile, *asJSON, ask, table, unanswered)
+}
+
+// answer is query once its flags are parsed.
+func answer[T any](env Env, op, pidFile string, asJSON bool,
+	ask func(*ctl.Client) (T, error), table func(io.Writer, T), unanswered func(T) []master.Unanswered) int {
+	c, _, err := dial(pidFile)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -250,7 +272,7 @@ func query[T any](ctx context.Context, env Env, args []string, op, about string,
 	if err != nil {
 		return fail(env, fmt.Errorf("master: %s: %w", op, err))
 	}
-	if *asJSON {
+	if asJSON {
 		if code := printJSON(env, ans); code != ExitOK {
 			return code
 		}

@@ -19,12 +19,16 @@ func (m *Master) embeddedOptions() (bus.EmbeddedOptions, error) {
 	}
 	m.opts.NATSAuth = bus.Auth{User: config.InternalUser, Password: secret}
 	users := []bus.User{{Name: config.InternalUser, Password: secret}}
+	var deny map[string][]string
 	if m.opts.BackendPassword != "" {
 		users = append(users, bus.User{Name: m.opts.Bus.BackendUser, Password: m.opts.BackendPassword})
+		// A backend must not answer the masters' query in a master's name
+		// (`master status -cluster`, clusterstatus.go), nor read it.
+		deny = map[string][]string{m.opts.Bus.BackendUser: {bus.MastersSubjects(m.opts.ClusterName)}}
 	}
 	return bus.EmbeddedOptions{
 		Listen: m.opts.NATSListen, Name: m.opts.Node,
 		ClusterListen: m.opts.ClusterListen, Routes: m.opts.Routes, ClusterName: m.opts.ClusterName,
-		Users: users, Route: m.opts.RouteAuth,
+		Users: users, Deny: deny, Route: m.opts.RouteAuth,
 	}, nil
 }

@@ -83,6 +83,7 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	}
 	defer out.Close() // the worker has its own copy
 	cmd := exec.Command(m.workerBin, ctl.WorkerVerb, "-slot", strconv.Itoa(slot))
+	cmd.Env = childEnv() // no NOTIFY_SOCKET (notify.go)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.ExtraFiles = []*os.File{theirs, lnFile, setup} // ctl.ControlFD, ListenFD, SetupFD

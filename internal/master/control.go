@@ -65,6 +65,8 @@ func (m *Master) handleControl(ctx context.Context, op string, args json.RawMess
 	case ctl.OpConnections:
 		cs := m.Connections(ctx)
 		return &ctl.Stream{Items: ctl.Items(cs.Connections), Result: ConnectionsResult{Unanswered: cs.Unanswered}}, nil
+	case ctl.OpClusterStatus:
+		return m.ClusterStatus(ctx)
 	case ctl.OpInfo:
 		return Info{PID: os.Getpid()}, nil
 	case ctl.OpStop:

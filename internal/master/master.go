@@ -15,6 +15,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/admin"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/internal/httpapi"
+	"github.com/wsfleet/wsfleet/internal/sdnotify"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/hub"
@@ -55,6 +56,10 @@ type Master struct {
 	metrics       metricsState  // the workers' last figures, for /metrics (metrics.go)
 	reloads       atomic.Uint64 // reloads asked for
 	reloadsFailed atomic.Uint64 // and failed
+
+	notifyMu  sync.Mutex  // guards reloading
+	reloading int         // reloads running, for systemd's RELOADING=1 (notify.go)
+	clusterUp atomic.Bool // the masters' query is served (clusterstatus.go)
 }
 
 // New returns a Master; Start runs it.
@@ -129,7 +134,11 @@ func (m *Master) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("master: app: %w", err)
 		}
 	}
+	if err := m.serveClusterStatus(); err != nil {
+		return err
+	}
 	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.AppName, "nats", m.natsURL)
+	m.notifyReady(m.timersCtx) // systemd: READY=1 (notify.go)
 	return nil
 }
 
@@ -228,6 +237,8 @@ func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration)
 		m.reloadsFailed.Add(1)
 		return errStarting
 	}
+	m.reloadBegins() // systemd: RELOADING=1, then READY=1 (notify.go)
+	defer m.reloadEnds(ctx)
 	m.reloadAPIKey()
 	err := t.Reload(graceful, grace)
 	if err != nil {
@@ -253,6 +264,7 @@ func (m *Master) children() []childRef {
 func (m *Master) Stop(graceful bool, grace time.Duration) {
 	m.stopOnce.Do(func() {
 		m.log.Info("stopping", "graceful", graceful, "grace", grace)
+		m.notify(sdnotify.Stopping) // systemd (notify.go)
 		m.stopTimers()
 		if t := m.table.Load(); t != nil {
 			t.Stop(graceful, grace)

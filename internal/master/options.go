@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/sdnotify"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/config"
@@ -34,6 +35,9 @@ type Options struct {
 	// command line, the -config file or the environment set, as
 	// -name=value, without -d.
 	StartArgs []string
+	// Notify tells systemd the cluster's state (READY=1, RELOADING=1,
+	// STOPPING=1, STATUS=); nil: not run by systemd as Type=notify.
+	Notify *sdnotify.Notifier
 	// LogOut receives the workers' output (their logs), copied line by
 	// line, each line one Write. Default os.Stderr.
 	LogOut io.Writer

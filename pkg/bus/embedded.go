@@ -46,6 +46,10 @@ type EmbeddedOptions struct {
 	// client may connect unauthenticated (this package's tests; wsfleet's
 	// master always sets them, see issue 11).
 	Users []User
+	// Deny maps a user's name to subjects (wildcards allowed) it may
+	// neither publish on nor receive from; a user not in it may use every
+	// subject.
+	Deny map[string][]string
 	// Route is how servers authenticate one another on the routes,
 	// required with ClusterListen: a user and password that every host
 	// shares, and TLS whose certificates each side verifies against CA, so
@@ -103,7 +107,14 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 		NoSigs:     true,
 	}
 	for _, u := range opts.Users {
-		so.Users = append(so.Users, &server.User{Username: u.Name, Password: u.Password})
+		su := &server.User{Username: u.Name, Password: u.Password}
+		if deny := opts.Deny[u.Name]; len(deny) > 0 {
+			su.Permissions = &server.Permissions{
+				Publish:   &server.SubjectPermission{Deny: deny},
+				Subscribe: &server.SubjectPermission{Deny: deny},
+			}
+		}
+		so.Users = append(so.Users, su)
 	}
 	if err := clusterOptions(so, opts); err != nil {
 		return nil, err
