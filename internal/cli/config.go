@@ -56,7 +56,29 @@ func locate(env Env, fs *flag.FlagSet, pidFile *string) []string {
 		File: configFile(fs), Environ: os.Environ(), Fixed: fixedFlags,
 		Known: func(name string) bool { return sf.fs.Lookup(name) != nil },
 	})
+	set := false
+	only.Visit(func(*flag.Flag) { set = true })
+	if !set {
+		*pidFile = servicePIDFile(*pidFile, ServicePIDFile)
+	}
 	return p
+}
+
+// ServicePIDFile is the pid file of the master the shipped systemd unit
+// runs (scripts/systemd/wsfleet.service).
+const ServicePIDFile = "/run/wsfleet/master.pid"
+
+// servicePIDFile is the pid file a verb uses when nothing named one: the
+// default, unless there is none there and the systemd service's exists,
+// so that `sudo -u wsfleet master status` finds the service's master.
+func servicePIDFile(def, service string) string {
+	if _, err := os.Lstat(def); err == nil {
+		return def
+	}
+	if _, err := os.Lstat(service); err == nil {
+		return service
+	}
+	return def
 }
 
 // replayArgs are the start arguments a restart replays: every flag set
