@@ -203,7 +203,7 @@ func runStatus(ctx context.Context, env Env, args []string) int {
 			"cluster instead, gathered over the bus: see docs/operations.md.")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	cluster := fs.Bool("cluster", false, "every host of the cluster: node, master pid, uptime, workers, connections, timer leader, bus routes")
-	if code, ok := parse(env, fs, args); !ok {
+	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code
 	}
 	if *cluster {

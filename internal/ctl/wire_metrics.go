@@ -34,6 +34,10 @@ type WorkerMetrics struct {
 	// BusReconnects counts the worker's reconnections to NATS.
 	BusReconnects uint64 `json:"bus_reconnects"`
 	BusConnected  bool   `json:"bus_connected"`
+	// Webhook counts -webhook events by result: "sent" (answered),
+	// "failed" (unreachable, timeout, non-2xx, bad answer) and
+	// "queue_full" (refused: the connection's queue was full).
+	Webhook map[string]uint64 `json:"webhook,omitempty"`
 	// Delivery is the broadcast delivery latency: from a bus message's
 	// publication (bus.HeaderSent) to its write to this worker's sockets.
 	Delivery Histogram `json:"delivery"`

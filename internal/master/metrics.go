@@ -30,7 +30,7 @@ import (
 type figures struct {
 	accepted, msgsIn, msgsOut, bytesIn, bytesOut  uint64
 	sendBufCloses, rateLimitCloses, busReconnects uint64
-	closed, failed                                map[string]uint64
+	closed, failed, webhook                       map[string]uint64
 	delivery                                      ctl.Histogram
 }
 
@@ -39,7 +39,7 @@ func figuresOf(a ctl.WorkerMetrics) figures {
 		accepted: a.Accepted, msgsIn: a.MessagesIn, msgsOut: a.MessagesOut,
 		bytesIn: a.BytesIn, bytesOut: a.BytesOut,
 		sendBufCloses: a.SendBufferCloses, rateLimitCloses: a.RateLimitCloses, busReconnects: a.BusReconnects,
-		closed: a.Closed, failed: a.HandshakeFailures, delivery: a.Delivery,
+		closed: a.Closed, failed: a.HandshakeFailures, webhook: a.Webhook, delivery: a.Delivery,
 	}
 }
 
@@ -56,6 +56,7 @@ func (f *figures) add(o figures) {
 	f.busReconnects += o.busReconnects
 	f.closed = addCounts(f.closed, o.closed)
 	f.failed = addCounts(f.failed, o.failed)
+	f.webhook = addCounts(f.webhook, o.webhook)
 	switch {
 	case len(o.delivery.Counts) == 0:
 	case len(f.delivery.Counts) == 0:

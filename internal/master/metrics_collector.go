@@ -19,6 +19,7 @@ type metricsCollector struct {
 	sendBufCloses, rateLimitCloses, delivery    *prometheus.Desc
 	busReconnects, busConnected, restarts       *prometheus.Desc
 	reloads, reloadsFailed, scrapeErrors, slots *prometheus.Desc
+	webhook                                     *prometheus.Desc
 }
 
 func newMetricsCollector(m *Master) *metricsCollector {
@@ -46,6 +47,7 @@ func newMetricsCollector(m *Master) *metricsCollector {
 		reloadsFailed:   d("reloads_failed_total", "Reloads that failed."),
 		scrapeErrors:    d("scrape_errors_total", "Scrapes a worker did not answer in time.", w),
 		slots:           d("workers", "Worker slots configured (-count)."),
+		webhook:         d("webhook_events_total", "-webhook events, by result: sent (answered), failed (unreachable, timeout, non-2xx, bad answer), queue_full (refused).", w, "result"),
 	}
 }
 
@@ -54,7 +56,7 @@ func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.connections, c.accepted, c.closed, c.failed, c.msgsIn, c.msgsOut, c.bytesIn, c.bytesOut,
 		c.sendBufCloses, c.rateLimitCloses, c.delivery, c.busReconnects, c.busConnected, c.restarts,
-		c.reloads, c.reloadsFailed, c.scrapeErrors, c.slots,
+		c.reloads, c.reloadsFailed, c.scrapeErrors, c.slots, c.webhook,
 	} {
 		ch <- d
 	}
@@ -94,6 +96,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for reason, n := range f.failed {
 			counter(c.failed, n, w, reason)
+		}
+		for result, n := range f.webhook {
+			counter(c.webhook, n, w, result)
 		}
 		if h := f.delivery; len(h.Counts) == len(h.Bounds)+1 {
 			buckets := make(map[float64]uint64, len(h.Bounds))

@@ -59,6 +59,10 @@ func (w *Worker) metrics() ctl.WorkerMetrics {
 		BusConnected:      w.bc.Connected(),
 		Delivery:          w.latency.snapshot(),
 	}
+	if w.hook != nil {
+		s := w.hook.client.Stats()
+		out.Webhook = map[string]uint64{"sent": s.Sent, "failed": s.Failed, "queue_full": s.QueueFull}
+	}
 	for i, n := range gm.Closed {
 		if n > 0 {
 			out.Closed[gateway.CloseCodeLabel(i)] = n

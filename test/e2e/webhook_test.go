@@ -258,7 +258,8 @@ func TestWebhook(t *testing.T) {
 // second at most.
 func TestWebhookBackendDown(t *testing.T) {
 	url := "http://" + freeAddr(t) + "/events"
-	c := startCluster(t, clusterOpts{count: 1, app: "echo", extra: []string{"-webhook", url, "-webhook-timeout", "2s"}})
+	admin := freeAddr(t)
+	c := startCluster(t, clusterOpts{count: 1, app: "echo", extra: []string{"-webhook", url, "-webhook-timeout", "2s", "-admin-listen", admin}})
 	var clients []*wsClient
 	for range 5 {
 		cl := dialWSWith(t, c.addr, "/", nil)
@@ -277,4 +278,11 @@ func TestWebhookBackendDown(t *testing.T) {
 		t.Errorf("%d log lines \"webhook request failed\" for 5 failures, want 1 to 5:\n%s", lines, out)
 	}
 	mustContain(t, "master output", string(out), "connection refused", url)
+	m := scrapeMetrics(t, admin)
+	if got := m.sum("wsfleet_webhook_events_total", "result", "failed"); got != 5 {
+		t.Errorf("wsfleet_webhook_events_total{result=failed} = %v, want 5", got)
+	}
+	if got := m.sum("wsfleet_webhook_events_total", "result", "sent"); got != 0 {
+		t.Errorf("wsfleet_webhook_events_total{result=sent} = %v, want 0", got)
+	}
 }
