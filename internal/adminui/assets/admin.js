@@ -95,11 +95,12 @@ function render(snap) {
   chart($("#chart-msgs"), s, [["i", "line", false], ["o", "line out", false]]);
 }
 
-// chart draws series' fields as lines over the last 900 seconds; the
-// newest point is on the right. data-last holds the first field's last
+// chart draws series' fields as lines over the last 15 minutes (a shorter
+// history fills the width, down to a minute); the newest point is on the
+// right. data-last holds the first field's last
 // value (tests read it).
 function chart(svg, series, fields) {
-  const W = 600, H = 150, N = 900;
+  const W = 600, H = 150, N = Math.min(900, Math.max(60, series.length));
   let top = 1;
   for (const p of series) for (const [f] of fields) top = Math.max(top, p[f]);
   top = niceTop(top);

@@ -1,0 +1,219 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gobwas/ws"
+)
+
+// Issue 17: the admin page, in chromium, against two hosts in network
+// namespaces. The browser runs in the test's namespace and reaches host
+// 1's admin listener through a TCP relay on 127.0.0.1 that dials into
+// host 1's namespace.
+
+// relayInto listens on 127.0.0.1 and relays every connection to addr in
+// host i's namespace, until the test ends.
+func relayInto(t *testing.T, h *netHosts, i int, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := h.dialFrom(i)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var open []net.Conn
+	track := func(c net.Conn) {
+		mu.Lock()
+		open = append(open, c)
+		mu.Unlock()
+	}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			track(c)
+			wg.Go(func() {
+				defer c.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				up, err := dial(ctx, "tcp", addr)
+				cancel()
+				if err != nil {
+					return
+				}
+				track(up)
+				defer up.Close()
+				var pipes sync.WaitGroup
+				pipes.Go(func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() })
+				io.Copy(c, up)
+				pipes.Wait()
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// writeSecret writes a 0600 file holding s.
+func writeSecret(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// hostConnID finds, in host master's connections, the one whose remote
+// is cl's local address.
+func hostConnID(t *testing.T, m *hostMaster, cl *wsClient) string {
+	t.Helper()
+	var id string
+	waitFor(t, 15*time.Second, func() error {
+		cs, err := queryConnections(m.pidFile)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs.Connections {
+			if c.Remote == cl.local {
+				id = c.ID
+				return nil
+			}
+		}
+		return fmt.Errorf("%s not among %d connections", cl.local, len(cs.Connections))
+	})
+	return id
+}
+
+// TestAdminPage: a wrong password is refused; signed in, the page shows
+// both hosts; 300 clients connect and the page's count and chart follow
+// within two seconds; a publish from the page reaches clients of both
+// hosts; a close from the page closes a connection with the chosen code;
+// the search finds it first; host 2 stops and the page shows it gone.
+// With WSFLEET_E2E_SCREENSHOTS=DIR it saves DIR/admin-{login,live,gone}.png.
+func TestAdminPage(t *testing.T) {
+	h := newNetHosts(t, 2)
+	pw := writeSecret(t, "  correct horse\n")
+	m1 := h.start(1, "echo", "-admin-listen", h.ip(1)+":9090", "-admin-password-file", pw)
+	m2 := h.start(2, "echo", "-admin-listen", h.ip(2)+":9090", "-admin-password-file", pw)
+	page := "http://" + relayInto(t, h, 1, h.ip(1)+":9090") + "/admin/"
+
+	ctx := newBrowser(t, false)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			body, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.querySelector("#state").textContent + "\n" + document.body.innerText`))
+			t.Fatalf("%s: %v\npage: %.3000s", what, err, body)
+		}
+	}
+	shoot := func(name string) {
+		dir := os.Getenv("WSFLEET_E2E_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "admin-"+name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	within := func(d time.Duration, expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(d))
+	}
+
+	step("open the page",
+		chromedp.EmulateViewport(1280, 1100),
+		chromedp.Navigate(page),
+		waitJS(`!document.querySelector("#login-view").hidden`))
+	step("a wrong password",
+		chromedp.SendKeys(chromedp.CSS("#password"), "wrong horse"),
+		chromedp.Click(chromedp.CSS("#signin")),
+		waitText("#login-error", "wrong password"))
+	shoot("login")
+	step("sign in",
+		chromedp.SendKeys(chromedp.CSS("#password"), "correct horse"),
+		chromedp.Click(chromedp.CSS("#signin")),
+		waitJS(`!document.querySelector("#main-view").hidden`),
+		waitJS(`document.querySelectorAll("#hosts tbody tr:not(.gone)").length === 2 &&
+			document.querySelector("#total-conns").textContent === "0" &&
+			document.querySelectorAll("#workers tbody tr").length === 4`))
+
+	// 300 clients, half on each host; the page follows within 2s of the last.
+	var clients []*wsClient
+	for i := range 300 {
+		host := i%2 + 1
+		clients = append(clients, h.dialWS(host, host))
+	}
+	step("the page counts 300 within 2s",
+		within(2*time.Second, `document.querySelector("#total-conns").textContent === "300" &&
+			document.querySelector("#chart-conns").dataset.last === "300"`))
+	step("every worker row, and the chart drawn",
+		waitJS(`[...document.querySelectorAll("#workers tbody tr")].reduce((n, tr) => n + Number(tr.children[3].textContent), 0) === 300 &&
+			document.querySelector("#chart-conns path.line")?.getAttribute("d").length > 10`))
+
+	// Publish to everyone from the page: clients of both hosts get it.
+	a, b := clients[0], clients[1] // on host 1 and host 2
+	step("publish",
+		chromedp.SendKeys(chromedp.CSS("#pub-text"), "hello from the admin page"),
+		chromedp.Click(chromedp.CSS("#pub-send")),
+		waitText("#pub-result", "published to everyone"))
+	waitMessage(t, a, "hello from the admin page")
+	waitMessage(t, b, "hello from the admin page")
+	// Echo traffic shows in the messages' rates.
+	for range 50 {
+		a.send("ping")
+		b.send("ping")
+	}
+	shoot("live")
+
+	// Search, then close, a connection of host 2 from host 1's page.
+	id := hostConnID(t, m2, b)
+	step("search",
+		chromedp.SendKeys(chromedp.CSS("#search-q"), id),
+		chromedp.Click(chromedp.CSS("#search-go")),
+		waitText("#search-results", "host h2, worker "),
+		waitText("#search-results", b.local))
+	step("close",
+		chromedp.SetValue(chromedp.CSS("#close-conn"), id),
+		chromedp.SetValue(chromedp.CSS("#close-code"), "4001"),
+		chromedp.SetValue(chromedp.CSS("#close-reason"), "from the page"),
+		chromedp.Click(chromedp.CSS("#close-send")),
+		waitText("#close-result", "closed "+id+" with 4001"))
+	if ev := b.expectClose(10*time.Second, ws.StatusCode(4001)); ev.reason != "from the page" {
+		t.Fatalf("close reason %q, want %q", ev.reason, "from the page")
+	}
+
+	// Host 2 dies: the page shows it gone within a few seconds.
+	m2.kill(t)
+	step("host 2 gone",
+		within(5*time.Second, `document.querySelector('#hosts tr[data-node="h2"]')?.classList.contains("gone") &&
+			document.querySelector('#hosts tr[data-node="h2"] td.state').textContent === "gone" &&
+			document.querySelector("#total-conns").textContent === "150"`))
+	shoot("gone")
+	if _, err := queryStatus(m1.pidFile); err != nil {
+		t.Fatalf("host 1 after host 2 died: %v", err)
+	}
+}
