@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -19,6 +20,11 @@ type Host struct {
 	Count         int      `json:"count"`
 	Connections   int      `json:"connections"`
 	WorkerRows    []Worker `json:"worker_rows"`
+	// Closed and HandshakeFailures are the host's counters since its
+	// master started (connections closed by code, upgrades refused or
+	// failed by reason), as on /metrics; the charts show their rates.
+	Closed            map[string]uint64 `json:"-"`
+	HandshakeFailures map[string]uint64 `json:"-"`
 	// Gone is set by the page's collector on a host that stopped
 	// answering; it is shown for goneFor, then dropped.
 	Gone bool `json:"gone"`
@@ -52,6 +58,10 @@ type Point struct {
 	Connections int     `json:"c"`
 	InPerSec    float64 `json:"i"`
 	OutPerSec   float64 `json:"o"`
+	// FailPerSec is handshake failures a second; ClosedPerSec closes a
+	// second by code.
+	FailPerSec   float64            `json:"f"`
+	ClosedPerSec map[string]float64 `json:"x,omitempty"`
 }
 
 // Snapshot is what /admin/live pushes each second.
@@ -74,7 +84,8 @@ type collector struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	prev   map[int]counters // by worker pid
+	prev   map[int]counters        // by worker pid
+	hprev  map[string]hostCounters // by node and master pid
 	seen   map[string]seenHost
 	ring   [seriesLen]Point
 	n, pos int
@@ -83,13 +94,18 @@ type collector struct {
 	wake   chan struct{} // closed and replaced on each new snapshot
 }
 
+type hostCounters struct {
+	closed, failed map[string]uint64
+	at             time.Time
+}
+
 type seenHost struct {
 	h    Host
 	last time.Time
 }
 
 func newCollector(src Source, now func() time.Time) *collector {
-	return &collector{src: src, now: now, prev: map[int]counters{}, seen: map[string]seenHost{}, wake: make(chan struct{})}
+	return &collector{src: src, now: now, prev: map[int]counters{}, hprev: map[string]hostCounters{}, seen: map[string]seenHost{}, wake: make(chan struct{})}
 }
 
 // run collects until ctx ends, one round a second (a round lasts as long
@@ -123,7 +139,26 @@ func (c *collector) round(ctx context.Context) {
 	prev := c.prev
 	c.prev = map[int]counters{}
 	answered := map[string]bool{}
+	hprev := c.hprev
+	c.hprev = map[string]hostCounters{}
 	for _, h := range hosts {
+		hk := h.Node + "/" + strconv.Itoa(h.PID)
+		c.hprev[hk] = hostCounters{h.Closed, h.HandshakeFailures, now}
+		if pc, ok := hprev[hk]; ok {
+			if dt := now.Sub(pc.at).Seconds(); dt > 0 {
+				for _, d := range deltas(pc.failed, h.HandshakeFailures) {
+					p.FailPerSec += float64(d) / dt
+				}
+				for code, d := range deltas(pc.closed, h.Closed) {
+					if d > 0 {
+						if p.ClosedPerSec == nil {
+							p.ClosedPerSec = map[string]float64{}
+						}
+						p.ClosedPerSec[code] += float64(d) / dt
+					}
+				}
+			}
+		}
 		for i := range h.WorkerRows {
 			w := &h.WorkerRows[i]
 			c.prev[w.PID] = counters{w.MessagesIn, w.MessagesOut, now}
@@ -179,6 +214,19 @@ func (c *collector) round(ctx context.Context) {
 	c.seq++
 	close(c.wake)
 	c.wake = make(chan struct{})
+}
+
+// deltas is how much each counter of cur grew since prev (a counter that
+// went back, which they do not, counts 0). Close codes are a handful of
+// names (1000-1015, 4xxx, other), failure reasons too.
+func deltas(prev, cur map[string]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(cur))
+	for k, n := range cur {
+		if n >= prev[k] {
+			out[k] = n - prev[k]
+		}
+	}
+	return out
 }
 
 // latest is the latest snapshot and a channel closed when a newer one

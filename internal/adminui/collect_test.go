@@ -20,12 +20,14 @@ func TestCollectorRatesGoneAndRing(t *testing.T) {
 		return s
 	}
 	hosts = []Host{
-		{Node: "a", Connections: 3, WorkerRows: []Worker{{PID: 1, MessagesIn: 100, MessagesOut: 10}}},
+		{Node: "a", PID: 9, Connections: 3, WorkerRows: []Worker{{PID: 1, MessagesIn: 100, MessagesOut: 10}},
+			Closed: map[string]uint64{"1000": 4}, HandshakeFailures: map[string]uint64{"bad_request": 1}},
 		{Node: "b", Connections: 4, WorkerRows: []Worker{{PID: 2}}},
 	}
 	c.round(context.Background())
 	clk.add(2 * time.Second)
-	hosts = []Host{{Node: "a", Connections: 5, WorkerRows: []Worker{{PID: 1, MessagesIn: 140, MessagesOut: 30}}}}
+	hosts = []Host{{Node: "a", PID: 9, Connections: 5, WorkerRows: []Worker{{PID: 1, MessagesIn: 140, MessagesOut: 30}},
+		Closed: map[string]uint64{"1000": 10, "4xxx": 2}, HandshakeFailures: map[string]uint64{"bad_request": 5, "timeout": 1}}}
 	c.round(context.Background())
 	s := snap()
 	if len(s.Hosts) != 2 || s.Hosts[0].Node != "a" || s.Hosts[1].Node != "b" || !s.Hosts[1].Gone || s.Hosts[0].Gone {
@@ -36,6 +38,9 @@ func TestCollectorRatesGoneAndRing(t *testing.T) {
 	}
 	if len(s.Series) != 2 || s.Series[0].Connections != 7 || s.Series[1].Connections != 5 || s.Series[1].InPerSec != 20 {
 		t.Fatalf("series %+v", s.Series)
+	}
+	if p := s.Series[1]; p.FailPerSec != 2.5 || p.ClosedPerSec["1000"] != 3 || p.ClosedPerSec["4xxx"] != 1 || len(p.ClosedPerSec) != 2 {
+		t.Fatalf("failures %v/s, closes %v/s: want 2.5, 1000: 3 and 4xxx: 1", p.FailPerSec, p.ClosedPerSec)
 	}
 	clk.add(goneFor + time.Second)
 	c.round(context.Background())

@@ -123,6 +123,7 @@ func (m *Master) adminHosts(ctx context.Context) ([]adminui.Host, error) {
 		ah := adminui.Host{
 			Node: h.Node, PID: h.PID, Version: h.Version, UptimeSeconds: h.UptimeSeconds, Leader: h.Leader,
 			Workers: h.Workers, Count: h.Count, Connections: h.Connections, WorkerRows: []adminui.Worker{},
+			Closed: h.Closed, HandshakeFailures: h.HandshakeFailures,
 		}
 		for _, w := range h.WorkerRows {
 			ah.WorkerRows = append(ah.WorkerRows, adminui.Worker{

@@ -54,6 +54,10 @@ type HostStatus struct {
 	// WorkerRows are the host's workers, when the query asked for them
 	// (queryWithWorkers: the admin page).
 	WorkerRows []WorkerStatus `json:"worker_rows,omitempty"`
+	// Closed and HandshakeFailures add up the host's counters of /metrics
+	// (closes by code, handshake failures by reason), with WorkerRows.
+	Closed            map[string]uint64 `json:"closed,omitempty"`
+	HandshakeFailures map[string]uint64 `json:"handshake_failures,omitempty"`
 }
 
 // maxHostAnswer bounds one master's answer as read: a HostStatus is a few
@@ -95,6 +99,11 @@ func (m *Master) hostStatus(ctx context.Context, withWorkers bool) HostStatus {
 	}
 	if withWorkers {
 		h.WorkerRows = st.Workers
+		var all figures
+		for _, sf := range m.scrapeWorkers(ctx).slots {
+			all.add(sf.f)
+		}
+		h.Closed, h.HandshakeFailures = all.closed, all.failed
 	}
 	if m.nats != nil {
 		if rs, err := m.nats.Routes(); err == nil {

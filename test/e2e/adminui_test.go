@@ -205,6 +205,8 @@ func TestAdminPage(t *testing.T) {
 	if ev := b.expectClose(10*time.Second, ws.StatusCode(4001)); ev.reason != "from the page" {
 		t.Fatalf("close reason %q, want %q", ev.reason, "from the page")
 	}
+	step("the close drawn", waitText("#closes-legend", "close 4xxx"),
+		waitJS(`document.querySelectorAll("#chart-closes path").length === 2`))
 
 	// Host 2 dies: the page shows it gone within a few seconds.
 	m2.kill(t)

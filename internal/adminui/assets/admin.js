@@ -91,18 +91,19 @@ function render(snap) {
   $("#total-in").textContent = fmtNum(inS);
   $("#total-out").textContent = fmtNum(outS);
   const s = snap.series || [];
-  chart($("#chart-conns"), s, [["c", "line", true]]);
-  chart($("#chart-msgs"), s, [["i", "line", false], ["o", "line out", false]]);
+  chart($("#chart-conns"), s, [{ get: (p) => p.c, area: true }]);
+  chart($("#chart-msgs"), s, [{ get: (p) => p.i }, { get: (p) => p.o, cls: "line out" }]);
+  closesChart(s);
 }
 
-// chart draws series' fields as lines over the last 15 minutes (a shorter
-// history fills the width, down to a minute); the newest point is on the
-// right. data-last holds the first field's last
-// value (tests read it).
-function chart(svg, series, fields) {
+// chart draws lines over the last 15 minutes (a shorter history fills the
+// width, down to a minute); the newest point is on the right. lines are
+// {get, cls, color, area}; data-last holds the first line's last value
+// (tests read it).
+function chart(svg, series, lines) {
   const W = 600, H = 150, N = Math.min(900, Math.max(60, series.length));
   let top = 1;
-  for (const p of series) for (const [f] of fields) top = Math.max(top, p[f]);
+  for (const p of series) for (const l of lines) top = Math.max(top, l.get(p));
   top = niceTop(top);
   svg.replaceChildren();
   for (const frac of [0.5, 1]) {
@@ -113,11 +114,11 @@ function chart(svg, series, fields) {
   }
   const x = (i) => W - (series.length - 1 - i) * (W / (N - 1));
   const y = (v) => H - (v / top) * (H - 12);
-  for (const [f, cls, area] of fields) {
+  for (const l of lines) {
     if (series.length === 0) continue;
     let d = "";
-    series.forEach((p, i) => { d += (i ? "L" : "M") + x(i).toFixed(1) + "," + y(p[f]).toFixed(1); });
-    if (area) {
+    series.forEach((p, i) => { d += (i ? "L" : "M") + x(i).toFixed(1) + "," + y(l.get(p)).toFixed(1); });
+    if (l.area) {
       const a = document.createElementNS(SVG, "path");
       a.setAttribute("d", d + "L" + x(series.length - 1).toFixed(1) + "," + H + "L" + x(0).toFixed(1) + "," + H + "Z");
       a.setAttribute("class", "area");
@@ -125,11 +126,34 @@ function chart(svg, series, fields) {
     }
     const path = document.createElementNS(SVG, "path");
     path.setAttribute("d", d);
-    path.setAttribute("class", cls);
+    path.setAttribute("class", l.cls || "line");
+    if (l.color) path.style.stroke = l.color;
     svg.appendChild(path);
   }
   svg.dataset.points = series.length;
-  svg.dataset.last = series.length ? series[series.length - 1][fields[0][0]] : "";
+  svg.dataset.last = series.length && lines.length ? lines[0].get(series[series.length - 1]) : "";
+}
+
+const PALETTE = ["#15803d", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#9f1239", "#475569"];
+
+// closesChart draws handshake failures and one line per close code seen.
+function closesChart(series) {
+  const codes = [...new Set(series.flatMap((p) => Object.keys(p.x || {})))].sort();
+  const lines = [{ get: (p) => p.f, cls: "line", color: "#b91c1c" }];
+  const legend = $("#closes-legend");
+  legend.replaceChildren();
+  const item = (text, color) => {
+    const s = document.createElement("span");
+    s.className = "legend"; s.style.color = color; s.textContent = text;
+    legend.appendChild(s);
+  };
+  item("handshake failures", "#b91c1c");
+  codes.forEach((code, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    lines.push({ get: (p) => (p.x && p.x[code]) || 0, color });
+    item("close " + code, color);
+  });
+  chart($("#chart-closes"), series, lines);
 }
 
 function niceTop(v) {
