@@ -46,6 +46,15 @@ type Worker struct {
 // Source asks every master of the cluster for its Host.
 type Source func(ctx context.Context) ([]Host, error)
 
+// Room is one of the rooms with the most members.
+type Room struct {
+	Room  string `json:"room"`
+	Count int    `json:"count"`
+}
+
+// RoomSource asks the cluster's workers for their largest rooms.
+type RoomSource func(ctx context.Context) ([]Room, error)
+
 // seriesLen is the charts' length: 15 minutes at one point a second.
 const seriesLen = 900
 
@@ -69,6 +78,7 @@ type Snapshot struct {
 	Time   time.Time `json:"time"`
 	Hosts  []Host    `json:"hosts"`
 	Series []Point   `json:"series"` // oldest first, at most seriesLen
+	Rooms  []Room    `json:"rooms"`  // largest first, bounded by the RoomSource
 	Error  string    `json:"error,omitempty"`
 }
 
@@ -80,8 +90,9 @@ type counters struct {
 // collector asks the Source once a second and keeps what the page shows:
 // the hosts (those gone marked), the workers' rates and the charts' ring.
 type collector struct {
-	src Source
-	now func() time.Time
+	src   Source
+	rooms RoomSource // nil: none asked
+	now   func() time.Time
 
 	mu     sync.Mutex
 	prev   map[int]counters        // by worker pid
@@ -104,8 +115,8 @@ type seenHost struct {
 	last time.Time
 }
 
-func newCollector(src Source, now func() time.Time) *collector {
-	return &collector{src: src, now: now, prev: map[int]counters{}, hprev: map[string]hostCounters{}, seen: map[string]seenHost{}, wake: make(chan struct{})}
+func newCollector(src Source, rooms RoomSource, now func() time.Time) *collector {
+	return &collector{src: src, rooms: rooms, now: now, prev: map[int]counters{}, hprev: map[string]hostCounters{}, seen: map[string]seenHost{}, wake: make(chan struct{})}
 }
 
 // run collects until ctx ends, one round a second (a round lasts as long
@@ -127,11 +138,17 @@ func (c *collector) run(ctx context.Context) {
 func (c *collector) round(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	hosts, err := c.src(ctx)
+	rooms := []Room{}
+	if c.rooms != nil {
+		if r, rerr := c.rooms(ctx); rerr == nil && r != nil {
+			rooms = r
+		}
+	}
 	cancel()
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	snap := Snapshot{Time: now, Hosts: []Host{}}
+	snap := Snapshot{Time: now, Hosts: []Host{}, Rooms: rooms}
 	if err != nil {
 		snap.Error = err.Error()
 	}

@@ -10,7 +10,7 @@ import (
 func TestCollectorRatesGoneAndRing(t *testing.T) {
 	clk := newClock()
 	var hosts []Host
-	c := newCollector(func(context.Context) ([]Host, error) { return hosts, nil }, clk.now)
+	c := newCollector(func(context.Context) ([]Host, error) { return hosts, nil }, nil, clk.now)
 	snap := func() Snapshot {
 		b, _, _ := c.latest()
 		var s Snapshot

@@ -45,6 +45,8 @@ type Options struct {
 	Password string
 	// Source asks the cluster's masters for their hosts. Required.
 	Source Source
+	// Rooms asks for the rooms with the most members. Optional.
+	Rooms RoomSource
 	// API serves the actions as the HTTP API does: /api/publish and
 	// /api/close, without its key (httpapi.Handler.ServeTrusted).
 	// Required.
@@ -120,7 +122,7 @@ func New(opts Options) (*Handler, error) {
 		sessions: newSessions(opts.MaxSessions, opts.SessionTTL, opts.Now),
 		failures: newFailures(4096, opts.Now),
 		refused:  newLimitedLog(opts.Logger, time.Second),
-		col:      newCollector(opts.Source, opts.Now),
+		col:      newCollector(opts.Source, opts.Rooms, opts.Now),
 		live:     make(chan struct{}, opts.MaxLive),
 	}
 	h.ctx, h.stop = context.WithCancel(context.Background())

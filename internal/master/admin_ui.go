@@ -31,6 +31,9 @@ const queryConn = "conn "
 // maxSearchConns bounds how many connections of one user a search shows.
 const maxSearchConns = 16
 
+// topRooms is how many of the largest rooms the page shows.
+const topRooms = 20
+
 // maxUIAnswer bounds one master's answer with its workers' rows.
 const maxUIAnswer = 1 << 20
 
@@ -58,6 +61,14 @@ func (m *Master) mountAdminUI(s *admin.Server) error {
 	ui, err := adminui.New(adminui.Options{
 		Password: pw, Logger: m.log,
 		Source: m.adminHosts,
+		Rooms: func(ctx context.Context) ([]adminui.Room, error) {
+			top, err := q.TopRooms(ctx, topRooms)
+			out := make([]adminui.Room, len(top))
+			for i, r := range top {
+				out[i] = adminui.Room{Room: r.Room, Count: r.Count}
+			}
+			return out, err
+		},
 		API:    http.HandlerFunc(api.ServeTrusted),
 		Reload: func(ctx context.Context) error { return m.Reload(ctx, true, m.opts.Grace) },
 		Search: func(ctx context.Context, s string) ([]adminui.Found, error) { return m.adminSearch(ctx, q, s) },
@@ -169,6 +180,9 @@ func (m *Master) adminSearch(ctx context.Context, pq *hub.Querier, q string) ([]
 				f, found = got, true
 				break
 			}
+		}
+		if rooms, held, err := pq.ConnRooms(ctx, id); err == nil && held {
+			f.Rooms = rooms
 		}
 		if found || byUser { // a user's connections are known to presence; an id nobody holds is not connected
 			out = append(out, f)

@@ -113,8 +113,8 @@ func hostConnID(t *testing.T, m *hostMaster, cl *wsClient) string {
 func TestAdminPage(t *testing.T) {
 	h := newNetHosts(t, 2)
 	pw := writeSecret(t, "  correct horse\n")
-	m1 := h.start(1, "echo", "-admin-listen", h.ip(1)+":9090", "-admin-password-file", pw)
-	m2 := h.start(2, "echo", "-admin-listen", h.ip(2)+":9090", "-admin-password-file", pw)
+	m1 := h.start(1, "chat", "-admin-listen", h.ip(1)+":9090", "-admin-password-file", pw)
+	m2 := h.start(2, "chat", "-admin-listen", h.ip(2)+":9090", "-admin-password-file", pw)
 	page := "http://" + relayInto(t, h, 1, h.ip(1)+":9090") + "/admin/"
 
 	ctx := newBrowser(t, false)
@@ -132,6 +132,9 @@ func TestAdminPage(t *testing.T) {
 		if dir == "" {
 			return
 		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement?.blur(), window.scrollTo(0, 0), true`)); err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
@@ -145,7 +148,7 @@ func TestAdminPage(t *testing.T) {
 	}
 
 	step("open the page",
-		chromedp.EmulateViewport(1280, 1100),
+		chromedp.EmulateViewport(1280, 1500),
 		chromedp.Navigate(page),
 		waitJS(`!document.querySelector("#login-view").hidden`))
 	step("a wrong password",
@@ -174,19 +177,28 @@ func TestAdminPage(t *testing.T) {
 		waitJS(`[...document.querySelectorAll("#workers tbody tr")].reduce((n, tr) => n + Number(tr.children[3].textContent), 0) === 300 &&
 			document.querySelector("#chart-conns path.line")?.getAttribute("d").length > 10`))
 
-	// Publish to everyone from the page: clients of both hosts get it.
+	// Rooms: ten clients (both hosts) in lobby, three in ops.
+	for i, cl := range clients[:13] {
+		room := "lobby"
+		if i >= 10 {
+			room = "ops"
+		}
+		cl.sendChat(chatMsg{Type: "join", Room: room, Name: fmt.Sprintf("u%d", i)})
+		cl.expectChat("joined")
+	}
+	step("the largest rooms",
+		waitJS(`[...document.querySelectorAll("#rooms tbody tr")].map(tr => tr.textContent).join(",") === "lobby10,ops3"`))
+
+	// Publish to a room from the page: its members on both hosts get it.
 	a, b := clients[0], clients[1] // on host 1 and host 2
 	step("publish",
+		chromedp.SetValue(chromedp.CSS("#pub-kind"), "room"),
+		chromedp.SendKeys(chromedp.CSS("#pub-name"), "lobby"),
 		chromedp.SendKeys(chromedp.CSS("#pub-text"), "hello from the admin page"),
 		chromedp.Click(chromedp.CSS("#pub-send")),
-		waitText("#pub-result", "published to everyone"))
+		waitText("#pub-result", "published to room lobby"))
 	waitMessage(t, a, "hello from the admin page")
 	waitMessage(t, b, "hello from the admin page")
-	// Echo traffic shows in the messages' rates.
-	for range 50 {
-		a.send("ping")
-		b.send("ping")
-	}
 	shoot("live")
 
 	// Search, then close, a connection of host 2 from host 1's page.
@@ -195,7 +207,8 @@ func TestAdminPage(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#search-q"), id),
 		chromedp.Click(chromedp.CSS("#search-go")),
 		waitText("#search-results", "host h2, worker "),
-		waitText("#search-results", b.local))
+		waitText("#search-results", b.local),
+		waitText("#search-results", "rooms lobby"))
 	step("close",
 		chromedp.SetValue(chromedp.CSS("#close-conn"), id),
 		chromedp.SetValue(chromedp.CSS("#close-code"), "4001"),

@@ -90,6 +90,15 @@ function render(snap) {
   $("#total-conns").textContent = conns;
   $("#total-in").textContent = fmtNum(inS);
   $("#total-out").textContent = fmtNum(outS);
+  const rooms = $("#rooms tbody");
+  rooms.replaceChildren();
+  for (const r of snap.rooms || []) {
+    const tr = document.createElement("tr");
+    tr.dataset.room = r.room;
+    cell(tr, r.room); cell(tr, r.count);
+    rooms.appendChild(tr);
+  }
+  if (!(snap.rooms || []).length) { const tr = document.createElement("tr"); cell(tr, "no rooms", "muted"); rooms.appendChild(tr); }
   const s = snap.series || [];
   chart($("#chart-conns"), s, [{ get: (p) => p.c, area: true }]);
   chart($("#chart-msgs"), s, [{ get: (p) => p.i }, { get: (p) => p.o, cls: "line out" }]);
