@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,5 +232,34 @@ func TestAdminPage(t *testing.T) {
 	shoot("gone")
 	if _, err := queryStatus(m1.pidFile); err != nil {
 		t.Fatalf("host 1 after host 2 died: %v", err)
+	}
+}
+
+// TestAdminPageOff: without -admin-password-file there is no admin page;
+// with it, the page loads but nothing behind the sign-in answers without a
+// session, and a POST without the page's header is refused.
+func TestAdminPageOff(t *testing.T) {
+	off, on := freeAddr(t), freeAddr(t)
+	startCluster(t, clusterOpts{count: 1, extra: []string{"-admin-listen", off}})
+	if code, body := adminGet(t, off, "/admin/"); code != http.StatusNotFound {
+		t.Fatalf("/admin/ without -admin-password-file: %d %s, want 404", code, body)
+	}
+	startCluster(t, clusterOpts{count: 1, extra: []string{"-admin-listen", on, "-admin-password-file", writeSecret(t, "pw\n")}})
+	code, body := adminGet(t, on, "/admin/")
+	if code != http.StatusOK || !strings.Contains(body, "<title>wsfleet admin</title>") {
+		t.Fatalf("/admin/: %d %.200s", code, body)
+	}
+	for _, p := range []string{"/admin/session", "/admin/live", "/admin/search?q=x"} {
+		if code, body := adminGet(t, on, p); code != http.StatusUnauthorized {
+			t.Fatalf("%s without a session: %d %s, want 401", p, code, body)
+		}
+	}
+	res, err := http.Post("http://"+on+"/admin/login", "application/x-www-form-urlencoded", strings.NewReader("password=pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || len(res.Cookies()) != 0 {
+		t.Fatalf("a sign-in without the X-Wsfleet-Admin header (a cross-site form): %d, cookies %v; want 403 and none", res.StatusCode, res.Cookies())
 	}
 }
