@@ -220,6 +220,25 @@ func TestAdminPage(t *testing.T) {
 	if ev := b.expectClose(10*time.Second, ws.StatusCode(4001)); ev.reason != "from the page" {
 		t.Fatalf("close reason %q, want %q", ev.reason, "from the page")
 	}
+	// Host 1's log names the wrong password and each action's session.
+	sid, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#who").textContent.replace("session ", "")`))
+	if err != nil || len(sid) != 8 {
+		t.Fatalf("session id on the page: %q, %v", sid, err)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		b, err := os.ReadFile(m1.out)
+		if err != nil {
+			return err
+		}
+		log := string(b)
+		for _, want := range []string{"admin page: wrong password", "admin page: signed in",
+			"session=" + sid + " action=publish", "session=" + sid + " action=close"} {
+			if !strings.Contains(log, want) {
+				return fmt.Errorf("host 1's log lacks %q", want)
+			}
+		}
+		return nil
+	})
 	step("the close drawn", waitText("#closes-legend", "close 4xxx"),
 		waitJS(`document.querySelectorAll("#chart-closes path").length === 2`))
 
