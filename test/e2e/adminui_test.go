@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -115,7 +117,7 @@ func hostConnID(t *testing.T, m *hostMaster, cl *wsClient) string {
 func TestAdminPage(t *testing.T) {
 	h := newNetHosts(t, 2)
 	pw := writeSecret(t, "  correct horse\n")
-	m1 := h.start(1, "chat", "-admin-listen", h.ip(1)+":9090", "-admin-password-file", pw)
+	m1 := h.start(1, "chat", "-admin-listen", h.ip(1)+":9090", "-admin-password-file", pw, "-grace", "1s")
 	m2 := h.start(2, "chat", "-admin-listen", h.ip(2)+":9090", "-admin-password-file", pw)
 	page := "http://" + relayInto(t, h, 1, h.ip(1)+":9090") + "/admin/"
 
@@ -249,6 +251,41 @@ func TestAdminPage(t *testing.T) {
 			document.querySelector('#hosts tr[data-node="h2"] td.state').textContent === "gone" &&
 			document.querySelector("#total-conns").textContent === "150"`))
 	shoot("gone")
+
+	// Reload host 1 from the page, confirmed: its workers are replaced,
+	// and the page shows the new ones.
+	before, err := queryStatus(m1.pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := map[int]bool{}
+	for _, w := range before.Workers {
+		old[w.PID] = true
+	}
+	step("ask to reload",
+		chromedp.Click(chromedp.CSS("#reload")),
+		waitJS(`!document.querySelector("#reload-confirm-box").hidden`))
+	step("confirm",
+		chromedp.Click(chromedp.CSS("#reload-confirm")),
+		waitText("#reload-result", "reload started"))
+	var fresh []string
+	waitFor(t, 30*time.Second, func() error {
+		st, err := queryStatus(m1.pidFile)
+		if err != nil {
+			return err
+		}
+		fresh = fresh[:0]
+		for _, w := range st.Workers {
+			if old[w.PID] || w.State != "running" {
+				return fmt.Errorf("worker %d (%s) not replaced yet", w.PID, w.State)
+			}
+			fresh = append(fresh, strconv.Itoa(w.PID))
+		}
+		return nil
+	})
+	step("the new workers shown",
+		waitJS(fmt.Sprintf(`[...document.querySelectorAll("#workers tbody tr")].map(tr => tr.dataset.pid).sort().join(",") === %q`,
+			strings.Join(slices.Sorted(slices.Values(fresh)), ","))))
 	if _, err := queryStatus(m1.pidFile); err != nil {
 		t.Fatalf("host 1 after host 2 died: %v", err)
 	}
