@@ -110,7 +110,9 @@ function render(snap) {
 // {get, cls, color, area}; data-last holds the first line's last value
 // (tests read it).
 function chart(svg, series, lines) {
-  const W = 600, H = 150, N = Math.min(900, Math.max(60, series.length));
+  // Drawn in the element's own pixels, so that text is not stretched.
+  const W = svg.clientWidth || 600, H = svg.clientHeight || 150, N = Math.min(900, Math.max(60, series.length));
+  svg.setAttribute("viewBox", "0 0 " + W + " " + H);
   let top = 1;
   for (const p of series) for (const l of lines) top = Math.max(top, l.get(p));
   top = niceTop(top);
