@@ -38,6 +38,10 @@ func (h *Handler) serveLive(w http.ResponseWriter, r *http.Request, s session) {
 		release()
 		return // UpgradeHTTP answered the client
 	}
+	// The admin server's read and write timeouts were set on the
+	// connection for the request; the socket lives longer. Writes get a
+	// deadline each; reads need none (a gone page fails the next write).
+	conn.SetDeadline(time.Time{})
 	h.log.Debug("admin page: live socket", "session", s.ID)
 	if !h.spawn(func() {
 		defer release()
