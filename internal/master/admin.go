@@ -26,6 +26,9 @@ func (m *Master) startAdmin() error {
 	if err := m.mountAPI(s); err != nil {
 		return err
 	}
+	if err := m.mountAdminUI(s); err != nil {
+		return err
+	}
 	if err := s.Start(); err != nil {
 		return fmt.Errorf("master: -admin-listen: %w", err)
 	}
@@ -40,6 +43,7 @@ func (m *Master) stopAdmin() {
 	if m.admin == nil {
 		return
 	}
+	m.stopAdminUI() // its live sockets are hijacked: Shutdown would not end them
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	m.admin.Shutdown(ctx)

@@ -51,6 +51,13 @@ type HostStatus struct {
 	Routes *bus.RouteStats `json:"routes,omitempty"`
 	// Unanswered counts the host's workers that did not answer its status.
 	Unanswered int `json:"unanswered,omitempty"`
+	// WorkerRows are the host's workers, when the query asked for them
+	// (queryWithWorkers: the admin page).
+	WorkerRows []WorkerStatus `json:"worker_rows,omitempty"`
+	// Closed and HandshakeFailures add up the host's counters of /metrics
+	// (closes by code, handshake failures by reason), with WorkerRows.
+	Closed            map[string]uint64 `json:"closed,omitempty"`
+	HandshakeFailures map[string]uint64 `json:"handshake_failures,omitempty"`
 }
 
 // maxHostAnswer bounds one master's answer as read: a HostStatus is a few
@@ -60,10 +67,13 @@ const maxHostAnswer = 64 << 10
 // serveClusterStatus answers the masters' query; Start calls it once the
 // workers and the leadership run.
 func (m *Master) serveClusterStatus() error {
-	_, err := m.bus.ServeMasters(func([]byte) []byte {
+	_, err := m.bus.ServeMasters(func(q []byte) []byte {
 		ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
 		defer cancel()
-		b, _ := json.Marshal(m.hostStatus(ctx)) // plain struct: cannot fail
+		if b, ok := m.answerAdminQuery(ctx, q); ok {
+			return b
+		}
+		b, _ := json.Marshal(m.hostStatus(ctx, string(q) == queryWithWorkers)) // plain struct: cannot fail
 		return b
 	})
 	if err != nil {
@@ -74,7 +84,7 @@ func (m *Master) serveClusterStatus() error {
 }
 
 // hostStatus is this master's line of the cluster status.
-func (m *Master) hostStatus(ctx context.Context) HostStatus {
+func (m *Master) hostStatus(ctx context.Context, withWorkers bool) HostStatus {
 	st := m.Status(ctx)
 	h := HostStatus{
 		Node: m.opts.Node, PID: os.Getpid(), Version: version.Get().Version,
@@ -86,6 +96,14 @@ func (m *Master) hostStatus(ctx context.Context) HostStatus {
 		if w.State == stateRunning {
 			h.Workers++
 		}
+	}
+	if withWorkers {
+		h.WorkerRows = st.Workers
+		var all figures
+		for _, sf := range m.scrapeWorkers(ctx).slots {
+			all.add(sf.f)
+		}
+		h.Closed, h.HandshakeFailures = all.closed, all.failed
 	}
 	if m.nats != nil {
 		if rs, err := m.nats.Routes(); err == nil {
@@ -100,18 +118,24 @@ func (m *Master) hostStatus(ctx context.Context) HostStatus {
 // ClusterStatus asks every master of the cluster, this one included, for
 // its HostStatus.
 func (m *Master) ClusterStatus(ctx context.Context) (ClusterStatus, error) {
+	return m.gatherHosts(ctx, "status", maxHostAnswer)
+}
+
+// gatherHosts asks every master query and reads the answers, each of at
+// most maxAnswer bytes, as HostStatus.
+func (m *Master) gatherHosts(ctx context.Context, query string, maxAnswer int) (ClusterStatus, error) {
 	if !m.clusterUp.Load() {
 		return ClusterStatus{}, errStarting // the control socket opens before the bus query is served
 	}
 	expect := len(m.lead.peers.Live())
-	answers, err := m.bus.GatherMasters(ctx, []byte("status"), expect, clusterWindow)
+	answers, err := m.bus.GatherMasters(ctx, []byte(query), expect, clusterWindow)
 	if err != nil {
 		return ClusterStatus{}, fmt.Errorf("master: cluster status: %w", err)
 	}
 	cs := ClusterStatus{Hosts: []HostStatus{}, Expected: expect}
 	for _, a := range answers {
 		var h HostStatus
-		if len(a) > maxHostAnswer || json.Unmarshal(a, &h) != nil {
+		if len(a) > maxAnswer || json.Unmarshal(a, &h) != nil {
 			m.log.Warn("cluster status: an answer that is not a host's status", "bytes", len(a))
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/admin"
+	"github.com/wsfleet/wsfleet/internal/adminui"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/internal/httpapi"
 	"github.com/wsfleet/wsfleet/internal/sdnotify"
@@ -52,6 +53,9 @@ type Master struct {
 
 	api        *httpapi.Handler // nil without -api-key-file (admin_api.go)
 	apiQuerier *hub.Querier
+
+	ui        *adminui.Handler // nil without -admin-password-file (admin_ui.go)
+	uiQuerier *hub.Querier     // the page's own, when the API has none
 
 	metrics       metricsState  // the workers' last figures, for /metrics (metrics.go)
 	reloads       atomic.Uint64 // reloads asked for
@@ -240,6 +244,7 @@ func (m *Master) Reload(ctx context.Context, graceful bool, grace time.Duration)
 	m.reloadBegins() // systemd: RELOADING=1, then READY=1 (notify.go)
 	defer m.reloadEnds(ctx)
 	m.reloadAPIKey()
+	m.reloadAdminPassword()
 	err := t.Reload(graceful, grace)
 	if err != nil {
 		m.reloadsFailed.Add(1)

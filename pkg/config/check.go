@@ -94,6 +94,15 @@ func (c *Config) checkAdmin() []string {
 		}
 		c.APIKeyFile = abs(c.APIKeyFile)
 	}
+	if c.AdminPasswordFile != "" {
+		if c.AdminListen == "" {
+			add("-admin-password-file needs -admin-listen")
+		}
+		if _, err := bus.ReadSecretFile(c.AdminPasswordFile); err != nil {
+			add("-admin-password-file: %s", strings.TrimPrefix(err.Error(), "bus: "))
+		}
+		c.AdminPasswordFile = abs(c.AdminPasswordFile)
+	}
 	if c.Webhook != "" {
 		u, err := url.Parse(c.Webhook)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

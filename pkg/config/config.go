@@ -43,6 +43,10 @@ type Config struct {
 	// APIKeyFile holds the key the HTTP API asks for in X-API-Key
 	// (-api-key-file), trimmed of surrounding whitespace. "": no API.
 	APIKeyFile string
+	// AdminPasswordFile holds the password of the admin page, /admin/ on
+	// the admin listener (-admin-password-file), trimmed; readable by its
+	// owner only. "": no admin page (/admin/ is 404).
+	AdminPasswordFile string
 	// Grace is how long graceful stops and reloads wait for clients before
 	// closing them (-grace). Default 30s.
 	Grace time.Duration

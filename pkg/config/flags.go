@@ -23,6 +23,7 @@ func (c *Config) masterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "the logs' format: text or json")
 	fs.StringVar(&c.AdminListen, "admin-listen", c.AdminListen, "serve /metrics, /livez, /readyz and the HTTP API here (host:port; keep it private, e.g. 127.0.0.1:9090; default off)")
 	fs.StringVar(&c.APIKeyFile, "api-key-file", c.APIKeyFile, "with -admin-listen: enable the HTTP API (docs/backend.md), asking for the key in this file (trimmed) in X-API-Key")
+	fs.StringVar(&c.AdminPasswordFile, "admin-password-file", c.AdminPasswordFile, "with -admin-listen: enable the admin page /admin/ (docs/admin.md), signing in with the password in this file (trimmed, mode 0600)")
 	fs.DurationVar(&c.Grace, "grace", c.Grace, "how long graceful stops and reloads wait for clients before closing them")
 	fs.StringVar(&c.Node, "node", c.Node, "this host's name in connection ids")
 	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "the prefix of every NATS subject")

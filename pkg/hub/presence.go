@@ -22,7 +22,7 @@ type member struct {
 
 // query is a presence question, asked of every worker.
 type query struct {
-	Kind string `json:"kind"` // count, room, user, conn, users
+	Kind string `json:"kind"` // count, room, user, conn, users, top, connrooms (admin.go)
 	Name string `json:"name,omitempty"`
 	List bool   `json:"list,omitempty"`
 	// After and Limit page a "users" query: the room's user ids after
@@ -37,6 +37,9 @@ type answer struct {
 	Members []member `json:"members,omitempty"`
 	Users   []string `json:"users,omitempty"`
 	More    bool     `json:"more,omitempty"`
+	// Top and Rooms answer the admin page's queries (admin.go).
+	Top   []RoomCount `json:"top,omitempty"`
+	Rooms []string    `json:"rooms,omitempty"`
 }
 
 // answer replies for this worker's own connections, in pieces of at most
@@ -73,6 +76,8 @@ func (h *Hub) answer(raw []byte, pieceMax int) [][]byte {
 					}
 				}
 			}
+		case "top", "connrooms":
+			h.answerAdminLocked(q, &a)
 		}
 		h.mu.RUnlock()
 	}
@@ -113,7 +118,7 @@ func (h *Hub) usersLocked(g *group, after string, limit int) ([]string, bool) {
 // large for a piece (pieceMax is NATS's max_payload, far above any id) is
 // left to the bus to refuse and log.
 func pieces(a answer, pieceMax int) [][]byte {
-	head := answer{Count: a.Count, More: a.More}
+	head := answer{Count: a.Count, More: a.More, Top: a.Top, Rooms: a.Rooms} // both bounded: maxTop, MaxRooms
 	var out [][]byte
 	cur, size := head, 0
 	flush := func() {
@@ -174,6 +179,8 @@ func askWorkers(ctx context.Context, b *bus.Client, expect int, timeout time.Dur
 		total.Members = append(total.Members, a.Members...)
 		total.Users = append(total.Users, a.Users...)
 		total.More = total.More || a.More
+		total.Top = addTop(total.Top, a.Top)
+		total.Rooms = append(total.Rooms, a.Rooms...)
 	}
 	sort.Slice(total.Members, func(i, j int) bool { return total.Members[i].ConnID < total.Members[j].ConnID })
 	return total, nil
