@@ -20,6 +20,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 	"github.com/wsfleet/wsfleet/pkg/hub"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
@@ -54,6 +55,10 @@ type Options struct {
 	// MaxRooms is the most rooms one connection may be in (-max-rooms).
 	// Default hub.DefaultMaxRooms.
 	MaxRooms int
+	// History says which rooms keep their messages in JetStream
+	// (-history); HistoryReplicas is the stream's replicas.
+	History         history.Rules
+	HistoryReplicas int
 	// Tokens, when set, checks every client's connection token
 	// (-jwt-secret-file, -jwt-key-file): 401 without a valid one, and the
 	// connection bound to its sub.
@@ -157,6 +162,7 @@ func (w *Worker) start(ctx context.Context) error {
 			conns: make(map[*gateway.Conn]*tokenState)}
 		hubOpts.RefreshToken = w.tokens.refresh
 	}
+	hubOpts.History = w.openHistory(ctx, bc)
 	w.hub = hub.New(hubOpts)
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)
@@ -315,4 +321,22 @@ func (w *Worker) stopHook() {
 	if err := w.hook.client.Shutdown(ctx); err != nil {
 		w.log.Warn("webhook events dropped at stop", "err", err)
 	}
+}
+
+// openHistory opens the rooms' history (-history), or returns nil when no
+// room keeps any or the NATS server has no JetStream: rooms then work
+// without history (no offsets; joins since a position are not recovered).
+func (w *Worker) openHistory(ctx context.Context, bc *bus.Client) *history.Store {
+	if len(w.opts.History) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
+		Replicas: w.opts.HistoryReplicas})
+	if err != nil {
+		w.log.Warn("no room history (JetStream unavailable)", "err", err)
+		return nil
+	}
+	return st
 }

@@ -55,6 +55,9 @@ type EmbeddedOptions struct {
 	// shares, and TLS whose certificates each side verifies against CA, so
 	// that neither credentials nor traffic cross the network in clear.
 	Route RouteAuth
+	// StoreDir, when set, enables JetStream (room history, package
+	// history), keeping its files there (-data-dir).
+	StoreDir string
 }
 
 // User is an account of the embedded server.
@@ -105,6 +108,9 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 		Host:       host,
 		Port:       port,
 		NoSigs:     true,
+	}
+	if opts.StoreDir != "" {
+		so.JetStream, so.StoreDir = true, opts.StoreDir
 	}
 	for _, u := range opts.Users {
 		su := &server.User{Username: u.Name, Password: u.Password}

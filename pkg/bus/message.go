@@ -39,6 +39,10 @@ const (
 	// nanoseconds, from which a worker measures its delivery latency.
 	// A message without it is not measured.
 	HeaderSent = "Wsfleet-Sent"
+	// HeaderOffset holds a room message's position in the room's history
+	// (package history): the receiving worker holds it back from a member
+	// whose replay already delivered it.
+	HeaderOffset = "Wsfleet-Offset"
 )
 
 // Message is one WebSocket message on its way to connections: to every
@@ -58,6 +62,9 @@ type Message struct {
 	// carries no such header. PublishAll, PublishRoom and PublishUser set
 	// it when it is zero.
 	Sent time.Time
+	// Offset is the message's offset in its room's history (HeaderOffset);
+	// 0 for a message not kept.
+	Offset uint64
 }
 
 // stamped is m with Sent set to now, unless it was set.
@@ -95,7 +102,7 @@ func (c Command) empty() bool {
 // for (on a worker's subject).
 func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" && m.Sent.IsZero() {
+	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" && m.Sent.IsZero() && m.Offset == 0 {
 		return nm // no header at all
 	}
 	nm.Header = nats.Header{}
@@ -109,6 +116,9 @@ func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	}
 	if !m.Sent.IsZero() {
 		nm.Header.Set(HeaderSent, strconv.FormatInt(m.Sent.UnixNano(), 10))
+	}
+	if m.Offset != 0 {
+		nm.Header.Set(HeaderOffset, strconv.FormatUint(m.Offset, 10))
 	}
 	return nm
 }
@@ -154,6 +164,9 @@ func messageOf(nm *nats.Msg) Message {
 		if ns, err := strconv.ParseInt(v, 10, 64); err == nil && ns > 0 {
 			m.Sent = time.Unix(0, ns)
 		}
+	}
+	if v := nm.Header.Get(HeaderOffset); v != "" {
+		m.Offset, _ = strconv.ParseUint(v, 10, 64) // not a number: 0, not kept
 	}
 	return m
 }

@@ -34,6 +34,9 @@ type group struct {
 	sub     *bus.Subscription // set when active
 	ready   chan struct{}     // closed when subscribing ends, either way
 	err     error             // why subscribing failed; read after ready
+	// held are the members joining since a position, whose messages are
+	// held back until their replay ended (history.go); nil for most.
+	held map[*gateway.Conn]*heldBuf
 }
 
 type groupState uint8
@@ -136,6 +139,7 @@ func (h *Hub) subscribe(g *group) {
 		h.dropLocked(g)
 		for c := range g.members {
 			h.forgetLocked(g, c)
+			h.unholdLocked(g, c)
 		}
 		clear(g.members)
 	case len(g.members) == 0: // everyone left while it subscribed
@@ -189,6 +193,7 @@ func (h *Hub) removeLocked(k groupKind, name string, c *gateway.Conn) *group {
 		return nil
 	}
 	delete(g.members, c)
+	h.unholdLocked(g, c)
 	if len(g.members) > 0 || g.state != active {
 		return nil // a subscribing group is settled by its subscribe
 	}
@@ -223,9 +228,13 @@ func (h *Hub) deliverGroup(g *group, m bus.Message) {
 	h.mu.RLock()
 	members := make([]*gateway.Conn, 0, len(g.members))
 	for c := range g.members {
-		if c.ID() != m.Exclude {
-			members = append(members, c)
+		if c.ID() == m.Exclude {
+			continue
 		}
+		if len(g.held) > 0 && h.heldLocked(g, c, m) {
+			continue
+		}
+		members = append(members, c)
 	}
 	h.mu.RUnlock()
 	if len(members) == 0 {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
 
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 )
 
 // Options configures a Hub.
@@ -35,6 +37,9 @@ type Options struct {
 	// expiry (app.Worker.RefreshToken); nil when the worker checks no
 	// tokens.
 	RefreshToken func(c *gateway.Conn, token string) (time.Time, error)
+	// History keeps the messages of rooms with history (app.Historian);
+	// nil: no room has any.
+	History *history.Store
 	// Delivered, when set, is called after a room's or a user's bus
 	// message carrying a Message.Sent was written to the local members,
 	// with that time (the worker's delivery latency); nil: not measured.
@@ -74,6 +79,9 @@ type Hub struct {
 	state   map[*gateway.Conn]*membership
 	rooms   map[string]*group
 	users   map[string]*group
+	// heldBytes are the bytes held back for joins since a position, over
+	// all of the worker's connections (history.go).
+	heldBytes atomic.Int64
 }
 
 // membership is what one local connection belongs to.
@@ -215,7 +223,11 @@ func (h *Hub) Join(c *gateway.Conn, room string) error {
 
 // join adds c to room without waiting for the subscription; it returns the
 // group, nil when c was already in the room.
-func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
+func (h *Hub) join(c *gateway.Conn, room string) (*group, error) { return h.joinWith(c, room, false) }
+
+// joinWith is join; hold also holds the room's messages to c back until
+// release (history.go).
+func (h *Hub) joinWith(c *gateway.Conn, room string, hold bool) (*group, error) {
 	if err := checkName(room); err != nil {
 		return nil, err
 	}
@@ -241,6 +253,9 @@ func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
 		m.rooms = make(map[string]struct{})
 	}
 	m.rooms[room] = struct{}{}
+	if hold {
+		g.hold(c)
+	}
 	return g, nil
 }
 
