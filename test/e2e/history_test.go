@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+)
+
+// TestChatHistoryResume: a client leaves a room with history, 20 messages
+// are said meanwhile, and it comes back on another worker since the last
+// position it saw: it gets exactly those 20, in order, then joined with
+// recovered true, then the live ones; messages said during the resume are
+// neither lost nor repeated at the seam.
+func TestChatHistoryResume(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
+	a := c.dial()
+	_, j := a.joinHist("lobby", "alice", nil)
+	if j.Offset == nil || j.Epoch == "" || j.Recovered != nil {
+		t.Fatalf("joined to the joiner: %+v, want offset and epoch, no recovered", j)
+	}
+	epoch := j.Epoch
+	b := c.dial()
+	b.joinHist("lobby", "bob", nil)
+	b.say("lobby", "m", 3)
+	seen := a.saidUntil("m3")
+	checkSaid(t, seen, texts("m", 1, 3), epoch)
+	last := histSince{Offset: *seen[2].Offset, Epoch: epoch}
+	pid := c.owners([]*wsClient{a})[a].WorkerPID
+	a.close()
+
+	b.say("lobby", "x", 20)
+	b.saidUntil("x20") // all kept before the resume
+
+	a2 := c.dialOtherWorker(pid)
+	during := b.sayAsync("lobby", "y", 30) // live traffic across the seam
+	replayed, j2 := a2.joinHist("lobby", "alice", &last)
+	if j2.Recovered == nil || !*j2.Recovered {
+		t.Fatalf("joined after the replay: %+v, want recovered true", j2)
+	}
+	if j2.Epoch != epoch || j2.Offset == nil {
+		t.Fatalf("joined after the replay: %+v, want epoch %s and an offset", j2, epoch)
+	}
+	if err := <-during; err != nil {
+		t.Fatal(err)
+	}
+	live := a2.saidUntil("y30")
+	all := append(replayed, live...)
+	checkSaid(t, all, append(texts("x", 1, 20), texts("y", 1, 30)...), epoch)
+	if len(replayed) < 20 {
+		t.Fatalf("replayed %d messages, want the 20 missed and maybe some of the live ones", len(replayed))
+	}
+	for _, m := range live {
+		if *m.Offset <= *j2.Offset {
+			t.Fatalf("live said %q at %d, not after joined's %d", m.Text, *m.Offset, *j2.Offset)
+		}
+	}
+}
+
+// TestChatHistoryLost: a resume the history cannot complete says so:
+// messages dropped by the room's count limit, and a position of another
+// epoch, answer recovered false; the first still gets what is kept, the
+// second nothing.
+func TestChatHistoryLost(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2, app: "chat", extra: []string{"-history", "small*=5,1h;*=100,1h"}})
+	a := c.dial()
+	_, j := a.joinHist("small-1", "alice", nil)
+	b := c.dial()
+	b.joinHist("small-1", "bob", nil)
+	b.say("small-1", "m", 1)
+	m1 := a.saidUntil("m1")[0]
+	a.close()
+	b.say("small-1", "x", 10)
+	b.saidUntil("x10")
+
+	a2 := c.dial()
+	got, j2 := a2.joinHist("small-1", "alice", &histSince{Offset: *m1.Offset, Epoch: j.Epoch})
+	if j2.Recovered == nil || *j2.Recovered {
+		t.Fatalf("after 10 messages in a room keeping 5: %+v, want recovered false", j2)
+	}
+	checkSaid(t, got, texts("x", 6, 10), j.Epoch) // what is kept, presented as incomplete
+
+	a3 := c.dial()
+	got, j3 := a3.joinHist("small-1", "alice", &histSince{Offset: *m1.Offset, Epoch: "not-" + j.Epoch})
+	if j3.Recovered == nil || *j3.Recovered || len(got) != 0 {
+		t.Fatalf("since another epoch: %d replayed, %+v; want none and recovered false", len(got), j3)
+	}
+
+	// Within the limit, a resume is complete.
+	a4 := c.dial()
+	a4.joinHist("small-1", "carol", nil)
+	b.say("small-1", "z", 3)
+	zs := a4.saidUntil("z3")
+	a4.close()
+	a5 := c.dial()
+	got, j5 := a5.joinHist("small-1", "carol", &histSince{Offset: *zs[0].Offset, Epoch: j.Epoch})
+	if j5.Recovered == nil || !*j5.Recovered {
+		t.Fatalf("2 messages after a kept one: %+v, want recovered true", j5)
+	}
+	checkSaid(t, got, texts("z", 2, 3), j.Epoch)
+}
+
+// TestChatHistoryNoJetStream: with an external NATS without JetStream,
+// chat works live (said without offset), and a join since a position
+// answers recovered false at once.
+func TestChatHistoryNoJetStream(t *testing.T) {
+	t.Parallel()
+	n := startNATS(t)
+	c := startCluster(t, clusterOpts{count: 2, app: "chat", nats: n.url()})
+	a := c.dial()
+	_, j := a.joinHist("lobby", "alice", nil)
+	if j.Offset != nil || j.Epoch != "" {
+		t.Fatalf("joined without JetStream: %+v, want no position", j)
+	}
+	b := c.dial()
+	start := time.Now()
+	_, jb := b.joinHist("lobby", "bob", &histSince{Offset: 7, Epoch: "e"})
+	if jb.Recovered == nil || *jb.Recovered {
+		t.Fatalf("since without JetStream: %+v, want recovered false", jb)
+	}
+	t.Logf("join since without JetStream answered in %s", time.Since(start))
+	b.say("lobby", "m", 2)
+	got := a.saidUntil("m2")
+	if len(got) != 2 || got[0].Offset != nil || got[1].Offset != nil {
+		t.Fatalf("said without JetStream: %+v, want 2 without offset", got)
+	}
+}
