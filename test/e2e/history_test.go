@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -124,4 +127,54 @@ func TestChatHistoryNoJetStream(t *testing.T) {
 	if len(got) != 2 || got[0].Offset != nil || got[1].Offset != nil {
 		t.Fatalf("said without JetStream: %+v, want 2 without offset", got)
 	}
+}
+
+// TestChatHistoryAcrossRestart: the embedded NATS keeps the history in the
+// data dir (default: beside the pid file), so a client resumes across a
+// `restart` of the cluster: same epoch, nothing missing.
+func TestChatHistoryAcrossRestart(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
+	a := c.dial()
+	_, j := a.joinHist("lobby", "alice", nil)
+	b := c.dial()
+	b.joinHist("lobby", "bob", nil)
+	b.say("lobby", "m", 3)
+	seen := a.saidUntil("m3")
+	last := histSince{Offset: *seen[2].Offset, Epoch: j.Epoch}
+	a.close()
+	if fi, err := os.Stat(filepath.Join(c.dir, "data")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the data dir beside the pid file: %v, mode %v; want mode 0700", err, fi)
+	}
+
+	before := c.status()
+	c.runBackground("restart", "-pid-file", c.pidFile)
+	b.expectClose(20*time.Second, statusGoingAway, statusServiceRestart)
+	if code := c.waitFgExit(20 * time.Second); code != 0 {
+		t.Errorf("the old foreground master exited %d on restart, want 0", code)
+	}
+	waitFor(t, readyTimeout, func() error {
+		s, err := c.tryStatus()
+		if err != nil {
+			return err
+		}
+		if s.Master.PID == before.Master.PID {
+			return fmt.Errorf("master pid still %d", s.Master.PID)
+		}
+		return allRunning(s, c.opts.count)
+	})
+
+	b2 := c.dial()
+	_, jb := b2.joinHist("lobby", "bob", nil)
+	if jb.Epoch != j.Epoch || jb.Offset == nil || *jb.Offset != last.Offset {
+		t.Fatalf("after restart the room is at %v epoch %q, want %d epoch %q", jb.Offset, jb.Epoch, last.Offset, j.Epoch)
+	}
+	b2.say("lobby", "x", 5)
+	b2.saidUntil("x5")
+	a2 := c.dial()
+	got, j2 := a2.joinHist("lobby", "alice", &last)
+	if j2.Recovered == nil || !*j2.Recovered {
+		t.Fatalf("resume across restart: %+v, want recovered true", j2)
+	}
+	checkSaid(t, got, texts("x", 1, 5), j.Epoch)
 }
