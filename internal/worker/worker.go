@@ -163,6 +163,9 @@ func (w *Worker) start(ctx context.Context) error {
 		hubOpts.RefreshToken = w.tokens.refresh
 	}
 	hubOpts.History = w.openHistory(ctx, bc)
+	if f, ok := o.App.(app.KeptFormatter); ok {
+		hubOpts.FormatKept = f.FormatKept
+	}
 	w.hub = hub.New(hubOpts)
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)

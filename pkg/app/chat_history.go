@@ -19,11 +19,9 @@ func (ch *Chat) joinKept(hw Historian, c Conn, room, name string, since *chatSin
 		from = &Position{Offset: since.Offset, Epoch: since.Epoch}
 	}
 	replay := func(k Kept) {
-		var o chatOut
-		if json.Unmarshal(k.Data, &o) != nil || o.Type != "said" {
-			return // not the chat's: another app wrote to the room's history
+		if o, ok := keptSaid(k); ok {
+			c.Send(o.msg())
 		}
-		c.Send(o.at(k.Position).msg())
 	}
 	done := func(r Recovery) {
 		out := chatOut{Type: "joined", Room: room, Name: name}
@@ -39,4 +37,23 @@ func (ch *Chat) joinKept(hw Historian, c Conn, room, name string, since *chatSin
 		return err
 	}
 	return ch.w.SendToRoom(room, chatOut{Type: "joined", Room: room, Name: name}.msg(), c.ID())
+}
+
+// keptSaid is a kept said with its position; false when k is no said (the
+// room's history is written by the chat only: backends may not).
+func keptSaid(k Kept) (chatOut, bool) {
+	var o chatOut
+	if json.Unmarshal(k.Data, &o) != nil || o.Type != "said" {
+		return o, false
+	}
+	return o.at(k.Position), true
+}
+
+// FormatKept is a kept said as members get it: with its offset and epoch
+// (KeptFormatter).
+func (ch *Chat) FormatKept(_ string, k Kept) Message {
+	if o, ok := keptSaid(k); ok {
+		return o.msg()
+	}
+	return chatOut{Type: "error", Error: "not a chat message"}.msg()
 }

@@ -34,10 +34,12 @@ type Historian interface {
 	// HasHistory reports whether room's messages sent with
 	// SendToRoomKept are kept.
 	HasHistory(room string) bool
-	// SendToRoomKept keeps m in room's history, then sends format(m, p)
-	// to the room's members with p its position. Without history (or
-	// when keeping it failed) it sends m itself, as SendToRoom, and
-	// returns a zero Position.
+	// SendToRoomKept keeps m in room's history, then sends it to the
+	// room's members at its position p: members on workers that follow
+	// the room's history get KeptFormatter's message, in offset order;
+	// format(m, p) is the copy sent on the room's subject for the others.
+	// Without history (or when keeping it failed) it sends m itself, as
+	// SendToRoom, and returns a zero Position.
 	SendToRoomKept(room string, m Message, format func(Message, Position) Message) (Position, error)
 	// JoinRoomSince adds c to room and replays the kept messages after
 	// since: replay is called for each, in order, then done with the
@@ -45,4 +47,12 @@ type Historian interface {
 	// delivered after done, each once, none lost at the seam. A nil since
 	// joins fresh: done gets Recovered false and the room's position.
 	JoinRoomSince(c Conn, room string, since *Position, replay func(Kept), done func(Recovery)) error
+}
+
+// KeptFormatter is implemented by applications that show a kept message's
+// position to the room's members (the chat's said carries "offset" and
+// "epoch"): the worker delivers FormatKept(room, k) instead of k's
+// Message. It runs once per message per worker, and must not block.
+type KeptFormatter interface {
+	FormatKept(room string, k Kept) Message
 }

@@ -138,3 +138,28 @@ func (s *Store) Current(ctx context.Context, room string) (app.Position, error) 
 	}
 	return app.Position{Offset: m.Sequence, Epoch: s.epoch}, nil
 }
+
+// Follow delivers room's messages kept from now on, in offset order, to fn
+// (on a goroutine of the JetStream client's), until stop is called. It
+// returns once the messages kept after its return will reach fn.
+func (s *Store) Follow(ctx context.Context, room string, fn func(app.Kept)) (stop func(), err error) {
+	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{s.subject(room)}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		k := app.Kept{Message: app.Message{Data: m.Data()}, Position: app.Position{Offset: md.Sequence.Stream, Epoch: s.epoch}}
+		k.Binary = m.Headers().Get(headerOp) == "binary"
+		fn(k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+	}
+	return cc.Stop, nil
+}

@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
@@ -37,6 +38,13 @@ type group struct {
 	// held are the members joining since a position, whose messages are
 	// held back until their replay ended (history.go); nil for most.
 	held map[*gateway.Conn]*heldBuf
+	// follow, for a room with history, stops the JetStream consumer that
+	// delivers its kept messages in offset order (history.go); nil when
+	// it has none, and its kept messages come through sub.
+	follow func()
+	// following is set while follow delivers the kept messages: their
+	// copies on the room's subject are then skipped.
+	following atomic.Bool
 }
 
 type groupState uint8
@@ -124,13 +132,22 @@ func (h *Hub) addLocked(k groupKind, name string, c *gateway.Conn) (*group, erro
 // subscribe takes g from subscribing to active, or to dropped. It runs on a
 // goroutine of its own, without h.mu, as it waits for the NATS server.
 func (h *Hub) subscribe(g *group) {
-	deliver := func(m bus.Message) { h.deliverGroup(g, m) }
+	deliver := func(m bus.Message) {
+		if m.Offset != 0 && g.following.Load() {
+			return // it comes in offset order through g.follow
+		}
+		h.deliverGroup(g, m)
+	}
 	var sub *bus.Subscription
 	var err error
 	if g.kind == userKind {
 		sub, err = h.opts.Bus.SubscribeUser(g.name, deliver)
 	} else {
 		sub, err = h.opts.Bus.SubscribeRoom(g.name, deliver)
+	}
+	var follow func()
+	if err == nil && g.kind == roomKind && h.HasHistory(g.name) {
+		follow = h.follow(g)
 	}
 	h.mu.Lock()
 	switch {
@@ -147,7 +164,7 @@ func (h *Hub) subscribe(g *group) {
 	default:
 		g.state = active
 	}
-	g.sub = sub
+	g.sub, g.follow = sub, follow
 	close(g.ready)
 	end := g.state == dropped
 	h.mu.Unlock()
@@ -215,6 +232,9 @@ func (h *Hub) end(gs ...*group) {
 	for _, g := range gs {
 		if g == nil || g.sub == nil {
 			continue
+		}
+		if g.follow != nil {
+			g.follow()
 		}
 		if err := g.sub.Unsubscribe(); err != nil {
 			h.log.Warn("unsubscribe", "kind", g.kind, "name", g.name, "err", err)

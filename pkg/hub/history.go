@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
@@ -32,6 +33,7 @@ const (
 
 // heldBuf is what a joining connection's room delivered meanwhile.
 type heldBuf struct {
+	mu    sync.Mutex // the room's subject and its JetStream consumer both add
 	msgs  []bus.Message
 	bytes int
 	over  bool // some were not held: the bounds were reached
@@ -46,13 +48,14 @@ func (g *group) hold(c *gateway.Conn) {
 }
 
 // heldLocked holds m back for c if c's messages of g are held, and says so.
-// It runs under h.mu's read lock on g's delivering goroutine, the only one
-// that adds to g's held buffers (release takes the write lock).
+// It runs under h.mu's read lock (release takes the write lock).
 func (h *Hub) heldLocked(g *group, c *gateway.Conn, m bus.Message) bool {
 	hb := g.held[c]
 	if hb == nil {
 		return false
 	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
 	n := len(m.Data)
 	if hb.over || len(hb.msgs) >= maxHeldMessages || hb.bytes+n > maxHeldBytes || h.heldBytes.Load()+int64(n) > maxHeldWorker {
 		hb.over = true
@@ -169,4 +172,30 @@ func (h *Hub) release(g *group, c *gateway.Conn, rec app.Recovery, done func(app
 			c.Send(opOf(m.Binary), m.Data)
 		}
 	}
+}
+
+// follow starts g's JetStream consumer, which delivers its room's kept
+// messages in offset order (the room's subject may bring those of two
+// senders in either order), formatted by Options.FormatKept. It returns
+// its stop, or nil when it failed: the kept messages then come through the
+// room's subject.
+func (h *Hub) follow(g *group) func() {
+	g.following.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.QueryTimeout)
+	defer cancel()
+	stop, err := h.opts.History.Follow(ctx, g.name, func(k app.Kept) {
+		m := k.Message
+		if h.opts.FormatKept != nil {
+			m = h.opts.FormatKept(g.name, k)
+		}
+		bm := busMsg(m)
+		bm.Offset = k.Offset
+		h.deliverGroup(g, bm)
+	})
+	if err != nil {
+		g.following.Store(false)
+		h.log.Warn("history: kept messages unordered", "room", g.name, "err", err)
+		return nil
+	}
+	return stop
 }

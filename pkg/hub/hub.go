@@ -11,6 +11,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 	"github.com/wsfleet/wsfleet/pkg/history"
@@ -40,6 +41,9 @@ type Options struct {
 	// History keeps the messages of rooms with history (app.Historian);
 	// nil: no room has any.
 	History *history.Store
+	// FormatKept makes the message a room's member gets of a kept one,
+	// with its position (app.KeptFormatter); nil: the message as kept.
+	FormatKept func(room string, k app.Kept) app.Message
 	// Delivered, when set, is called after a room's or a user's bus
 	// message carrying a Message.Sent was written to the local members,
 	// with that time (the worker's delivery latency); nil: not measured.

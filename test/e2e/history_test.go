@@ -178,3 +178,36 @@ func TestChatHistoryAcrossRestart(t *testing.T) {
 	}
 	checkSaid(t, got, texts("x", 1, 5), j.Epoch)
 }
+
+// TestChatHistoryOrder: two senders on different workers say at once; a
+// member gets every message once, in offset order (each worker follows the
+// room's history in order, whatever order the senders' copies arrive in).
+func TestChatHistoryOrder(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
+	r := c.dial()
+	r.joinHist("lobby", "reader", nil)
+	s1 := c.dial()
+	s2 := c.dialOtherWorker(c.owners([]*wsClient{s1})[s1].WorkerPID)
+	s1.joinHist("lobby", "s1", nil)
+	s2.joinHist("lobby", "s2", nil)
+	d1, d2 := s1.sayAsync("lobby", "a", 100), s2.sayAsync("lobby", "b", 100)
+	if err := <-d1; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-d2; err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var prev uint64
+	for len(seen) < 200 {
+		m := r.nextHist()
+		if m.Type != "said" {
+			continue
+		}
+		if m.Offset == nil || *m.Offset <= prev || seen[m.Text] {
+			t.Fatalf("said %q at %v after %d (seen before: %v)", m.Text, m.Offset, prev, seen[m.Text])
+		}
+		prev, seen[m.Text] = *m.Offset, true
+	}
+}
