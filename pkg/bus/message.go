@@ -43,6 +43,10 @@ const (
 	// (package history): the receiving worker holds it back from a member
 	// whose replay already delivered it.
 	HeaderOffset = "Wsfleet-Offset"
+	// HeaderSince, with HeaderJoin, joins the room since a position of
+	// its history, "<offset>:<epoch>": the kept messages after it are
+	// replayed first (package history).
+	HeaderSince = "Wsfleet-Since"
 )
 
 // Message is one WebSocket message on its way to connections: to every
@@ -81,6 +85,8 @@ func stamped(m Message) Message {
 type Command struct {
 	// Join, Leave and Bind name a room or a user; "" asks nothing.
 	Join, Leave, Bind string
+	// Since, with Join, is HeaderSince's value: "<offset>:<epoch>".
+	Since string
 	// Unbind removes the connection's user binding.
 	Unbind bool
 	// Close closes the connection with Code and Reason. Code 0 means none
@@ -128,6 +134,7 @@ func (c Command) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Header: nats.Header{}}
 	set(nm.Header, HeaderConn, conn)
 	set(nm.Header, HeaderJoin, c.Join)
+	set(nm.Header, HeaderSince, c.Since)
 	set(nm.Header, HeaderLeave, c.Leave)
 	set(nm.Header, HeaderBind, c.Bind)
 	if c.Unbind {
@@ -180,6 +187,7 @@ func commandOf(nm *nats.Msg) Command {
 	}
 	c.Join, c.Leave, c.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
 	c.Unbind = nm.Header.Get(HeaderUnbind) != ""
+	c.Since = nm.Header.Get(HeaderSince)
 	if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
 		c.Close, c.Reason = true, string(nm.Data)
 		if v := strings.TrimSpace(vs[0]); v != "" {

@@ -113,6 +113,10 @@ func (h *Hub) JoinRoomSince(c app.Conn, room string, since *app.Position, replay
 	if err != nil {
 		return err
 	}
+	return h.joinSince(gc, room, since, replay, done)
+}
+
+func (h *Hub) joinSince(gc *gateway.Conn, room string, since *app.Position, replay func(app.Kept), done func(app.Recovery)) error {
 	if !h.HasHistory(room) {
 		if err := h.Join(gc, room); err != nil {
 			return err

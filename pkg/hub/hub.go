@@ -86,6 +86,9 @@ type Hub struct {
 	// heldBytes are the bytes held back for joins since a position, over
 	// all of the worker's connections (history.go).
 	heldBytes atomic.Int64
+	// sinceJoins bounds the backends' joins since a position replaying at
+	// once (history_cmd.go).
+	sinceJoins chan struct{}
 }
 
 // membership is what one local connection belongs to.
@@ -107,9 +110,10 @@ func New(opts Options) *Hub {
 	}
 	return &Hub{
 		opts: opts, log: opts.Log,
-		state: make(map[*gateway.Conn]*membership),
-		rooms: make(map[string]*group),
-		users: make(map[string]*group),
+		state:      make(map[*gateway.Conn]*membership),
+		rooms:      make(map[string]*group),
+		users:      make(map[string]*group),
+		sinceJoins: make(chan struct{}, maxSinceJoins),
 	}
 }
 
@@ -385,6 +389,8 @@ func (h *Hub) deliverCommand(conn string, cmd bus.Command) {
 	}
 	var err error
 	switch {
+	case cmd.Join != "" && cmd.Since != "":
+		err = h.joinSinceCommand(c, cmd.Join, cmd.Since)
 	case cmd.Join != "":
 		_, err = h.join(c, cmd.Join)
 	case cmd.Leave != "":
