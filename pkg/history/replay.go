@@ -11,6 +11,11 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 )
 
+// MaxReplayBytes bounds a replay: the newest kept messages after the
+// position that fit in it are sent, and a replay that had more is not
+// complete. Half the default -send-buffer.
+const MaxReplayBytes = 512 << 10
+
 // Since reads room's kept messages after since, in order, and says
 // whether they are all there were. With another epoch it reads nothing;
 // with the same epoch but a gap it returns what is kept after since (at
@@ -38,6 +43,7 @@ func (s *Store) Since(ctx context.Context, room string, since app.Position) ([]a
 	}
 	subj := s.subject(room)
 	var kept []timed
+	bytes, cut := 0, false
 	for seq := since.Offset + 1; seq <= cur.Offset && len(kept) <= s.perSubj; {
 		m, err := s.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subj))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -53,6 +59,12 @@ func (s *Store) Since(ctx context.Context, room string, since app.Position) ([]a
 		k.Binary = m.Header.Get(headerOp) == "binary"
 		kept = append(kept, timed{k, m.Time})
 		seq = m.Sequence + 1
+		// The newest MaxReplayBytes only: a replay must fit the
+		// connection's send buffer, and the worker's memory.
+		for bytes += len(m.Data); bytes > MaxReplayBytes; cut = true {
+			bytes -= len(kept[0].k.Data)
+			kept = kept[1:]
+		}
 	}
 	in := gapCheck{since: since.Offset, count: len(kept), perSubj: s.perSubj}
 	if since.Offset > 0 {
@@ -68,7 +80,7 @@ func (s *Store) Since(ctx context.Context, room string, since app.Position) ([]a
 	}
 	in.streamFirst = info.State.FirstSeq
 	out, trimmed := trim(kept, rule, time.Now())
-	rec.Recovered = in.complete() && !trimmed
+	rec.Recovered = in.complete() && !trimmed && !cut
 	return out, rec, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -210,4 +211,42 @@ func TestChatHistoryOrder(t *testing.T) {
 		}
 		prev, seen[m.Text] = *m.Offset, true
 	}
+}
+
+// TestChatHistoryReplayBound: a replay is bounded in bytes (half the
+// default send buffer): resuming before 40 messages of 16 KB gets the
+// newest that fit, recovered false, and the connection stays.
+func TestChatHistoryReplayBound(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 1, app: "chat"})
+	a := c.dial()
+	_, j := a.joinHist("big", "alice", nil)
+	a.say("big", "m", 1)
+	m1 := a.saidUntil("m1")[0]
+	a.close()
+	b := c.dial()
+	b.joinHist("big", "bob", nil)
+	big := strings.Repeat("😀", 4000) // 16 KB of UTF-8
+	for i := 1; i <= 40; i++ {
+		b.sendHist(histMsg{Type: "say", Room: "big", Text: fmt.Sprintf("x%d %s", i, big)})
+		for b.nextHist().Type != "said" {
+		}
+	}
+	a2 := c.dial()
+	got, j2 := a2.joinHist("big", "alice", &histSince{Offset: *m1.Offset, Epoch: j.Epoch})
+	if j2.Recovered == nil || *j2.Recovered {
+		t.Fatalf("replay past its bound: %+v, want recovered false", j2)
+	}
+	size := 0
+	for _, m := range got {
+		size += len(m.Text)
+	}
+	if len(got) == 0 {
+		t.Fatal("replayed nothing; want the newest messages that fit")
+	}
+	if len(got) >= 40 || size > 512<<10 || !strings.HasPrefix(got[len(got)-1].Text, "x40 ") {
+		t.Fatalf("replayed %d messages, %d bytes of text, last %.8q; want the newest that fit in 512 KiB", len(got), size, got[len(got)-1].Text)
+	}
+	a2.sendHist(histMsg{Type: "say", Room: "big", Text: "still here"})
+	a2.saidUntil("still here")
 }
