@@ -333,10 +333,23 @@ func (w *Worker) openHistory(ctx context.Context, bc *bus.Client) *history.Store
 	if len(w.opts.History) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	// A JetStream cluster elects its leader within seconds of the hosts'
+	// routes forming: try again until then, unless there is no JetStream.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	st, err := history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
-		Replicas: w.opts.HistoryReplicas})
+	var st *history.Store
+	var err error
+	for {
+		st, err = history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
+			Replicas: w.opts.HistoryReplicas})
+		if err == nil || !history.Retryable(err) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		w.log.Warn("no room history (JetStream unavailable)", "err", err)
 		return nil

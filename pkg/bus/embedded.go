@@ -56,7 +56,9 @@ type EmbeddedOptions struct {
 	// that neither credentials nor traffic cross the network in clear.
 	Route RouteAuth
 	// StoreDir, when set, enables JetStream (room history, package
-	// history), keeping its files there (-data-dir).
+	// history), keeping its files there (-data-dir); with ClusterListen,
+	// only when Routes are given too (NATS's clustered JetStream needs
+	// them).
 	StoreDir string
 }
 
@@ -109,7 +111,9 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 		Port:       port,
 		NoSigs:     true,
 	}
-	if opts.StoreDir != "" {
+	// A clustered JetStream needs routes: a server given a cluster address
+	// but no route (a cluster of one, for now) runs without it.
+	if opts.StoreDir != "" && (opts.ClusterListen == "" || len(opts.Routes) > 0) {
 		so.JetStream, so.StoreDir = true, opts.StoreDir
 	}
 	for _, u := range opts.Users {

@@ -163,3 +163,10 @@ func (s *Store) Follow(ctx context.Context, room string, fn func(app.Kept)) (sto
 	}
 	return cc.Stop, nil
 }
+
+// Retryable reports whether Open's error may go away by itself (a JetStream
+// cluster electing its leader), as opposed to a server without JetStream.
+func Retryable(err error) bool {
+	return !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) &&
+		!errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse)
+}
