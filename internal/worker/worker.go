@@ -162,7 +162,9 @@ func (w *Worker) start(ctx context.Context) error {
 			conns: make(map[*gateway.Conn]*tokenState)}
 		hubOpts.RefreshToken = w.tokens.refresh
 	}
-	hubOpts.History = w.openHistory(ctx, bc)
+	if len(o.History) > 0 {
+		hubOpts.OpenHistory = w.openHistory(bc)
+	}
 	if f, ok := o.App.(app.KeptFormatter); ok {
 		hubOpts.FormatKept = f.FormatKept
 	}
@@ -326,33 +328,13 @@ func (w *Worker) stopHook() {
 	}
 }
 
-// openHistory opens the rooms' history (-history), or returns nil when no
-// room keeps any or the NATS server has no JetStream: rooms then work
-// without history (no offsets; joins since a position are not recovered).
-func (w *Worker) openHistory(ctx context.Context, bc *bus.Client) *history.Store {
-	if len(w.opts.History) == 0 {
-		return nil
-	}
-	// A JetStream cluster elects its leader within seconds of the hosts'
-	// routes forming: try again until then, unless there is no JetStream.
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var st *history.Store
-	var err error
-	for {
-		st, err = history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
+// openHistory opens the rooms' history (-history), for the hub
+// (hub.Options.OpenHistory).
+func (w *Worker) openHistory(bc *bus.Client) func(ctx context.Context) (*history.Store, error) {
+	return func(ctx context.Context) (*history.Store, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
 			Replicas: w.opts.HistoryReplicas})
-		if err == nil || !history.Retryable(err) || ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
 	}
-	if err != nil {
-		w.log.Warn("no room history (JetStream unavailable)", "err", err)
-		return nil
-	}
-	return st
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 )
 
 // The Hub keeps room history through Options.History (app.Historian). A
@@ -80,7 +81,8 @@ func (h *Hub) unholdLocked(g *group, c *gateway.Conn) *heldBuf {
 
 // HasHistory reports whether room keeps its messages.
 func (h *Hub) HasHistory(room string) bool {
-	return h.opts.History != nil && h.opts.History.Has(room)
+	st := h.history.Load()
+	return st != nil && st.Has(room)
 }
 
 // SendToRoomKept keeps m in room's history and sends format(m, position)
@@ -95,7 +97,7 @@ func (h *Hub) SendToRoomKept(room string, m app.Message, format func(app.Message
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.QueryTimeout)
 	defer cancel()
-	p, err := h.opts.History.Keep(ctx, room, m)
+	p, err := h.history.Load().Keep(ctx, room, m)
 	if err != nil {
 		h.log.Warn("history: not kept, sent live only", "room", room, "err", err)
 		return app.Position{}, h.SendToRoom(room, m, "")
@@ -129,7 +131,7 @@ func (h *Hub) joinSince(gc *gateway.Conn, room string, since *app.Position, repl
 		return err
 	}
 	if g == nil { // already a member: nothing to replay
-		done(app.Recovery{Position: app.Position{Epoch: h.opts.History.Epoch()}})
+		done(app.Recovery{Position: app.Position{Epoch: h.history.Load().Epoch()}})
 		return nil
 	}
 	if err := h.wait(g); err != nil {
@@ -140,9 +142,9 @@ func (h *Hub) joinSince(gc *gateway.Conn, room string, since *app.Position, repl
 	var kept []app.Kept
 	var rec app.Recovery
 	if since == nil {
-		rec.Position, err = h.opts.History.Current(ctx, room)
+		rec.Position, err = h.history.Load().Current(ctx, room)
 	} else {
-		kept, rec, err = h.opts.History.Since(ctx, room, *since)
+		kept, rec, err = h.history.Load().Since(ctx, room, *since)
 	}
 	if err != nil {
 		h.log.Warn("history: replay failed", "room", room, "err", err)
@@ -187,7 +189,7 @@ func (h *Hub) follow(g *group) func() {
 	g.following.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.QueryTimeout)
 	defer cancel()
-	stop, err := h.opts.History.Follow(ctx, g.name, func(k app.Kept) {
+	stop, err := h.history.Load().Follow(ctx, g.name, func(k app.Kept) {
 		m := k.Message
 		if h.opts.FormatKept != nil {
 			m = h.opts.FormatKept(g.name, k)
@@ -202,4 +204,33 @@ func (h *Hub) follow(g *group) func() {
 		return nil
 	}
 	return stop
+}
+
+// openHistory opens the history store with Options.OpenHistory, trying
+// again every second while that may help, until ctx ends.
+func (h *Hub) openHistory(ctx context.Context) {
+	for !h.tryHistory(ctx) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// tryHistory tries to open the history store once. It says whether trying
+// is over: opened, or no use trying again.
+func (h *Hub) tryHistory(ctx context.Context) bool {
+	st, err := h.opts.OpenHistory(ctx)
+	switch {
+	case err == nil:
+		h.history.Store(st)
+		h.log.Info("room history on", "epoch", st.Epoch())
+		return true
+	case !history.Retryable(err) || ctx.Err() != nil:
+		h.log.Warn("no room history (JetStream unavailable)", "err", err)
+		return true
+	}
+	h.log.Info("room history not yet available; trying again", "err", err)
+	return false
 }

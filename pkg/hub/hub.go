@@ -38,9 +38,12 @@ type Options struct {
 	// expiry (app.Worker.RefreshToken); nil when the worker checks no
 	// tokens.
 	RefreshToken func(c *gateway.Conn, token string) (time.Time, error)
-	// History keeps the messages of rooms with history (app.Historian);
-	// nil: no room has any.
-	History *history.Store
+	// OpenHistory opens the store of rooms' history (app.Historian); nil:
+	// no room has any. Start calls it on a goroutine of the hub's, again
+	// every second while it fails with an error history.Retryable
+	// accepts (a JetStream cluster electing its leader once the hosts'
+	// routes formed): until then rooms have no history.
+	OpenHistory func(ctx context.Context) (*history.Store, error)
 	// FormatKept makes the message a room's member gets of a kept one,
 	// with its position (app.KeptFormatter); nil: the message as kept.
 	FormatKept func(room string, k app.Kept) app.Message
@@ -86,6 +89,8 @@ type Hub struct {
 	// heldBytes are the bytes held back for joins since a position, over
 	// all of the worker's connections (history.go).
 	heldBytes atomic.Int64
+	// history is the store OpenHistory opened; nil before, or without.
+	history atomic.Pointer[history.Store]
 	// sinceJoins bounds the backends' joins since a position replaying at
 	// once (history_cmd.go).
 	sinceJoins chan struct{}
@@ -146,6 +151,11 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	ctx, h.stop = context.WithCancel(context.Background())
 	h.wg.Go(func() { b.RunHeartbeat(ctx, bus.Workers, h.opts.Self) })
+	// The first try is made now, so that a worker that starts with
+	// JetStream at hand serves history from its first connection.
+	if h.opts.OpenHistory != nil && !h.tryHistory(ctx) {
+		h.wg.Go(func() { h.openHistory(ctx) })
+	}
 	return nil
 }
 
