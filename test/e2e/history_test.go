@@ -250,3 +250,28 @@ func TestChatHistoryReplayBound(t *testing.T) {
 	a2.sendHist(histMsg{Type: "say", Room: "big", Text: "still here"})
 	a2.saidUntil("still here")
 }
+
+// TestChatHistoryAcrossReload: `reload` replaces every worker (their
+// clients are closed with 1012); a client resumes on the new ones with
+// nothing missing.
+func TestChatHistoryAcrossReload(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, clusterOpts{count: 2, app: "chat", grace: 2 * time.Second})
+	a := c.dial()
+	_, j := a.joinHist("lobby", "alice", nil)
+	a.say("lobby", "m", 3)
+	seen := a.saidUntil("m3")
+	c.mustCLI("reload")
+	a.expectClose(20*time.Second, statusGoingAway, statusServiceRestart)
+
+	b := c.dial()
+	b.joinHist("lobby", "bob", nil)
+	b.say("lobby", "x", 5)
+	b.saidUntil("x5")
+	a2 := c.dial()
+	got, j2 := a2.joinHist("lobby", "alice", &histSince{Offset: *seen[2].Offset, Epoch: j.Epoch})
+	if j2.Recovered == nil || !*j2.Recovered {
+		t.Fatalf("resume across reload: %+v, want recovered true", j2)
+	}
+	checkSaid(t, got, texts("x", 1, 5), j.Epoch)
+}
