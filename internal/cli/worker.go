@@ -98,7 +98,7 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 		Bus: bus.Options{URL: s.NATSURL, Prefix: cfg.ClusterName, Auth: s.NATSAuth, Logger: log,
 			Name: fmt.Sprintf("worker %d pid %d", s.Slot, os.Getpid())},
 		Events: cfg.Events, EventHeaders: cfg.EventHeaders, MaxRooms: cfg.MaxRooms,
-		HistoryReplicas:  cfg.HistoryReplicas,
+		HistoryReplicas: cfg.HistoryReplicas, HistoryMaxBytes: cfg.HistoryMaxBytes,
 		TokenExpireClose: cfg.JWTExpireClose,
 		Gateway: gateway.Options{
 			MaxMessage: cfg.MaxMessage, SendBuffer: int(cfg.SendBuffer),

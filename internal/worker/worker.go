@@ -59,6 +59,7 @@ type Options struct {
 	// (-history); HistoryReplicas is the stream's replicas.
 	History         history.Rules
 	HistoryReplicas int
+	HistoryMaxBytes int64
 	// Tokens, when set, checks every client's connection token
 	// (-jwt-secret-file, -jwt-key-file): 401 without a valid one, and the
 	// connection bound to its sub.
@@ -335,6 +336,6 @@ func (w *Worker) openHistory(bc *bus.Client) func(ctx context.Context) (*history
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		return history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
-			Replicas: w.opts.HistoryReplicas})
+			Replicas: w.opts.HistoryReplicas, MaxBytes: w.opts.HistoryMaxBytes})
 	}
 }

@@ -157,6 +157,9 @@ func (c *Config) checkConnections() []string {
 	if _, err := history.ParseRules(c.History); err != nil {
 		add("-history: %v", err)
 	}
+	if c.HistoryMaxBytes < 1<<20 {
+		add("-history-max-bytes must be at least 1MiB (got %d bytes)", c.HistoryMaxBytes)
+	}
 	if c.HistoryReplicas < 1 || c.HistoryReplicas > 5 {
 		add("-history-replicas must be 1 to 5 (got %d)", c.HistoryReplicas)
 	}

@@ -136,6 +136,10 @@ type Config struct {
 	// HistoryReplicas is the history stream's replicas (-history-replicas),
 	// for a NATS cluster of 3 hosts or more. Default 1.
 	HistoryReplicas int
+	// HistoryMaxBytes bounds the history stream's size; past it the
+	// oldest messages of every room go first (-history-max-bytes).
+	// Default 1 GiB.
+	HistoryMaxBytes int64
 	// DataDir is where the embedded NATS keeps JetStream's files, so that
 	// history survives reload and restart (-data-dir). Default: "data"
 	// beside the pid file. The master makes it, mode 0700.
@@ -205,6 +209,7 @@ func Default() Config {
 		MaxRooms:           100,
 		History:            "*=100,1h",
 		HistoryReplicas:    1,
+		HistoryMaxBytes:    1 << 30,
 		MaxRequestHead:     32 << 10,
 		WebhookTimeout:     5 * time.Second,
 		WebhookConcurrency: 64,

@@ -56,6 +56,7 @@ func (c *Config) workerFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.DemoPage, "demo-page", c.DemoPage, "answer plain HTTP GETs on the WebSocket port with the demo page")
 	fs.StringVar(&c.History, "history", c.History, "rooms whose messages are kept in JetStream for resuming clients: 'PATTERN=COUNT,AGE;...' ('*' matches any run of characters; the first match wins), or off")
 	fs.IntVar(&c.HistoryReplicas, "history-replicas", c.HistoryReplicas, "the history stream's replicas (3 for a NATS cluster of 3 hosts)")
+	flagx.SizeVar(fs, &c.HistoryMaxBytes, "history-max-bytes", "the most the rooms' history may hold, all rooms together; past it the oldest messages go first")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded NATS keeps JetStream's files (room history) (default: data beside the pid file)")
 	fs.IntVar(&c.MaxRooms, "max-rooms", c.MaxRooms, "the most rooms one connection may be in at once; a join beyond it is refused with an error")
 	fs.StringVar(&c.JWTSecretFile, "jwt-secret-file", c.JWTSecretFile, "require a connection token (JWT: the token query parameter or Authorization: Bearer) signed with HS256/384/512 and the secret in this file (trimmed; at least 32 bytes)")

@@ -11,11 +11,11 @@ import (
 func TestCheckHistory(t *testing.T) {
 	c := Default()
 	c.PIDFile = filepath.Join(t.TempDir(), "master.pid")
-	if err := parse(t, &c, "-history", "lobby=0,1m", "-history-replicas", "0"); err != nil {
+	if err := parse(t, &c, "-history", "lobby=0,1m", "-history-replicas", "0", "-history-max-bytes", "1000"); err != nil {
 		t.Fatal(err)
 	}
 	p := strings.Join(c.Check(), "\n")
-	for _, flag := range []string{"-history:", "-history-replicas"} {
+	for _, flag := range []string{"-history:", "-history-replicas", "-history-max-bytes"} {
 		if !strings.Contains(p, flag) {
 			t.Errorf("no problem names %s:\n%s", flag, p)
 		}

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -40,6 +41,8 @@ type Options struct {
 	Rules Rules
 	// Replicas is the stream's replicas (-history-replicas); default 1.
 	Replicas int
+	// MaxBytes bounds the stream's size (-history-max-bytes); 0: none.
+	MaxBytes int64
 	// Replays bounds the replays one worker runs at once; default 16.
 	Replays int
 }
@@ -67,7 +70,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	cfg := jetstream.StreamConfig{
 		Name: s.name, Subjects: []string{s.prefix + ">"}, Storage: jetstream.FileStorage,
 		Replicas: o.Replicas, MaxMsgsPerSubject: int64(count), MaxAge: age,
-		Discard: jetstream.DiscardOld, AllowDirect: true,
+		Discard: jetstream.DiscardOld, AllowDirect: true, MaxBytes: cmp.Or(o.MaxBytes, -1),
 	}
 	st, err := js.Stream(ctx, s.name)
 	switch {
@@ -79,7 +82,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		}
 	case err == nil:
 		old := st.CachedInfo().Config
-		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.Replicas != cfg.Replicas {
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.Replicas != cfg.Replicas || old.MaxBytes != cfg.MaxBytes {
 			cfg.Metadata = old.Metadata
 			if _, uerr := js.UpdateStream(ctx, cfg); uerr != nil {
 				return nil, fmt.Errorf("history: update stream %s: %w", s.name, uerr)
