@@ -38,6 +38,10 @@ type group struct {
 	// held are the members joining since a position, whose messages are
 	// held back until their replay ended (history.go); nil for most.
 	held map[*gateway.Conn]*heldBuf
+	// floor is, for members that joined since a position, the offset
+	// their replay went up to: a kept message at or below it reaching the
+	// worker after the replay (a late copy) is not delivered to them again.
+	floor map[*gateway.Conn]uint64
 	// follow, for a room with history, stops the JetStream consumer that
 	// delivers its kept messages in offset order (history.go); nil when
 	// it has none, and its kept messages come through sub.
@@ -253,6 +257,9 @@ func (h *Hub) deliverGroup(g *group, m bus.Message) {
 		}
 		if len(g.held) > 0 && h.heldLocked(g, c, m) {
 			continue
+		}
+		if len(g.floor) > 0 && m.Offset != 0 && m.Offset <= g.floor[c] {
+			continue // replayed already
 		}
 		members = append(members, c)
 	}

@@ -70,6 +70,7 @@ func (h *Hub) heldLocked(g *group, c *gateway.Conn, m bus.Message) bool {
 
 // unholdLocked drops c's held messages of g. h.mu is held.
 func (h *Hub) unholdLocked(g *group, c *gateway.Conn) *heldBuf {
+	delete(g.floor, c)
 	hb := g.held[c]
 	if hb == nil {
 		return nil
@@ -169,6 +170,12 @@ func (h *Hub) release(g *group, c *gateway.Conn, rec app.Recovery, done func(app
 	done(rec)
 	if hb == nil {
 		return // it left meanwhile
+	}
+	if rec.Position.Offset > 0 {
+		if g.floor == nil {
+			g.floor = make(map[*gateway.Conn]uint64)
+		}
+		g.floor[c] = rec.Position.Offset
 	}
 	for _, m := range hb.msgs {
 		if m.Offset != 0 && m.Offset <= rec.Position.Offset {
