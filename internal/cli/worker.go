@@ -22,6 +22,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
 
@@ -97,6 +98,7 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 		Bus: bus.Options{URL: s.NATSURL, Prefix: cfg.ClusterName, Auth: s.NATSAuth, Logger: log,
 			Name: fmt.Sprintf("worker %d pid %d", s.Slot, os.Getpid())},
 		Events: cfg.Events, EventHeaders: cfg.EventHeaders, MaxRooms: cfg.MaxRooms,
+		HistoryReplicas: cfg.HistoryReplicas, HistoryMaxBytes: cfg.HistoryMaxBytes,
 		TokenExpireClose: cfg.JWTExpireClose,
 		Gateway: gateway.Options{
 			MaxMessage: cfg.MaxMessage, SendBuffer: int(cfg.SendBuffer),
@@ -106,13 +108,16 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 			MaxConns: s.MaxConns, MaxConnsPerIP: s.MaxConnsPerIP, MaxRequestHead: int(cfg.MaxRequestHead),
 		},
 	}
+	var err error
+	if o.History, err = history.ParseRules(cfg.History); err != nil {
+		return o, fmt.Errorf("-history: %w", err)
+	}
 	if cfg.DemoPage && env.Program.Assets != nil {
 		o.Gateway.HTTP = site.Handler(env.Program.Assets)
 	}
 	if err := env.Program.OwnFlags(s.AppFlags); err != nil {
 		return o, fmt.Errorf("the program's flags: %w", err)
 	}
-	var err error
 	if o.App, err = env.Program.NewApp(); err != nil {
 		return o, fmt.Errorf("the application: %w", err)
 	}

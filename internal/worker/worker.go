@@ -20,6 +20,7 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 	"github.com/wsfleet/wsfleet/pkg/hub"
 	"github.com/wsfleet/wsfleet/pkg/reuse"
 )
@@ -54,6 +55,11 @@ type Options struct {
 	// MaxRooms is the most rooms one connection may be in (-max-rooms).
 	// Default hub.DefaultMaxRooms.
 	MaxRooms int
+	// History says which rooms keep their messages in JetStream
+	// (-history); HistoryReplicas is the stream's replicas.
+	History         history.Rules
+	HistoryReplicas int
+	HistoryMaxBytes int64
 	// Tokens, when set, checks every client's connection token
 	// (-jwt-secret-file, -jwt-key-file): 401 without a valid one, and the
 	// connection bound to its sub.
@@ -156,6 +162,12 @@ func (w *Worker) start(ctx context.Context) error {
 		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
 			conns: make(map[*gateway.Conn]*tokenState)}
 		hubOpts.RefreshToken = w.tokens.refresh
+	}
+	if len(o.History) > 0 {
+		hubOpts.OpenHistory = w.openHistory(bc)
+	}
+	if f, ok := o.App.(app.KeptFormatter); ok {
+		hubOpts.FormatKept = f.FormatKept
 	}
 	w.hub = hub.New(hubOpts)
 	if err := w.hub.Start(ctx); err != nil {
@@ -314,5 +326,16 @@ func (w *Worker) stopHook() {
 	defer cancel()
 	if err := w.hook.client.Shutdown(ctx); err != nil {
 		w.log.Warn("webhook events dropped at stop", "err", err)
+	}
+}
+
+// openHistory opens the rooms' history (-history), for the hub
+// (hub.Options.OpenHistory).
+func (w *Worker) openHistory(bc *bus.Client) func(ctx context.Context) (*history.Store, error) {
+	return func(ctx context.Context) (*history.Store, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
+			Replicas: w.opts.HistoryReplicas, MaxBytes: w.opts.HistoryMaxBytes})
 	}
 }

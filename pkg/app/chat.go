@@ -46,6 +46,14 @@ type chatIn struct {
 	Token *string `json:"token"`
 	// After pages a members reply: the names after this one.
 	After *string `json:"after"`
+	// Since is where a join resumes a room's history.
+	Since *chatSince `json:"since"`
+}
+
+// chatSince is a position in a room's history, as the client saw it last.
+type chatSince struct {
+	Offset uint64 `json:"offset"`
+	Epoch  string `json:"epoch"`
 }
 
 // chatOut is every server message.
@@ -63,6 +71,11 @@ type chatOut struct {
 	Error       string   `json:"error,omitempty"`
 	Next        string   `json:"next,omitempty"`
 	Expires     string   `json:"expires,omitempty"`
+	// Offset and Epoch are a said's position in the room's history, and
+	// the room's position in a joined sent to the joiner (history.go).
+	Offset    *uint64 `json:"offset,omitempty"`
+	Epoch     string  `json:"epoch,omitempty"`
+	Recovered *bool   `json:"recovered,omitempty"`
 }
 
 func (o chatOut) msg() Message {
@@ -173,6 +186,9 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 		return err
 	}
 	c.SetValue(name)
+	if hw, ok := ch.w.(Historian); ok && (in.Since != nil || hw.HasHistory(room)) {
+		return ch.joinKept(hw, c, room, name, in.Since)
+	}
 	if err := ch.w.JoinRoom(c, room); err != nil {
 		return err
 	}
@@ -221,7 +237,12 @@ func (ch *Chat) say(c Conn, in chatIn) error {
 	if err != nil {
 		return err
 	}
-	return ch.w.SendToRoom(room, chatOut{Type: "said", Room: room, From: name, Text: text}.msg(), "")
+	said := chatOut{Type: "said", Room: room, From: name, Text: text}
+	if hw, ok := ch.w.(Historian); ok && hw.HasHistory(room) {
+		_, err := hw.SendToRoomKept(room, said.msg(), func(_ Message, p Position) Message { return said.at(p).msg() })
+		return err
+	}
+	return ch.w.SendToRoom(room, said.msg(), "")
 }
 
 func (ch *Chat) leave(c Conn, in chatIn) error {

@@ -55,6 +55,11 @@ type EmbeddedOptions struct {
 	// shares, and TLS whose certificates each side verifies against CA, so
 	// that neither credentials nor traffic cross the network in clear.
 	Route RouteAuth
+	// StoreDir, when set, enables JetStream (room history, package
+	// history), keeping its files there (-data-dir); with ClusterListen,
+	// only when Routes are given too (NATS's clustered JetStream needs
+	// them).
+	StoreDir string
 }
 
 // User is an account of the embedded server.
@@ -105,6 +110,11 @@ func StartEmbedded(opts EmbeddedOptions, log *slog.Logger) (*Embedded, error) {
 		Host:       host,
 		Port:       port,
 		NoSigs:     true,
+	}
+	// A clustered JetStream needs routes: a server given a cluster address
+	// but no route (a cluster of one, for now) runs without it.
+	if opts.StoreDir != "" && (opts.ClusterListen == "" || len(opts.Routes) > 0) {
+		so.JetStream, so.StoreDir = true, opts.StoreDir
 	}
 	for _, u := range opts.Users {
 		su := &server.User{Username: u.Name, Password: u.Password}

@@ -39,6 +39,14 @@ const (
 	// nanoseconds, from which a worker measures its delivery latency.
 	// A message without it is not measured.
 	HeaderSent = "Wsfleet-Sent"
+	// HeaderOffset holds a room message's position in the room's history
+	// (package history): the receiving worker holds it back from a member
+	// whose replay already delivered it.
+	HeaderOffset = "Wsfleet-Offset"
+	// HeaderSince, with HeaderJoin, joins the room since a position of
+	// its history, "<offset>:<epoch>": the kept messages after it are
+	// replayed first (package history).
+	HeaderSince = "Wsfleet-Since"
 )
 
 // Message is one WebSocket message on its way to connections: to every
@@ -58,6 +66,9 @@ type Message struct {
 	// carries no such header. PublishAll, PublishRoom and PublishUser set
 	// it when it is zero.
 	Sent time.Time
+	// Offset is the message's offset in its room's history (HeaderOffset);
+	// 0 for a message not kept.
+	Offset uint64
 }
 
 // stamped is m with Sent set to now, unless it was set.
@@ -74,6 +85,8 @@ func stamped(m Message) Message {
 type Command struct {
 	// Join, Leave and Bind name a room or a user; "" asks nothing.
 	Join, Leave, Bind string
+	// Since, with Join, is HeaderSince's value: "<offset>:<epoch>".
+	Since string
 	// Unbind removes the connection's user binding.
 	Unbind bool
 	// Close closes the connection with Code and Reason. Code 0 means none
@@ -95,7 +108,7 @@ func (c Command) empty() bool {
 // for (on a worker's subject).
 func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Data: m.Data}
-	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" && m.Sent.IsZero() {
+	if !m.Binary && m.Exclude == "" && m.Tick == nil && conn == "" && m.Sent.IsZero() && m.Offset == 0 {
 		return nm // no header at all
 	}
 	nm.Header = nats.Header{}
@@ -110,6 +123,9 @@ func (m Message) natsMsg(subject, conn string) *nats.Msg {
 	if !m.Sent.IsZero() {
 		nm.Header.Set(HeaderSent, strconv.FormatInt(m.Sent.UnixNano(), 10))
 	}
+	if m.Offset != 0 {
+		nm.Header.Set(HeaderOffset, strconv.FormatUint(m.Offset, 10))
+	}
 	return nm
 }
 
@@ -118,6 +134,7 @@ func (c Command) natsMsg(subject, conn string) *nats.Msg {
 	nm := &nats.Msg{Subject: subject, Header: nats.Header{}}
 	set(nm.Header, HeaderConn, conn)
 	set(nm.Header, HeaderJoin, c.Join)
+	set(nm.Header, HeaderSince, c.Since)
 	set(nm.Header, HeaderLeave, c.Leave)
 	set(nm.Header, HeaderBind, c.Bind)
 	if c.Unbind {
@@ -155,6 +172,9 @@ func messageOf(nm *nats.Msg) Message {
 			m.Sent = time.Unix(0, ns)
 		}
 	}
+	if v := nm.Header.Get(HeaderOffset); v != "" {
+		m.Offset, _ = strconv.ParseUint(v, 10, 64) // not a number: 0, not kept
+	}
 	return m
 }
 
@@ -167,6 +187,7 @@ func commandOf(nm *nats.Msg) Command {
 	}
 	c.Join, c.Leave, c.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
 	c.Unbind = nm.Header.Get(HeaderUnbind) != ""
+	c.Since = nm.Header.Get(HeaderSince)
 	if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
 		c.Close, c.Reason = true, string(nm.Data)
 		if v := strings.TrimSpace(vs[0]); v != "" {

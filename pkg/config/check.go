@@ -11,6 +11,7 @@ import (
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/bus"
+	"github.com/wsfleet/wsfleet/pkg/history"
 )
 
 // Check checks every setting and makes c's file names absolute, so that
@@ -45,6 +46,10 @@ func (c *Config) Check() []string {
 		c.LogFile = filepath.Join(filepath.Dir(c.PIDFile), "master.log")
 	}
 	c.LogFile = abs(c.LogFile)
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(filepath.Dir(c.PIDFile), "data")
+	}
+	c.DataDir = abs(c.DataDir)
 	return p
 }
 
@@ -157,6 +162,15 @@ func (c *Config) checkConnections() []string {
 	}
 	if c.MaxRequestHead < 1<<10 || c.MaxRequestHead > 1<<20 {
 		add("-max-request-head must be between 1KiB and 1MiB (got %d bytes)", c.MaxRequestHead)
+	}
+	if _, err := history.ParseRules(c.History); err != nil {
+		add("-history: %v", err)
+	}
+	if c.HistoryMaxBytes < 1<<20 {
+		add("-history-max-bytes must be at least 1MiB (got %d bytes)", c.HistoryMaxBytes)
+	}
+	if c.HistoryReplicas < 1 || c.HistoryReplicas > 5 {
+		add("-history-replicas must be 1 to 5 (got %d)", c.HistoryReplicas)
 	}
 	if c.MaxRooms < 1 {
 		add("-max-rooms must be at least 1 (got %d)", c.MaxRooms)

@@ -132,6 +132,22 @@ type Config struct {
 	// MaxRooms is the most rooms one connection may be in (-max-rooms).
 	// Default 100.
 	MaxRooms int
+	// History says which rooms keep their messages in JetStream, and how
+	// many for how long (-history): 'PATTERN=COUNT,AGE;...', '*' matching
+	// any run of characters, the first match winning; "off" keeps none.
+	// Default "*=100,1h".
+	History string
+	// HistoryReplicas is the history stream's replicas (-history-replicas),
+	// for a NATS cluster of 3 hosts or more. Default 1.
+	HistoryReplicas int
+	// HistoryMaxBytes bounds the history stream's size; past it the
+	// oldest messages of every room go first (-history-max-bytes).
+	// Default 1 GiB.
+	HistoryMaxBytes int64
+	// DataDir is where the embedded NATS keeps JetStream's files, so that
+	// history survives reload and restart (-data-dir). Default: "data"
+	// beside the pid file. The master makes it, mode 0700.
+	DataDir string
 	// JWTSecretFile and JWTKeyFile require a connection token signed with
 	// the HMAC secret, or the private half of the PEM public key, in the
 	// file (-jwt-secret-file, -jwt-key-file).
@@ -195,6 +211,9 @@ func Default() Config {
 		IdleTimeout:        60 * time.Second,
 		DemoPage:           true,
 		MaxRooms:           100,
+		History:            "*=100,1h",
+		HistoryReplicas:    1,
+		HistoryMaxBytes:    1 << 30,
 		MaxRequestHead:     32 << 10,
 		WebhookTimeout:     5 * time.Second,
 		WebhookConcurrency: 64,

@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
@@ -34,6 +35,20 @@ type group struct {
 	sub     *bus.Subscription // set when active
 	ready   chan struct{}     // closed when subscribing ends, either way
 	err     error             // why subscribing failed; read after ready
+	// held are the members joining since a position, whose messages are
+	// held back until their replay ended (history.go); nil for most.
+	held map[*gateway.Conn]*heldBuf
+	// floor is, for members that joined since a position, the offset
+	// their replay went up to: a kept message at or below it reaching the
+	// worker after the replay (a late copy) is not delivered to them again.
+	floor map[*gateway.Conn]uint64
+	// follow, for a room with history, stops the JetStream consumer that
+	// delivers its kept messages in offset order (history.go); nil when
+	// it has none, and its kept messages come through sub.
+	follow func()
+	// following is set while follow delivers the kept messages: their
+	// copies on the room's subject are then skipped.
+	following atomic.Bool
 }
 
 type groupState uint8
@@ -121,13 +136,22 @@ func (h *Hub) addLocked(k groupKind, name string, c *gateway.Conn) (*group, erro
 // subscribe takes g from subscribing to active, or to dropped. It runs on a
 // goroutine of its own, without h.mu, as it waits for the NATS server.
 func (h *Hub) subscribe(g *group) {
-	deliver := func(m bus.Message) { h.deliverGroup(g, m) }
+	deliver := func(m bus.Message) {
+		if m.Offset != 0 && g.following.Load() {
+			return // it comes in offset order through g.follow
+		}
+		h.deliverGroup(g, m)
+	}
 	var sub *bus.Subscription
 	var err error
 	if g.kind == userKind {
 		sub, err = h.opts.Bus.SubscribeUser(g.name, deliver)
 	} else {
 		sub, err = h.opts.Bus.SubscribeRoom(g.name, deliver)
+	}
+	var follow func()
+	if err == nil && g.kind == roomKind && h.HasHistory(g.name) {
+		follow = h.follow(g)
 	}
 	h.mu.Lock()
 	switch {
@@ -136,6 +160,7 @@ func (h *Hub) subscribe(g *group) {
 		h.dropLocked(g)
 		for c := range g.members {
 			h.forgetLocked(g, c)
+			h.unholdLocked(g, c)
 		}
 		clear(g.members)
 	case len(g.members) == 0: // everyone left while it subscribed
@@ -143,7 +168,7 @@ func (h *Hub) subscribe(g *group) {
 	default:
 		g.state = active
 	}
-	g.sub = sub
+	g.sub, g.follow = sub, follow
 	close(g.ready)
 	end := g.state == dropped
 	h.mu.Unlock()
@@ -189,6 +214,7 @@ func (h *Hub) removeLocked(k groupKind, name string, c *gateway.Conn) *group {
 		return nil
 	}
 	delete(g.members, c)
+	h.unholdLocked(g, c)
 	if len(g.members) > 0 || g.state != active {
 		return nil // a subscribing group is settled by its subscribe
 	}
@@ -211,6 +237,9 @@ func (h *Hub) end(gs ...*group) {
 		if g == nil || g.sub == nil {
 			continue
 		}
+		if g.follow != nil {
+			g.follow()
+		}
 		if err := g.sub.Unsubscribe(); err != nil {
 			h.log.Warn("unsubscribe", "kind", g.kind, "name", g.name, "err", err)
 		}
@@ -223,9 +252,16 @@ func (h *Hub) deliverGroup(g *group, m bus.Message) {
 	h.mu.RLock()
 	members := make([]*gateway.Conn, 0, len(g.members))
 	for c := range g.members {
-		if c.ID() != m.Exclude {
-			members = append(members, c)
+		if c.ID() == m.Exclude {
+			continue
 		}
+		if len(g.held) > 0 && h.heldLocked(g, c, m) {
+			continue
+		}
+		if len(g.floor) > 0 && m.Offset != 0 && m.Offset <= g.floor[c] {
+			continue // replayed already
+		}
+		members = append(members, c)
 	}
 	h.mu.RUnlock()
 	if len(members) == 0 {

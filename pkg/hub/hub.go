@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/gobwas/ws"
-
+	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/history"
 )
 
 // Options configures a Hub.
@@ -35,6 +36,15 @@ type Options struct {
 	// expiry (app.Worker.RefreshToken); nil when the worker checks no
 	// tokens.
 	RefreshToken func(c *gateway.Conn, token string) (time.Time, error)
+	// OpenHistory opens the store of rooms' history (app.Historian); nil:
+	// no room has any. Start calls it on a goroutine of the hub's, again
+	// every second while it fails with an error history.Retryable
+	// accepts (a JetStream cluster electing its leader once the hosts'
+	// routes formed): until then rooms have no history.
+	OpenHistory func(ctx context.Context) (*history.Store, error)
+	// FormatKept makes the message a room's member gets of a kept one,
+	// with its position (app.KeptFormatter); nil: the message as kept.
+	FormatKept func(room string, k app.Kept) app.Message
 	// Delivered, when set, is called after a room's or a user's bus
 	// message carrying a Message.Sent was written to the local members,
 	// with that time (the worker's delivery latency); nil: not measured.
@@ -74,6 +84,14 @@ type Hub struct {
 	state   map[*gateway.Conn]*membership
 	rooms   map[string]*group
 	users   map[string]*group
+	// heldBytes are the bytes held back for joins since a position, over
+	// all of the worker's connections (history.go).
+	heldBytes atomic.Int64
+	// history is the store OpenHistory opened; nil before, or without.
+	history atomic.Pointer[history.Store]
+	// sinceJoins bounds the backends' joins since a position replaying at
+	// once (history_cmd.go).
+	sinceJoins chan struct{}
 }
 
 // membership is what one local connection belongs to.
@@ -95,9 +113,10 @@ func New(opts Options) *Hub {
 	}
 	return &Hub{
 		opts: opts, log: opts.Log,
-		state: make(map[*gateway.Conn]*membership),
-		rooms: make(map[string]*group),
-		users: make(map[string]*group),
+		state:      make(map[*gateway.Conn]*membership),
+		rooms:      make(map[string]*group),
+		users:      make(map[string]*group),
+		sinceJoins: make(chan struct{}, maxSinceJoins),
 	}
 }
 
@@ -130,6 +149,11 @@ func (h *Hub) Start(ctx context.Context) error {
 	}
 	ctx, h.stop = context.WithCancel(context.Background())
 	h.wg.Go(func() { b.RunHeartbeat(ctx, bus.Workers, h.opts.Self) })
+	// The first try is made now, so that a worker that starts with
+	// JetStream at hand serves history from its first connection.
+	if h.opts.OpenHistory != nil && !h.tryHistory(ctx) {
+		h.wg.Go(func() { h.openHistory(ctx) })
+	}
 	return nil
 }
 
@@ -215,7 +239,11 @@ func (h *Hub) Join(c *gateway.Conn, room string) error {
 
 // join adds c to room without waiting for the subscription; it returns the
 // group, nil when c was already in the room.
-func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
+func (h *Hub) join(c *gateway.Conn, room string) (*group, error) { return h.joinWith(c, room, false) }
+
+// joinWith is join; hold also holds the room's messages to c back until
+// release (history.go).
+func (h *Hub) joinWith(c *gateway.Conn, room string, hold bool) (*group, error) {
 	if err := checkName(room); err != nil {
 		return nil, err
 	}
@@ -241,6 +269,9 @@ func (h *Hub) join(c *gateway.Conn, room string) (*group, error) {
 		m.rooms = make(map[string]struct{})
 	}
 	m.rooms[room] = struct{}{}
+	if hold {
+		g.hold(c)
+	}
 	return g, nil
 }
 
@@ -346,43 +377,4 @@ func (h *Hub) ConnUser(c *gateway.Conn) string {
 		return m.uid
 	}
 	return ""
-}
-
-// deliverDirect writes a message to one of this worker's connections.
-func (h *Hub) deliverDirect(conn string, m bus.Message) {
-	if c := h.opts.Conns.Lookup(conn); c != nil { // else gone meanwhile: at most once
-		c.Send(opOf(m.Binary), m.Data)
-	}
-}
-
-// deliverCommand does a backend's command for one of this worker's
-// connections. Commands are not acknowledged (docs/backend.md): a join or
-// bind does not wait for its subscription, which would hold up every other
-// message to this worker's connections behind a NATS round trip.
-func (h *Hub) deliverCommand(conn string, cmd bus.Command) {
-	c := h.opts.Conns.Lookup(conn)
-	if c == nil {
-		return // gone meanwhile: at most once
-	}
-	var err error
-	switch {
-	case cmd.Join != "":
-		_, err = h.join(c, cmd.Join)
-	case cmd.Leave != "":
-		err = h.Leave(c, cmd.Leave)
-	case cmd.Bind != "":
-		_, err = h.bind(c, cmd.Bind)
-	case cmd.Unbind:
-		err = h.Unbind(c)
-	}
-	if err != nil {
-		h.log.Warn("command failed", "conn", conn, "err", err)
-	}
-	if cmd.Close {
-		code := ws.StatusNormalClosure // Wsfleet-Close with no code
-		if cmd.Code != 0 {
-			code = gateway.StatusCode(cmd.Code)
-		}
-		c.Close(code, cmd.Reason) // which logs a code that may not be sent and sends 1011
-	}
 }

@@ -1,0 +1,58 @@
+package app
+
+// Position is a place in a room's history: the offset of a kept message,
+// which increases strictly (not contiguously) within the room, and the
+// epoch of the history it belongs to, which changes whenever that history
+// was lost (its store recreated). Offset 0 is before every message.
+type Position struct {
+	Offset uint64
+	Epoch  string
+}
+
+// Kept is one message of a room's history, as it was kept, and where.
+type Kept struct {
+	Message
+	Position
+}
+
+// Recovery is how a join since a position went.
+type Recovery struct {
+	// Recovered is true only when every kept message after the position
+	// was delivered: same epoch, and nothing after it dropped by the
+	// history's limits. False: the page should reload its state.
+	Recovered bool
+	// Position is the room's position once the replay ended (the last
+	// message replayed, or the room's last kept message); zero Offset and
+	// an empty Epoch without history.
+	Position Position
+}
+
+// Historian is implemented by a Worker that keeps room history (-history;
+// the hub does). Rooms without history, or a cluster without JetStream,
+// work as with SendToRoom and JoinRoom.
+type Historian interface {
+	// HasHistory reports whether room's messages sent with
+	// SendToRoomKept are kept.
+	HasHistory(room string) bool
+	// SendToRoomKept keeps m in room's history, then sends it to the
+	// room's members at its position p: members on workers that follow
+	// the room's history get KeptFormatter's message, in offset order;
+	// format(m, p) is the copy sent on the room's subject for the others.
+	// Without history (or when keeping it failed) it sends m itself, as
+	// SendToRoom, and returns a zero Position.
+	SendToRoomKept(room string, m Message, format func(Message, Position) Message) (Position, error)
+	// JoinRoomSince adds c to room and replays the kept messages after
+	// since: replay is called for each, in order, then done with the
+	// outcome; live messages of the room arriving meanwhile are held and
+	// delivered after done, each once, none lost at the seam. A nil since
+	// joins fresh: done gets Recovered false and the room's position.
+	JoinRoomSince(c Conn, room string, since *Position, replay func(Kept), done func(Recovery)) error
+}
+
+// KeptFormatter is implemented by applications that show a kept message's
+// position to the room's members (the chat's said carries "offset" and
+// "epoch"): the worker delivers FormatKept(room, k) instead of k's
+// Message. It runs once per message per worker, and must not block.
+type KeptFormatter interface {
+	FormatKept(room string, k Kept) Message
+}

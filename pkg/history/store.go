@@ -1,0 +1,175 @@
+package history
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
+)
+
+// epochKey is the stream metadata key holding the epoch.
+const epochKey = "wsfleet_epoch"
+
+// headerOp marks a binary message in the stream.
+const headerOp = "Wsfleet-Op"
+
+// Store is one worker's access to the history stream.
+type Store struct {
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	name    string
+	prefix  string
+	epoch   string
+	rules   Rules
+	perSubj int
+	slots   chan struct{} // bounds the replays running at once
+}
+
+// Options configures Open.
+type Options struct {
+	// Prefix is the cluster's subject prefix (-cluster-name).
+	Prefix string
+	// Rules say which rooms are kept (-history).
+	Rules Rules
+	// Replicas is the stream's replicas (-history-replicas); default 1.
+	Replicas int
+	// MaxBytes bounds the stream's size (-history-max-bytes); 0: none.
+	MaxBytes int64
+	// Replays bounds the replays one worker runs at once; default 16.
+	Replays int
+}
+
+// Open finds the cluster's history stream, making it when missing, and
+// fits its limits to the rules. It fails when the NATS server has no
+// JetStream: the caller then runs without history.
+func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
+	if len(o.Rules) == 0 {
+		return nil, errors.New("history: no rules")
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	if o.Replicas < 1 {
+		o.Replicas = 1
+	}
+	if o.Replays < 1 {
+		o.Replays = 16
+	}
+	count, age := o.Rules.limits()
+	s := &Store{js: js, name: o.Prefix + "_history", prefix: o.Prefix + ".hist.", rules: o.Rules,
+		perSubj: count, slots: make(chan struct{}, o.Replays)}
+	cfg := jetstream.StreamConfig{
+		Name: s.name, Subjects: []string{s.prefix + ">"}, Storage: jetstream.FileStorage,
+		Replicas: o.Replicas, MaxMsgsPerSubject: int64(count), MaxAge: age,
+		Discard: jetstream.DiscardOld, AllowDirect: true, MaxBytes: cmp.Or(o.MaxBytes, -1),
+	}
+	st, err := js.Stream(ctx, s.name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		cfg.Metadata = map[string]string{epochKey: newEpoch()}
+		st, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // another worker made it first
+			st, err = js.Stream(ctx, s.name)
+		}
+	case err == nil:
+		old := st.CachedInfo().Config
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.Replicas != cfg.Replicas || old.MaxBytes != cfg.MaxBytes {
+			cfg.Metadata = old.Metadata
+			if _, uerr := js.UpdateStream(ctx, cfg); uerr != nil {
+				return nil, fmt.Errorf("history: update stream %s: %w", s.name, uerr)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("history: stream %s: %w", s.name, err)
+	}
+	s.stream = st
+	s.epoch = st.CachedInfo().Config.Metadata[epochKey]
+	if s.epoch == "" {
+		return nil, fmt.Errorf("history: stream %s has no %s in its metadata", s.name, epochKey)
+	}
+	return s, nil
+}
+
+func newEpoch() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// Epoch is the history's epoch.
+func (s *Store) Epoch() string { return s.epoch }
+
+// Has reports whether room is kept.
+func (s *Store) Has(room string) bool {
+	_, ok := s.rules.Match(room)
+	return ok
+}
+
+func (s *Store) subject(room string) string { return s.prefix + bus.Token(room) }
+
+// Keep stores m in room's history and returns its position.
+func (s *Store) Keep(ctx context.Context, room string, m app.Message) (app.Position, error) {
+	nm := &nats.Msg{Subject: s.subject(room), Data: m.Data}
+	if m.Binary {
+		nm.Header = nats.Header{headerOp: []string{"binary"}}
+	}
+	ack, err := s.js.PublishMsg(ctx, nm)
+	if err != nil {
+		return app.Position{}, fmt.Errorf("history: keep in %q: %w", room, err)
+	}
+	return app.Position{Offset: ack.Sequence, Epoch: s.epoch}, nil
+}
+
+// Current is room's position: its last kept message's.
+func (s *Store) Current(ctx context.Context, room string) (app.Position, error) {
+	m, err := s.stream.GetLastMsgForSubject(ctx, s.subject(room))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return app.Position{Epoch: s.epoch}, nil
+	case err != nil:
+		return app.Position{}, fmt.Errorf("history: %q: %w", room, err)
+	}
+	return app.Position{Offset: m.Sequence, Epoch: s.epoch}, nil
+}
+
+// Follow delivers room's messages kept from now on, in offset order, to fn
+// (on a goroutine of the JetStream client's), until stop is called. It
+// returns once the messages kept after its return will reach fn.
+func (s *Store) Follow(ctx context.Context, room string, fn func(app.Kept)) (stop func(), err error) {
+	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{s.subject(room)}, DeliverPolicy: jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		k := app.Kept{Message: app.Message{Data: m.Data()}, Position: app.Position{Offset: md.Sequence.Stream, Epoch: s.epoch}}
+		k.Binary = m.Headers().Get(headerOp) == "binary"
+		fn(k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+	}
+	return cc.Stop, nil
+}
+
+// Retryable reports whether Open's error may go away by itself (a JetStream
+// cluster electing its leader), as opposed to a server without JetStream.
+func Retryable(err error) bool {
+	return !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) &&
+		!errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse)
+}
