@@ -19,6 +19,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/wx.js", 200, "connectSocket"},
 		{"GET", "/miniprogram/pages/index/index.wxml", 200, "bindtap"},
 		{"GET", "/miniprogram/app.js", 200, "socketUrl"},
+		{"GET", "/wsfleet.js", 200, "deadAfter"},
+		{"GET", "/miniprogram/wsfleet.js", 200, "deadAfter"},
 		{"GET", "/nope", 404, ""},
 		{"GET", "/miniprogram/pages", 404, ""},
 		{"GET", "/../go.mod", 404, ""},
