@@ -66,7 +66,9 @@
   function wxTransport(url, o, h) {
     const header = Object.assign({}, o.header || {});
     if (o.token && !header.Authorization) header.Authorization = 'Bearer ' + o.token;
-    const opts = { url: url, header: header };
+    // A connectSocket that fails at once (too many sockets, in the background) may call only
+    // fail: report it as a close.
+    const opts = { url: url, header: header, fail: function (res) { h.close(1006, (res && res.errMsg) || 'connectSocket failed'); } };
     if (o.protocols) opts.protocols = o.protocols;
     const task = wx.connectSocket(opts);
     task.onOpen(function () { h.open(); });
@@ -224,6 +226,8 @@
     const url = withQuery(this.url, this.options);
     this.attempt++;
     this.state = 'connecting';
+    this._lastRx = Date.now(); // a connection not open within deadAfter is given up too
+    this._startWatch();
     this._emit('connecting', { attempt: this.attempt, url: this.url });
     const mine = function (fn) {
       return function () { if (gen === self._gen) fn.apply(self, arguments); };
@@ -245,10 +249,6 @@
     this.state = 'open';
     this._lastRx = Date.now();
     this._pinged = false;
-    const self = this;
-    const period = Math.max(50, Math.min(this.options.heartbeat, this.options.deadAfter) / 10);
-    clearInterval(this._watch);
-    this._watch = setInterval(function () { self._check(); }, period);
     this._emit('connected', { attempt: this.attempt });
     if (this.state !== 'open') return; // a handler closed it
     // Rejoins first, then what was queued, in order: the server handles a connection's
@@ -260,13 +260,21 @@
     for (const text of q) this._t.send(text);
   };
 
+  Client.prototype._startWatch = function () {
+    const self = this;
+    const period = Math.max(50, Math.min(this.options.heartbeat, this.options.deadAfter) / 10);
+    clearInterval(this._watch);
+    this._watch = setInterval(function () { self._check(); }, period);
+  };
+
   Client.prototype._check = function () {
-    if (this.state !== 'open') return;
+    if (this.state !== 'open' && this.state !== 'connecting') return;
     const idle = Date.now() - this._lastRx;
     if (idle >= this.options.deadAfter) {
-      this._drop(4000, 'no frame for ' + idle + ' ms', true);
+      this._drop(4000, (this.state === 'open' ? 'no frame for ' : 'not open after ') + idle + ' ms', true);
       return;
     }
+    if (this.state !== 'open') return;
     if (idle >= this.options.heartbeat && !this._pinged) {
       this._pinged = true;
       this._t.send(JSON.stringify(this.options.ping));
