@@ -29,7 +29,8 @@
  *    maxQueueBytes bytes; past that send() throws an Error and nothing is queued); the queue is
  *    flushed in order right after the rejoins of the next connection.
  *  - Events: connecting {attempt, url}, connected {attempt}, disconnected {code, reason, dead},
- *    message (the parsed JSON), joined {room, recovered, resumed, message},
+ *    (wasOpen: false when the connection never opened), message (the parsed JSON),
+ *    joined {room, recovered, resumed, message},
  *    recovered {room, recovered, message}, error {message, error?}.
  */
 (function (root, factory) {
@@ -300,8 +301,10 @@
       r.offset = m.offset;
       r.epoch = m.epoch === undefined ? null : m.epoch;
     }
-    if (r && m.type === 'joined' && r.pending && (!this.options.name || m.name === this.options.name ||
-        (r.extra && r.extra.name === m.name))) {
+    // Our join's answer: the first "joined" in the room with our name (with any name when the
+    // token names us).
+    const expect = r && ((r.extra && r.extra.name) || this.options.name);
+    if (r && m.type === 'joined' && r.pending && (!expect || m.name === expect)) {
       const p = r.pending;
       r.pending = null;
       r.joinedOnce = true;
@@ -337,8 +340,9 @@
     this._watch = null;
     for (const room of Object.keys(this.rooms)) this.rooms[room].pending = null;
     if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
     this.state = 'waiting';
-    this._emit('disconnected', { code: code, reason: reason, dead: !!dead });
+    this._emit('disconnected', { code: code, reason: reason, dead: !!dead, wasOpen: wasOpen });
     if (this.state !== 'waiting') return; // a handler closed or reconnected
     const o = this.options;
     const d = Math.min(o.maxDelay, o.minDelay * Math.pow(2, Math.max(0, this.attempt - 1)));
