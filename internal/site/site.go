@@ -47,16 +47,12 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // file maps a URL path to an embedded file: / is the demo page, /wx.js and
 // friends are web/ (/wsfleet.js the client library), /miniprogram/... is
-// examples/miniprogram/..., and /miniprogram/wsfleet.js is web/wsfleet.js.
+// examples/miniprogram/...
 func (h handler) file(p string) (string, bool) {
 	p = path.Clean("/" + p)
 	switch {
 	case p == "/":
 		return "web/index.html", true
-	case p == "/miniprogram/wsfleet.js":
-		// The client library is one file, web/wsfleet.js; a mini-program
-		// keeps a copy next to its app.js (require('../../wsfleet.js')).
-		return "web/wsfleet.js", true
 	case strings.HasPrefix(p, "/miniprogram/"):
 		name := "examples" + p
 		st, err := fs.Stat(h.fs, name)
