@@ -27,7 +27,8 @@
  *    room (same epoch) are dropped, a safety net against duplicates.
  *  - Queue: send() while disconnected queues the message (at most maxQueue messages and
  *    maxQueueBytes bytes; past that send() throws an Error and nothing is queued); the queue is
- *    flushed in order right after the rejoins of the next connection.
+ *    flushed in order on the next connection once its rejoins are answered (or after
+ *    `heartbeat` ms), and sends wait behind it.
  *  - Events: connecting {attempt, url}, connected {attempt}, disconnected {code, reason, dead},
  *    (wasOpen: false when the connection never opened), message (the parsed JSON),
  *    joined {room, recovered, resumed, message},
@@ -122,6 +123,8 @@
     this._gen = 0;                // ignores events of transports replaced since
     this._timer = null;           // reconnect timer
     this._watch = null;           // heartbeat/dead check interval
+    this._flushTimer = null;      // flushes the queue if a rejoin is not answered
+    this._flushed = false;        // the queue was flushed on this connection
     this._lastRx = 0;
     this._pinged = false;
     this._unhook = [];
@@ -153,7 +156,7 @@
   Client.prototype.send = function (msg) {
     if (this.state === 'closed') throw new Error('wsfleet: send on a closed client');
     const text = typeof msg === 'string' ? msg : JSON.stringify(msg);
-    if (this.state === 'open') {
+    if (this.state === 'open' && this._flushed) {
       this._t.send(text);
       return true;
     }
@@ -248,16 +251,31 @@
 
   Client.prototype._onOpen = function () {
     this.state = 'open';
+    this._flushed = false;
     this._lastRx = Date.now();
     this._pinged = false;
     this._emit('connected', { attempt: this.attempt });
     if (this.state !== 'open') return; // a handler closed it
-    // Rejoins first, then what was queued, in order: the server handles a connection's
-    // messages in order, so the queued ones find the rooms joined.
-    for (const room of Object.keys(this.rooms)) this._sendJoin(room, this.rooms[room]);
+    // Rejoins first; what was queued once every rejoin is answered (a server that replays
+    // history may answer a join later than the messages after it), or after `heartbeat` ms
+    // (a join refused gets an error, which does not say which join it answers).
+    const rooms = Object.keys(this.rooms);
+    for (const room of rooms) this._sendJoin(room, this.rooms[room]);
+    if (!rooms.length) { this._flush(); return; }
+    const self = this;
+    const gen = this._gen;
+    this._flushTimer = setTimeout(function () { if (gen === self._gen) self._flush(); }, this.options.heartbeat);
+  };
+
+  // _flush sends what was queued, in order, once per connection.
+  Client.prototype._flush = function () {
+    clearTimeout(this._flushTimer);
+    this._flushTimer = null;
+    if (this.state !== 'open') return;
     const q = this.queue;
     this.queue = [];
     this.queueBytes = 0;
+    this._flushed = true;
     for (const text of q) this._t.send(text);
   };
 
@@ -318,9 +336,15 @@
       const recovered = m.recovered === true;
       this._emit('joined', { room: m.room, recovered: recovered, resumed: !!p.since, message: m });
       if (p.rejoin && !recovered) this._emit('recovered', { room: m.room, recovered: false, message: m });
+      if (!this._flushed && this.state === 'open' && !this._pendingJoins()) this._flush();
       return;
     }
     this._emit('message', m);
+  };
+
+  Client.prototype._pendingJoins = function () {
+    const self = this;
+    return Object.keys(this.rooms).some(function (room) { return !!self.rooms[room].pending; });
   };
 
   // _drop closes the current transport, ignoring its later events, and reports the loss.
@@ -338,6 +362,9 @@
     if (!dropped) { this._gen++; this._t = null; }
     clearInterval(this._watch);
     this._watch = null;
+    clearTimeout(this._flushTimer);
+    this._flushTimer = null;
+    this._flushed = false;
     for (const room of Object.keys(this.rooms)) this.rooms[room].pending = null;
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';

@@ -115,6 +115,7 @@ func TestWsfleetJSReconnect(t *testing.T) {
 		wsjsEvents("connected", "", 2),
 		wsjsEvents("joined", "lobby", 2),
 	)
+	// The queued messages go once the rejoin is answered: after it.
 	if m := bob.expectChat("joined", "left"); m.Name != "alice" {
 		t.Fatalf("bob got %+v, want alice's join first", m)
 	}
