@@ -189,4 +189,25 @@ func TestWsfleetJSBrowser(t *testing.T) {
 	)
 	bobSays(bob, "lobby", "again")
 	wsjsStep(t, page, "carol hears bob again", waitJS(`said.join() === "hi carol,again"`))
+
+	// The queue's bounds, on a client that cannot connect (port 1):
+	// two messages (36 bytes each) queue, the third throws, and so does one
+	// past the bytes.
+	got, err := chromedp.Run(page, chromedp.Evaluate[string](`(() => {
+		const c = wsfleet.connect("ws://127.0.0.1:1/", { maxQueue: 2, maxQueueBytes: 100, minDelay: 60000, maxDelay: 60000 });
+		const out = [c.send({ type: "say", room: "x", text: "1" }), c.send({ type: "say", room: "x", text: "2" })];
+		try { c.send("3"); out.push("no error"); } catch (e) { out.push(e.message); }
+		const d = wsfleet.connect("ws://127.0.0.1:1/", { maxQueue: 2, maxQueueBytes: 100, minDelay: 60000, maxDelay: 60000 });
+		try { d.send("x".repeat(101)); out.push("no error"); } catch (e) { out.push(e.message); }
+		out.push(c.queue.length, d.queue.length);
+		c.close(); d.close();
+		return JSON.stringify(out);
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantQ = `[false,false,"wsfleet: send queue full while disconnected (at most 2 messages and 100 bytes; 2 messages, 72 bytes queued)","wsfleet: send queue full while disconnected (at most 2 messages and 100 bytes; 0 messages, 0 bytes queued)",2,0]`
+	if got != wantQ {
+		t.Fatalf("the queue's bounds:\n got %s\nwant %s", got, wantQ)
+	}
 }
