@@ -160,15 +160,16 @@ func TestWsfleetJSDeadConnection(t *testing.T) {
 }
 
 // TestWsfleetJSBrowser: the same library in a plain browser page
-// (<script src="/wsfleet.js">, over WebSocket): connect, join, hear, and
-// reconnect by itself after the socket is closed under it.
+// (<script src="/wsfleet.js">, over WebSocket): connect, join, hear; after
+// the socket is closed under it, reconnect at once when the browser comes
+// back online, join again, hear again; and the send queue's bounds.
 func TestWsfleetJSBrowser(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
 	bob := wsjsBob(t, c.addr, "lobby")
 	page := newBrowser(t, false)
 	const setup = `(() => {
 		window.said = []; window.events = [];
-		const c = wsfleet.connect("ws://" + location.host + "/", { name: "carol", minDelay: 100, maxDelay: 500 });
+		const c = wsfleet.connect("ws://" + location.host + "/", { name: "carol", minDelay: 120000, maxDelay: 120000 });
 		for (const e of ["connecting", "connected", "disconnected", "joined", "recovered", "error"]) c.on(e, d => events.push(e));
 		c.on("message", m => { if (m.type === "said") said.push(m.text); });
 		c.join("lobby");
@@ -185,7 +186,10 @@ func TestWsfleetJSBrowser(t *testing.T) {
 	bobSays(bob, "lobby", "hi carol")
 	wsjsStep(t, page, "carol hears bob", waitJS(`said.join() === "hi carol"`),
 		chromedp.Evaluate[chromedp.Void](`client._t.close(4001, "test")`),
-		waitJS(`events.filter(e => e === "joined").length === 2 && events.includes("disconnected")`),
+		waitJS(`events.includes("disconnected") && client.state === "waiting"`),
+		// Its back-off is 60-120 s: only the online event explains a prompt reconnect.
+		chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new Event("online"))`),
+		waitJS(`events.filter(e => e === "joined").length === 2`),
 	)
 	bobSays(bob, "lobby", "again")
 	wsjsStep(t, page, "carol hears bob again", waitJS(`said.join() === "hi carol,again"`))
