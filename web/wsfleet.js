@@ -39,7 +39,7 @@
   const lib = factory(root);
   if (typeof module === 'object' && module && typeof module.exports === 'object') module.exports = lib;
   else root.wsfleet = lib;
-})(typeof window !== 'undefined' ? window : typeof globalThis !== 'undefined' ? globalThis : this, function (root) {
+})(typeof window !== 'undefined' ? window : typeof globalThis !== 'undefined' ? globalThis : this || {}, function (root) {
   'use strict';
 
   const DEFAULTS = {
@@ -207,6 +207,8 @@
     if (this.state === 'closed') return;
     this._drop(code || 1000, reason || 'bye', false);
     this.state = 'closed';
+    clearTimeout(this._timer);
+    this._timer = null;
     this.queue = [];
     this.queueBytes = 0;
     for (const f of this._unhook) f();
