@@ -6,5 +6,5 @@ import "embed"
 // example mini-program it runs (examples/miniprogram/), read-only. A
 // worker serves them to plain HTTP GETs on its port (-demo-page).
 //
-//go:embed web/index.html web/demo.css web/wx.js web/wxml.js web/chat.html web/chat.js web/chat.css examples/miniprogram
+//go:embed web/index.html web/demo.css web/wx.js web/wxml.js web/chat.html web/chat.js web/chat.css web/wsfleet.js examples/miniprogram
 var Assets embed.FS

@@ -1,9 +1,12 @@
 // chat.js: the chat view (/chat.html) for a cluster started with -app chat.
-// It speaks the chat protocol (docs/protocol.md) over the browser's own
-// WebSocket, to the server that served the page. Plain ES2017, no libraries.
+// It speaks the chat protocol (docs/protocol.md) through wsfleet.js, the
+// client library (/wsfleet.js, loaded first), to the server that served the
+// page: the library reconnects by itself, joins the rooms again since the
+// last message seen, and queues what is said while disconnected.
 //
-// Test hooks: window.chatSocket is the current WebSocket, window.chatView
-// the page's state (see the end of this file).
+// Test hooks: window.chatSocket has the connection's readyState (1 open) and
+// send(text), window.chatClient is the library's client, window.chatView the
+// page's state (see the end of this file).
 (function () {
   'use strict';
 
@@ -44,7 +47,7 @@
   const rooms = new Map();
   const general = { name: '', state: 'none', log: [], unread: 0, members: null, membersAt: null };
   let active = '';         // the room whose log is shown, '' for the general log
-  let socket = null;
+  let client = null;       // the wsfleet.js client
   let connName = '';       // the name the server knows this connection by, once a join succeeded
   const pendingJoins = new Map(); // room -> name, joins sent and not yet confirmed
   const pendingLeaves = new Set();
@@ -54,7 +57,7 @@
 
   function roomOf(key) { return key ? rooms.get(key) : general; }
   function current() { return roomOf(active) || general; }
-  function isOpen() { return !!socket && socket.readyState === WebSocket.OPEN; }
+  function isOpen() { return !!client && client.connected(); }
 
   function ensureRoom(name, state) {
     let r = rooms.get(name);
@@ -76,41 +79,46 @@
   }
 
   function connect() {
-    if (socket) {
-      const old = socket;
-      socket = null; // its events are ignored from now on
-      try { old.close(1000, 'reconnect'); } catch (e) { /* already closing */ }
-      offline();
-    }
-    delete el.status.dataset.code;
-    setStatus('connecting', 'Connecting to ' + socketUrl + '…');
-    let ws;
-    try {
-      ws = new WebSocket(socketUrl);
-    } catch (e) {
-      setStatus('closed', 'Cannot connect: ' + e.message);
+    if (client) {
+      client.reconnect();
       return;
     }
-    ws.binaryType = 'arraybuffer';
-    socket = ws;
-    window.chatSocket = ws;
-    ws.onopen = () => {
-      if (ws !== socket) return;
+    client = wsfleet.connect(socketUrl);
+    window.chatClient = client;
+    window.chatSocket = {
+      get readyState() { return client.connected() ? 1 : 3; },
+      send: (text) => client.send(text)
+    };
+    let lastCode = '';
+    client.on('connecting', (e) => {
+      if (!lastCode) {
+        setStatus('connecting', 'Connecting to ' + socketUrl + '…');
+      } else {
+        el.status.textContent = el.status.textContent.replace(/ Reconnecting.*$/, '') + ' Reconnecting (attempt ' + e.attempt + ')…';
+      }
+    });
+    client.on('connected', () => {
+      lastCode = '';
+      delete el.status.dataset.code;
       setStatus('open', 'Connected');
       rejoin();
       update();
-    };
-    ws.onmessage = (ev) => { if (ws === socket) receive(ev.data); };
-    ws.onerror = () => { /* a close event follows, with the code */ };
-    ws.onclose = (ev) => {
-      if (ws !== socket) return;
+    });
+    client.on('message', receive);
+    client.on('disconnected', (ev) => {
+      if (!ev.wasOpen && lastCode) return; // a reconnect that failed: the status stays
+      lastCode = String(ev.code);
       const why = CLOSE_CODES[ev.code] ? ' ' + CLOSE_CODES[ev.code] : '';
-      setStatus('closed', 'Closed: code ' + ev.code + why + (ev.reason ? ' (' + ev.reason + ')' : ''));
-      el.status.dataset.code = String(ev.code);
+      const reason = ev.dead ? 'no answer from the server' : ev.reason;
+      setStatus('closed', 'Closed: code ' + ev.code + why + (reason ? ' (' + reason + ')' : ''));
+      el.status.dataset.code = lastCode;
       offline();
-      addLine(active, { type: 'info', text: 'Connection closed with code ' + ev.code + why + '. Reconnect to continue.' });
+      addLine(active, { type: 'info', text: 'Connection closed with code ' + ev.code + why + '. Reconnecting by itself; what you say meanwhile is sent then.' });
       update();
-    };
+    });
+    client.on('recovered', (ev) => {
+      addLine(ev.room, { type: 'info', room: ev.room, text: 'Messages said in #' + ev.room + ' while disconnected may be missing.' });
+    });
     update();
   }
 
@@ -131,36 +139,32 @@
     rooms.forEach((r) => {
       if (r.state !== 'offline') return;
       r.state = 'joining';
-      pendingJoins.set(r.name, name);
-      send({ type: 'join', room: r.name, name });
+      pendingJoins.set(r.name, name); // wsfleet.js sends the join
       n++;
     });
     if (n) addLine(active, { type: 'info', text: 'Reconnected: joining ' + n + (n === 1 ? ' room' : ' rooms') + ' again as ' + name + '.' });
   }
 
+  // send sends msg now, or queues it while disconnected (wsfleet.js sends it
+  // after the reconnect); false if the queue is full.
   function send(msg) {
-    if (!isOpen()) {
-      localError('Not connected: press Reconnect.');
+    try {
+      if (!client.send(msg)) addLine(active, { type: 'info', text: 'Not connected: ' + msg.type + ' queued until the connection is back.' });
+      return true;
+    } catch (e) {
+      localError(e.message);
       return false;
     }
-    socket.send(JSON.stringify(msg));
-    return true;
   }
 
   // ---- messages from the server ----
 
-  function receive(data) {
-    let m;
-    if (typeof data !== 'string') {
-      localError('Unexpected binary message from the server (' + data.byteLength + ' bytes).');
+  function receive(m) {
+    if (m instanceof ArrayBuffer) {
+      localError('Unexpected binary message from the server (' + m.byteLength + ' bytes).');
       return;
     }
-    try {
-      m = JSON.parse(data);
-    } catch (e) {
-      localError('Unexpected message from the server: ' + data.slice(0, 200));
-      return;
-    }
+    const data = JSON.stringify(m);
     if (!m || typeof m !== 'object') {
       localError('Unexpected message from the server: ' + data.slice(0, 200));
       return;
@@ -423,7 +427,7 @@
     el.text.placeholder = inRoom ? 'Say something to #' + active : (active ? 'You are not in #' + active : 'Join a room to chat');
     el.members.disabled = !open || !active;
     el.leave.disabled = !open || !inRoom;
-    el.reconnect.classList.toggle('btn-attention', !!socket && socket.readyState === WebSocket.CLOSED);
+    el.reconnect.classList.toggle('btn-attention', !!client && client.state === 'waiting');
     el.roomTitle.textContent = active ? '#' + active : 'No room';
     el.roomSub.textContent = active
       ? (r.state === 'joined' ? 'as ' + connName : STATE_LABEL[r.state] || '')
@@ -440,7 +444,7 @@
     if (!name || !room) return;
     const r = rooms.get(room);
     if (r && (r.state === 'joined' || r.state === 'joining')) { select(room); return; }
-    if (!send({ type: 'join', room, name })) return;
+    client.join(room, { name }); // and again after every reconnect
     pendingJoins.set(room, name);
     ensureRoom(room, 'joining');
     wantRoom = room;
@@ -466,7 +470,10 @@
 
   el.leave.addEventListener('click', () => {
     if (!active) return;
-    if (send({ type: 'leave', room: active })) pendingLeaves.add(active);
+    const room = active;
+    client.leave(room); // and no rejoin after a reconnect
+    if (isOpen()) pendingLeaves.add(room);
+    else { rooms.get(room).state = 'left'; update(); }
   });
 
   el.whisperForm.addEventListener('submit', (ev) => {
@@ -509,7 +516,7 @@
 
   // Test hooks and a handle for the DevTools console.
   window.chatView = {
-    get socket() { return socket; },
+    get client() { return client; },
     get name() { return connName; },
     get active() { return active; },
     rooms,

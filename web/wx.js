@@ -211,6 +211,10 @@
     if (!/^wss?:\/\//i.test(opts.url)) {
       return failTask('invalid url "' + opts.url + '"');
     }
+    if (appState.hidden) {
+      // WeChat suspends a page in the background: it makes no connection until it is shown.
+      return failTask('app is in background');
+    }
     if (live.size >= config.maxSockets) {
       return failTask('exceed max concurrent count ' + config.maxSockets,
         'exceed max concurrent count');
@@ -262,6 +266,43 @@
       // One listener per event, as the legacy API has it: a later call replaces the earlier one.
       globalHandlers[type] = fn;
     };
+  }
+
+  // ---------------------------------------------------------------- foreground and background
+
+  // WeChat calls wx.onAppHide's listeners when the user leaves the mini-program, suspends it a
+  // few seconds later and closes its sockets; on the way back it calls wx.onAppShow's.
+  // wxShim.hide() and wxShim.show() do the same at once, for tests.
+  const appState = { hidden: false, show: [], hide: [] };
+
+  function appListener(list, api, add) {
+    return function (fn) {
+      if (typeof fn !== 'function') throw new TypeError('wx.' + api + ': the listener should be a function');
+      const i = appState[list].indexOf(fn);
+      if (add && i < 0) appState[list].push(fn);
+      if (!add && i >= 0) appState[list].splice(i, 1);
+    };
+  }
+
+  function hideApp() {
+    if (appState.hidden) return;
+    appState.hidden = true;
+    record('event', 'appHide', '');
+    for (const fn of appState.hide.slice()) safeCall(fn, {});
+    if (currentPage) safeCall(currentPage.onHide, undefined, currentPage);
+    for (const task of Array.from(live)) {
+      if (task._state === CONNECTING || task._state === OPEN) task.close({ code: 1000, reason: 'suspended' });
+    }
+  }
+
+  function showApp() {
+    if (!appState.hidden) return;
+    appState.hidden = false;
+    record('event', 'appShow', '');
+    const res = { path: currentPage ? currentPage.route : '', query: {}, scene: 1001, referrerInfo: {} };
+    if (appInstance) safeCall(appInstance.onShow, res, appInstance);
+    for (const fn of appState.show.slice()) safeCall(fn, res);
+    if (currentPage) safeCall(currentPage.onShow, undefined, currentPage);
   }
 
   // ---------------------------------------------------------------- toast
@@ -354,6 +395,10 @@
     onSocketMessage: globalListener('message', 'onSocketMessage'),
     onSocketClose: globalListener('close', 'onSocketClose'),
     onSocketError: globalListener('error', 'onSocketError'),
+    onAppShow: appListener('show', 'onAppShow', true),
+    offAppShow: appListener('show', 'offAppShow', false),
+    onAppHide: appListener('hide', 'onAppHide', true),
+    offAppHide: appListener('hide', 'offAppHide', false),
 
     sendSocketMessage: promiseStyle(function (opts) {
       if (!current) return void settle(opts, 'sendSocketMessage', false, 'WebSocket is not connected');
@@ -620,6 +665,11 @@
     sockets: function () { return Array.from(live); },
     onLog: function (fn) { listeners.push(fn); },
     resolveSocketUrl: resolveSocketUrl,
+    // hide(): the user leaves: onAppHide listeners, the page's onHide, every socket closed, and
+    // no new one until show(). show(): back: App's onShow, onAppShow listeners, page's onShow.
+    hide: hideApp,
+    show: showApp,
+    hidden: function () { return appState.hidden; },
     SocketTask: SocketTask,
   };
 

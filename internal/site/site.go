@@ -46,7 +46,8 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // file maps a URL path to an embedded file: / is the demo page, /wx.js and
-// friends are web/, /miniprogram/... is examples/miniprogram/...
+// friends are web/ (/wsfleet.js the client library), /miniprogram/... is
+// examples/miniprogram/...
 func (h handler) file(p string) (string, bool) {
 	p = path.Clean("/" + p)
 	switch {

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -19,6 +20,8 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/wx.js", 200, "connectSocket"},
 		{"GET", "/miniprogram/pages/index/index.wxml", 200, "bindtap"},
 		{"GET", "/miniprogram/app.js", 200, "socketUrl"},
+		{"GET", "/wsfleet.js", 200, "deadAfter"},
+		{"GET", "/miniprogram/wsfleet.js", 200, "deadAfter"},
 		{"GET", "/nope", 404, ""},
 		{"GET", "/miniprogram/pages", 404, ""},
 		{"GET", "/../go.mod", 404, ""},
@@ -35,5 +38,21 @@ func TestRoutes(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/wx.js", nil))
 	if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
 		t.Errorf("wx.js content type %q", ct)
+	}
+}
+
+// TestWsfleetJSCopy: the mini-program example keeps a copy of the client
+// library next to its app.js, as a mini-program must; it is web/wsfleet.js.
+func TestWsfleetJSCopy(t *testing.T) {
+	a, err := os.ReadFile("../../web/wsfleet.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../examples/miniprogram/wsfleet.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("examples/miniprogram/wsfleet.js differs from web/wsfleet.js: cp web/wsfleet.js examples/miniprogram/")
 	}
 }
