@@ -26,13 +26,18 @@ func (h *Hub) answerAdminLocked(q query, a *answer) {
 	case "top":
 		n := min(max(q.Limit, 1), maxTop)
 		top := make([]RoomCount, 0, n+1)
+		// Ordered by members, then name: which rooms of a tie make the cut
+		// does not depend on the map's order.
+		before := func(r, o RoomCount) int {
+			return cmp.Or(cmp.Compare(o.Count, r.Count), cmp.Compare(r.Room, o.Room))
+		}
 		for name, g := range h.rooms {
-			m := len(g.members)
-			if len(top) == n && m <= top[n-1].Count {
+			rc := RoomCount{Room: name, Count: len(g.members)}
+			if len(top) == n && before(rc, top[n-1]) >= 0 {
 				continue
 			}
-			i, _ := slices.BinarySearchFunc(top, m, func(r RoomCount, m int) int { return cmp.Compare(m, r.Count) })
-			top = slices.Insert(top, i, RoomCount{Room: name, Count: m})
+			i, _ := slices.BinarySearchFunc(top, rc, before)
+			top = slices.Insert(top, i, rc)
 			if len(top) > n {
 				top = top[:n]
 			}
