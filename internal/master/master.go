@@ -141,6 +141,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err := m.serveClusterStatus(); err != nil {
 		return err
 	}
+	m.checkMigrateReq()
 	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.AppName, "nats", m.natsURL)
 	m.notifyReady(m.timersCtx) // systemd: READY=1 (notify.go)
 	return nil

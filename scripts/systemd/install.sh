@@ -20,11 +20,16 @@ install -d -m 0755 "$dest/usr/local/bin" "$dest/etc/systemd/system"
 install -m 0755 "$bin/master" "$bin/worker" "$dest/usr/local/bin/"
 install -d -m 0700 "$dest/etc/wsfleet"
 install -m 0644 "$here/wsfleet.service" "$dest/etc/systemd/system/wsfleet.service"
+# Connections queued on a dead worker's socket move to the others instead of
+# being reset (docs/operations.md).
+install -d -m 0755 "$dest/etc/sysctl.d"
+echo 'net.ipv4.tcp_migrate_req = 1' >"$dest/etc/sysctl.d/60-wsfleet.conf"
 if [ -z "$dest" ]; then
 	if ! getent passwd wsfleet >/dev/null; then
 		useradd --system --user-group --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin --comment "wsfleet WebSocket server" wsfleet
 	fi
+	sysctl -q -p /etc/sysctl.d/60-wsfleet.conf || echo "install.sh: could not set net.ipv4.tcp_migrate_req (a kernel before 5.14?)" >&2
 	systemctl daemon-reload
 fi
 echo "installed; start it with: sudo systemctl enable --now wsfleet"
