@@ -138,7 +138,7 @@ func (m *Master) adminHosts(ctx context.Context) ([]adminui.Host, error) {
 		}
 		for _, w := range h.WorkerRows {
 			ah.WorkerRows = append(ah.WorkerRows, adminui.Worker{
-				PID: w.PID, State: w.State, Connections: w.Connections, MessagesIn: w.MessagesIn,
+				PID: w.PID, State: pageState(w.State), Connections: w.Connections, MessagesIn: w.MessagesIn,
 				MessagesOut: w.MessagesOut, RSSBytes: w.RSSBytes, Restarts: w.Restarts,
 			})
 		}
@@ -212,4 +212,22 @@ func (m *Master) answerAdminQuery(ctx context.Context, q []byte) (b []byte, ok b
 		}
 	}
 	return []byte("{}"), true
+}
+
+// pageState names a worker's state as an operator reads it on the admin
+// page: ready (accepting), draining (stopping after a reload or a stop:
+// it accepts no more), busy (it did not answer the master in time) or
+// restarting (starting, or waiting out its back-off after it died).
+func pageState(s string) string {
+	switch s {
+	case stateRunning:
+		return "ready"
+	case stateStopping:
+		return "draining"
+	case stateBusy:
+		return "busy"
+	case stateStarting, stateDown:
+		return "restarting"
+	}
+	return s
 }

@@ -15,3 +15,16 @@ func TestClusterStatusWhileStarting(t *testing.T) {
 		t.Fatalf("err = %v, want errStarting", err)
 	}
 }
+
+// TestPageState: the admin page names the master's worker states as the
+// operator reads them.
+func TestPageState(t *testing.T) {
+	for in, want := range map[string]string{
+		stateRunning: "ready", stateStopping: "draining", stateBusy: "busy",
+		stateStarting: "restarting", stateDown: "restarting",
+	} {
+		if got := pageState(in); got != want {
+			t.Errorf("pageState(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

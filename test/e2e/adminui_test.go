@@ -283,9 +283,10 @@ func TestAdminPage(t *testing.T) {
 		}
 		return nil
 	})
-	step("the new workers shown",
+	step("the new workers shown, ready",
 		waitJS(fmt.Sprintf(`[...document.querySelectorAll("#workers tbody tr")].map(tr => tr.dataset.pid).sort().join(",") === %q`,
-			strings.Join(slices.Sorted(slices.Values(fresh)), ","))))
+			strings.Join(slices.Sorted(slices.Values(fresh)), ","))),
+		waitJS(`[...document.querySelectorAll("#workers tbody tr")].every(tr => tr.children[2].textContent === "ready")`))
 	if _, err := queryStatus(m1.pidFile); err != nil {
 		t.Fatalf("host 1 after host 2 died: %v", err)
 	}
