@@ -26,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 )
 
 //go:embed assets
@@ -85,7 +87,7 @@ type Handler struct {
 	password  atomic.Pointer[string]
 	sessions  *sessions
 	failures  *failures
-	refused   *limitedLog
+	refused   ratelog.Limiter
 	col       *collector
 	mux       *http.ServeMux
 	live      chan struct{} // one token per live socket
@@ -121,7 +123,6 @@ func New(opts Options) (*Handler, error) {
 		opts: opts, log: opts.Logger,
 		sessions: newSessions(opts.MaxSessions, opts.SessionTTL, opts.Now),
 		failures: newFailures(4096, opts.Now),
-		refused:  newLimitedLog(opts.Logger, time.Second),
 		col:      newCollector(opts.Source, opts.Rooms, opts.Now),
 		live:     make(chan struct{}, opts.MaxLive),
 	}
@@ -229,7 +230,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.passwordOK(r.PostForm.Get("password")) {
 		n := h.failures.fail(addr)
-		h.refused.warn("admin page: wrong password", "remote", addr, "failures", n)
+		if ok, dropped := h.refused.Allow(h.opts.Now()); ok {
+			h.log.Warn("admin page: wrong password", "remote", addr, "failures", n, "suppressed", dropped)
+		}
 		writeError(w, http.StatusUnauthorized, "wrong password")
 		return
 	}

@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 )
@@ -74,7 +75,8 @@ type Handler struct {
 	log      *slog.Logger
 	key      atomic.Pointer[string]
 	inFlight chan struct{}
-	refused  *limitedLog
+	refused  ratelog.Limiter  // the refusals' log lines
+	now      func() time.Time // the clock of refused; tests set it
 	mux      *http.ServeMux
 }
 
@@ -101,7 +103,7 @@ func New(opts Options) (*Handler, error) {
 	h := &Handler{
 		opts: opts, log: opts.Logger,
 		inFlight: make(chan struct{}, opts.MaxInFlight),
-		refused:  newLimitedLog(opts.Logger, time.Second),
+		now:      time.Now,
 	}
 	h.SetKey(opts.Key)
 	h.routes()
@@ -126,8 +128,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.keyOK(r.Header.Get("X-API-Key")) {
-		h.refused.warn("HTTP API: refused a request without the right X-API-Key",
-			"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+		if ok, n := h.refused.Allow(h.now()); ok {
+			h.log.Warn("HTTP API: refused a request without the right X-API-Key",
+				"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "suppressed", n)
+		}
 		writeError(w, http.StatusUnauthorized, "missing or wrong X-API-Key")
 		return
 	}

@@ -213,7 +213,7 @@ func TestInFlightBound(t *testing.T) {
 func TestRefusedLogLimited(t *testing.T) {
 	h, _, logs := newTest(t, Options{})
 	now := time.Unix(1000, 0)
-	h.refused.now = func() time.Time { return now }
+	h.now = func() time.Time { return now }
 	for range 100 {
 		call(h, "GET", "/api/count", "bad", "")
 	}

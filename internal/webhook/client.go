@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 )
 
 // MaxAnswer bounds the body of an answer, in bytes; a longer one is a
@@ -56,7 +58,7 @@ type Client struct {
 	slots chan struct{} // one per request in flight
 	base  context.Context
 	stop  context.CancelFunc
-	fails rateLog
+	fails ratelog.Limiter
 
 	pending atomic.Int64 // bytes waiting in all the queues
 	sent    atomic.Uint64
@@ -123,7 +125,7 @@ func (c *Client) call(kind, conn string, body []byte) (*Reply, error) {
 	r, err := c.do(kind, body)
 	if err != nil {
 		c.failed.Add(1)
-		if ok, dropped := c.fails.allow(time.Now()); ok {
+		if ok, dropped := c.fails.Allow(time.Now()); ok {
 			c.opts.Log.Error("webhook request failed", "event", kind, "conn", conn, "url", c.opts.URL,
 				"err", err, "unlogged_failures", dropped)
 		}
@@ -238,25 +240,4 @@ func (c *Client) start() bool {
 	}
 	c.wg.Add(1)
 	return true
-}
-
-// rateLog lets through one line a second and counts the rest, so a
-// backend that is down does not write a line per event.
-type rateLog struct {
-	mu      sync.Mutex
-	last    time.Time
-	dropped int
-}
-
-func (r *rateLog) allow(now time.Time) (bool, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.last.IsZero() && now.Sub(r.last) < time.Second {
-		r.dropped++
-		return false, 0
-	}
-	r.last = now
-	d := r.dropped
-	r.dropped = 0
-	return true, d
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
@@ -96,7 +97,7 @@ type tokens struct {
 	verifier    *auth.Verifier
 	expireClose bool // -jwt-expire-close
 	log         *slog.Logger
-	refusals    rateLog
+	refusals    ratelog.Limiter // Burst rateLogBurst
 
 	mu    sync.Mutex
 	conns map[*gateway.Conn]*tokenState // open connections with a token
@@ -120,7 +121,7 @@ func (t *tokens) check(r *gateway.Request) (auth.Claims, error) {
 		}
 		return c, nil
 	}
-	if ok, dropped := t.refusals.allow(time.Now()); ok {
+	if ok, dropped := t.refusals.Allow(time.Now()); ok {
 		t.log.Info("upgrade refused: connection token", "remote", r.RemoteAddr, "path", pathOf(r.URI),
 			"why", err.Error(), "unlogged_refusals", dropped)
 	}
@@ -165,32 +166,6 @@ func pathOf(uri string) string {
 	return ""
 }
 
-// rateLog lets through at most rateLogBurst lines per second and counts
-// the rest, so a client retrying bad tokens in a loop cannot flood the log
-// (nats-server's RateLimitWarnf does the same per message).
-type rateLog struct {
-	mu      sync.Mutex
-	second  int64
-	lines   int
-	dropped int
-}
-
+// rateLogBurst is how many token refusals a second a worker logs: a
+// client retrying bad tokens in a loop cannot flood the log.
 const rateLogBurst = 10
-
-// allow reports whether a line may be logged now, and how many were
-// dropped since the last one that was.
-func (r *rateLog) allow(now time.Time) (bool, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s := now.Unix(); s != r.second {
-		r.second, r.lines = s, 0
-	}
-	if r.lines >= rateLogBurst {
-		r.dropped++
-		return false, 0
-	}
-	r.lines++
-	d := r.dropped
-	r.dropped = 0
-	return true, d
-}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
@@ -17,18 +18,18 @@ import (
 // A client retrying bad tokens in a loop gets at most rateLogBurst log
 // lines a second; the next line that is let through counts the rest.
 func TestRateLogBound(t *testing.T) {
-	var r rateLog
+	r := ratelog.Limiter{Burst: rateLogBurst}
 	t0 := time.Unix(1000, 0)
 	logged := 0
 	for i := 0; i < 10000; i++ {
-		if ok, _ := r.allow(t0.Add(time.Duration(i) * time.Microsecond)); ok {
+		if ok, _ := r.Allow(t0.Add(time.Duration(i) * time.Microsecond)); ok {
 			logged++
 		}
 	}
 	if logged != rateLogBurst {
 		t.Fatalf("%d lines logged in one second, want %d", logged, rateLogBurst)
 	}
-	ok, dropped := r.allow(t0.Add(time.Second))
+	ok, dropped := r.Allow(t0.Add(time.Second))
 	if !ok || dropped != 10000-rateLogBurst {
 		t.Fatalf("next second: allow = %v, dropped = %d; want true, %d", ok, dropped, 10000-rateLogBurst)
 	}

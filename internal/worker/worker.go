@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 	"github.com/wsfleet/wsfleet/internal/webhook"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/auth"
@@ -159,7 +160,7 @@ func (w *Worker) start(ctx context.Context) error {
 	hubOpts := hub.Options{Self: self, Bus: bc, Log: w.log, Conns: registry{w}, MaxRooms: o.MaxRooms,
 		Delivered: w.latency.observe}
 	if o.Tokens != nil {
-		w.tokens = &tokens{verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
+		w.tokens = &tokens{refusals: ratelog.Limiter{Burst: rateLogBurst}, verifier: o.Tokens, expireClose: o.TokenExpireClose, log: w.log,
 			conns: make(map[*gateway.Conn]*tokenState)}
 		hubOpts.RefreshToken = w.tokens.refresh
 	}
