@@ -119,11 +119,27 @@ func (s *Store) subject(room string) string { return s.prefix + bus.Token(room) 
 
 // Keep stores m in room's history and returns its position.
 func (s *Store) Keep(ctx context.Context, room string, m app.Message) (app.Position, error) {
-	nm := &nats.Msg{Subject: s.subject(room), Data: m.Data}
+	return s.KeepOnce(ctx, room, m, "")
+}
+
+// NewKeepID returns a message id for KeepOnce.
+func NewKeepID() string { return newEpoch() + newEpoch() }
+
+// KeepOnce is Keep with a message id (NewKeepID): JetStream keeps the
+// message once however often KeepOnce is called with the same id within
+// the stream's duplicate window (two minutes), so a keep that failed with
+// an error Transient accepts (the ack lost, no stream leader yet) may be
+// tried again without a risk of doubling it. An empty id is Keep.
+func (s *Store) KeepOnce(ctx context.Context, room string, m app.Message, id string) (app.Position, error) {
+	nm := &nats.Msg{Subject: s.subject(room), Data: m.Data, Header: nats.Header{}}
 	if m.Binary {
-		nm.Header = nats.Header{headerOp: []string{"binary"}}
+		nm.Header.Set(headerOp, "binary")
 	}
-	ack, err := s.js.PublishMsg(ctx, nm)
+	var opts []jetstream.PublishOpt
+	if id != "" {
+		opts = append(opts, jetstream.WithMsgID(id))
+	}
+	ack, err := s.js.PublishMsg(ctx, nm, opts...)
 	if err != nil {
 		return app.Position{}, fmt.Errorf("history: keep in %q: %w", room, err)
 	}
@@ -165,6 +181,17 @@ func (s *Store) Follow(ctx context.Context, room string, fn func(app.Kept)) (sto
 		return nil, fmt.Errorf("history: follow %q: %w", room, err)
 	}
 	return cc.Stop, nil
+}
+
+// Transient reports whether a keep's error may go away by itself: no
+// stream leader to answer (a JetStream cluster electing one after a host
+// died), no answer in time, the client reconnecting to another server.
+func Transient(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
+		(errors.As(err, &apiErr) && apiErr.Code == 503)
 }
 
 // Retryable reports whether Open's error may go away by itself (a JetStream

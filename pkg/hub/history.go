@@ -88,7 +88,10 @@ func (h *Hub) HasHistory(room string) bool {
 
 // SendToRoomKept keeps m in room's history and sends format(m, position)
 // to the room; without history, or when keeping fails (JetStream down),
-// it sends m as SendToRoom does and returns a zero Position.
+// it sends m as SendToRoom does and returns a zero Position. When keeping
+// fails for a reason that passes (a stream electing its leader), the
+// message waits in the worker's keeper (keeper.go), which sends it once
+// kept, and the Position returned is zero.
 func (h *Hub) SendToRoomKept(room string, m app.Message, format func(app.Message, app.Position) app.Message) (app.Position, error) {
 	if err := checkName(room); err != nil {
 		return app.Position{}, err
@@ -96,10 +99,17 @@ func (h *Hub) SendToRoomKept(room string, m app.Message, format func(app.Message
 	if !h.HasHistory(room) {
 		return app.Position{}, h.SendToRoom(room, m, "")
 	}
+	j := keepJob{room: room, m: m, format: format, id: history.NewKeepID(), since: time.Now()}
+	if h.keeper.busy() { // behind the messages waiting: keeper.go
+		return app.Position{}, h.keepLater(j)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.QueryTimeout)
 	defer cancel()
-	p, err := h.history.Load().Keep(ctx, room, m)
-	if err != nil {
+	p, err := h.history.Load().KeepOnce(ctx, room, m, j.id)
+	switch {
+	case err != nil && history.Transient(err):
+		return app.Position{}, h.keepLater(j)
+	case err != nil:
 		h.log.Warn("history: not kept, sent live only", "room", room, "err", err)
 		return app.Position{}, h.SendToRoom(room, m, "")
 	}

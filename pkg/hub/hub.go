@@ -92,6 +92,8 @@ type Hub struct {
 	// sinceJoins bounds the backends' joins since a position replaying at
 	// once (history_cmd.go).
 	sinceJoins chan struct{}
+	// keeper holds room messages waiting to be kept (keeper.go).
+	keeper *keeper
 }
 
 // membership is what one local connection belongs to.
@@ -117,6 +119,7 @@ func New(opts Options) *Hub {
 		rooms:      make(map[string]*group),
 		users:      make(map[string]*group),
 		sinceJoins: make(chan struct{}, maxSinceJoins),
+		keeper:     newKeeper(),
 	}
 }
 
@@ -153,6 +156,9 @@ func (h *Hub) Start(ctx context.Context) error {
 	// JetStream at hand serves history from its first connection.
 	if h.opts.OpenHistory != nil && !h.tryHistory(ctx) {
 		h.wg.Go(func() { h.openHistory(ctx) })
+	}
+	if h.opts.OpenHistory != nil {
+		h.wg.Go(func() { h.runKeeper(ctx) })
 	}
 	return nil
 }
