@@ -337,6 +337,6 @@ func (w *Worker) openHistory(bc *bus.Client) func(ctx context.Context) (*history
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		return history.Open(ctx, bc.NATS(), history.Options{Prefix: bc.Prefix(), Rules: w.opts.History,
-			Replicas: w.opts.HistoryReplicas, MaxBytes: w.opts.HistoryMaxBytes})
+			Replicas: w.opts.HistoryReplicas, MaxBytes: w.opts.HistoryMaxBytes, Log: w.log})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,6 +46,9 @@ type Options struct {
 	MaxBytes int64
 	// Replays bounds the replays one worker runs at once; default 16.
 	Replays int
+	// Log is where Open says what it did not do (replicas left as they
+	// are); nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Open finds the cluster's history stream, making it when missing, and
@@ -64,6 +68,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if o.Replays < 1 {
 		o.Replays = 16
 	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
 	count, age := o.Rules.limits()
 	s := &Store{js: js, name: o.Prefix + "_history", prefix: o.Prefix + ".hist.", rules: o.Rules,
 		perSubj: count, slots: make(chan struct{}, o.Replays)}
@@ -82,7 +89,16 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		}
 	case err == nil:
 		old := st.CachedInfo().Config
-		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.Replicas != cfg.Replicas || old.MaxBytes != cfg.MaxBytes {
+		if old.Replicas != cfg.Replicas {
+			// Moving a stream's data to more or fewer servers is the
+			// operator's decision, not one of each worker starting with
+			// its own flag (two hosts set apart would undo each other).
+			o.Log.Warn("history: the stream's replicas differ from -history-replicas; left as they are",
+				"stream", s.name, "replicas", old.Replicas, "-history-replicas", o.Replicas,
+				"to change", fmt.Sprintf("nats stream edit %s --replicas %d", s.name, o.Replicas))
+			cfg.Replicas = old.Replicas
+		}
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.MaxBytes != cfg.MaxBytes {
 			cfg.Metadata = old.Metadata
 			if _, uerr := js.UpdateStream(ctx, cfg); uerr != nil {
 				return nil, fmt.Errorf("history: update stream %s: %w", s.name, uerr)
@@ -90,7 +106,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("history: stream %s: %w", s.name, err)
+		return nil, fmt.Errorf("history: stream %s: %w", s.name, replicasError(err, o.Replicas))
 	}
 	s.stream = st
 	s.epoch = st.CachedInfo().Config.Metadata[epochKey]
@@ -194,9 +210,37 @@ func Transient(err error) bool {
 		(errors.As(err, &apiErr) && apiErr.Code == 503)
 }
 
+// JetStream's errors for a stream with more replicas than the cluster has
+// servers for: a single server, too few peers, not enough resources.
+const (
+	errCodeReplicasNotSupported = 10074
+	errCodeNoPeers              = 10005
+	errCodeInsufficient         = 10023
+)
+
+// replicasError names -history-replicas in err when it says the stream's
+// replicas cannot be placed.
+func replicasError(err error, replicas int) error {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return err
+	}
+	switch apiErr.ErrorCode {
+	case errCodeReplicasNotSupported:
+		return fmt.Errorf("-history-replicas %d needs a NATS cluster with JetStream on %d servers or more; this server is not clustered: %w", replicas, replicas, err)
+	case errCodeNoPeers, errCodeInsufficient:
+		return fmt.Errorf("-history-replicas %d needs JetStream on %d servers of the NATS cluster (fewer are up, or they lack room): %w", replicas, replicas, err)
+	}
+	return err
+}
+
 // Retryable reports whether Open's error may go away by itself (a JetStream
 // cluster electing its leader), as opposed to a server without JetStream.
 func Retryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeReplicasNotSupported {
+		return false // a server that is not clustered stays so
+	}
 	return !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) &&
 		!errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse)
 }
