@@ -138,7 +138,9 @@ type Config struct {
 	// Default "*=100,1h".
 	History string
 	// HistoryReplicas is the history stream's replicas (-history-replicas),
-	// for a NATS cluster of 3 hosts or more. Default 1.
+	// for a NATS cluster of 3 hosts or more, set when the stream is made
+	// (an existing stream's are left as they are, with a warning; see
+	// docs/operations.md). Default 1.
 	HistoryReplicas int
 	// HistoryMaxBytes bounds the history stream's size; past it the
 	// oldest messages of every room go first (-history-max-bytes).
