@@ -33,7 +33,13 @@ const (
 type execStarter struct{ m *Master }
 
 func (s execStarter) start(ctx context.Context, slot int, ln net.Listener) (process, error) {
-	return s.m.startChild(ctx, slot, ln)
+	p, err := s.m.startChild(ctx, slot, ln)
+	if err != nil {
+		// Not p: a nil *execProcess in a process is not a nil process,
+		// and the table would stop it (a restart during a reload's start).
+		return nil, err
+	}
+	return p, nil
 }
 
 // execProcess is one worker process.

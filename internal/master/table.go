@@ -240,7 +240,7 @@ func (t *table) startSlot(s *slot, op *reloadOp) {
 func (t *table) started(s *slot, op *reloadOp, p process, err error) {
 	s.starting = false
 	if t.stopping {
-		if p != nil {
+		if err == nil && p != nil {
 			t.adopt(s, p)
 			t.stopChild(s.cur, ctl.StopShutdown, false, 0)
 		}
