@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,4 +290,31 @@ func describeDiff(got, want []string) string {
 		}
 	}
 	return fmt.Sprintf("%d messages, want %d; repeated %v; missing %v; first out of place at %d", len(got), len(want), dups, missing, first)
+}
+
+// TestStopDuringReload: a stop that comes while a reload's new worker is
+// starting ends the cluster cleanly (the master once panicked there: the
+// failed start's nil process was adopted and stopped). The stop is sent as
+// soon as the master logs the reload, inside the first start's window.
+func TestStopDuringReload(t *testing.T) {
+	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
+	// Not runBackground: the stop cuts this reload short, its exit is 1.
+	reload := exec.Command(masterBin, "reload", "-pid-file", c.pidFile)
+	if err := reload.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reload.Wait() })
+	waitFor(t, 10*time.Second, func() error {
+		b, _ := os.ReadFile(c.fgOut)
+		if !strings.Contains(string(b), "msg=reload") {
+			return fmt.Errorf("no reload yet")
+		}
+		return nil
+	})
+	c.runBackground("stop", "-pid-file", c.pidFile)
+	code := c.waitFgExit(60 * time.Second)
+	out, _ := os.ReadFile(c.fgOut)
+	if code != 0 || strings.Contains(string(out), "panic") {
+		t.Fatalf("the master exited %d after a stop during a reload:\n%s", code, out)
+	}
 }
