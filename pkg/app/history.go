@@ -39,7 +39,10 @@ type Historian interface {
 	// the room's history get KeptFormatter's message, in offset order;
 	// format(m, p) is the copy sent on the room's subject for the others.
 	// Without history (or when keeping it failed) it sends m itself, as
-	// SendToRoom, and returns a zero Position.
+	// SendToRoom, and returns a zero Position. When JetStream cannot keep
+	// it for a while (a stream electing its leader), the message waits,
+	// in order, and is kept and sent later: the Position returned is then
+	// zero too.
 	SendToRoomKept(room string, m Message, format func(Message, Position) Message) (Position, error)
 	// JoinRoomSince adds c to room and replays the kept messages after
 	// since: replay is called for each, in order, then done with the
