@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,6 +30,9 @@ type histSender struct {
 	// reconnects counts the connections after the first.
 	reconnects int
 }
+
+// errNotRecovered: a rejoin since a position was not complete.
+var errNotRecovered = errors.New("recovery not complete")
 
 // connect dials (again, while the cluster is restarting) and joins since
 // the last position; it returns the texts replayed.
@@ -62,7 +66,7 @@ func (s *histSender) connect() ([]string, error) {
 		case m.Type == "joined" && m.Name == s.name:
 			if s.last != nil && (m.Recovered == nil || !*m.Recovered) {
 				cl.close()
-				return nil, fmt.Errorf("the sender's rejoin since %+v: %+v, want recovered", *s.last, m)
+				return nil, fmt.Errorf("%w: the sender's rejoin since %+v: %+v", errNotRecovered, *s.last, m)
 			}
 			if s.last == nil {
 				s.last = &histSince{Epoch: m.Epoch}
@@ -82,8 +86,11 @@ func (s *histSender) say(text string) error {
 	for range 10 {
 		if s.cl == nil {
 			replayed, err := s.connect()
-			if err != nil {
+			if errors.Is(err, errNotRecovered) {
 				return err
+			}
+			if err != nil {
+				continue // closed again on the way (the cluster stopping): again
 			}
 			s.reconnects++
 			if len(replayed) > 0 && replayed[len(replayed)-1] == text {
@@ -100,7 +107,7 @@ func (s *histSender) say(text string) error {
 		s.cl.close() // the cluster closed it (reload, restart): again
 		s.cl = nil
 	}
-	return fmt.Errorf("said %q ten times without an answer", text)
+	return fmt.Errorf("tried to say %q ten times without an answer", text)
 }
 
 // sayOnce sends text and waits for the server's copy of it; closed says
