@@ -20,7 +20,7 @@ func (h *Handler) routes() {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("/api/publish", post(h.publish))
 	h.mux.HandleFunc("/api/close", post(h.close))
-	h.mux.HandleFunc("/api/join", post(h.command(func(q target) bus.Command { return bus.Command{Join: q.Room} }, "room")))
+	h.mux.HandleFunc("/api/join", post(h.join))
 	h.mux.HandleFunc("/api/leave", post(h.command(func(q target) bus.Command { return bus.Command{Leave: q.Room} }, "room")))
 	h.mux.HandleFunc("/api/bind", post(h.command(func(q target) bus.Command { return bus.Command{Bind: q.User} }, "user")))
 	h.mux.HandleFunc("/api/unbind", post(h.command(func(target) bus.Command { return bus.Command{Unbind: true} }, "")))
