@@ -188,7 +188,7 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 	if old != "" && old != name {
 		return fmt.Errorf("already named %q on this connection; it cannot join as %q", old, name)
 	}
-	if err := ch.bindName(c, name, old == "", in.Inbox); err != nil {
+	if err := ch.bindName(c, name, in.Inbox); err != nil {
 		return err
 	}
 	c.SetValue(name)

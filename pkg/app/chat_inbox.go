@@ -11,21 +11,23 @@ import (
 // The chat's inbox: whispers to a name with user history (-history rules
 // with a leading '@'; the chat's default keeps them) are kept and carry
 // "offset" and "epoch", like a room's said. A connection learns its inbox's
-// position when it is named, and resumes it since a position: on its
-// naming join ("inbox": {"offset","epoch"}), or with {"type":"inbox"}
-// once named (by an earlier join, or by its token). The missed whispers
+// position, and resumes it since a position, when it asks: on a join
+// ("inbox": {} for the position, {"offset","epoch"} to resume), or with
+// {"type":"inbox"} ("since" optional) once named (by an earlier join, or
+// by its token). The missed whispers
 // come first, in order, each once, then {"type":"inbox"} with the
 // position and, when resumed, "recovered".
 
-// bindName binds c to name, its chat name. A first naming, or one asking
-// to resume its inbox (since), in a cluster keeping the name's whispers
-// goes through BindUserSince: the missed whispers, then the inbox reply.
-func (ch *Chat) bindName(c Conn, name string, first bool, since *chatSince) error {
+// bindName binds c to name, its chat name. A join asking for its inbox
+// ("inbox": {} for its position, {"offset","epoch"} to resume) goes
+// through BindUserSince: the missed whispers, then the inbox reply; one
+// that does not ask binds as it always did.
+func (ch *Chat) bindName(c Conn, name string, inbox *chatSince) error {
 	hw, ok := ch.w.(Historian)
-	if !ok || (since == nil && (!first || !hw.HasUserHistory(name))) {
+	if !ok || inbox == nil {
 		return ch.w.BindUser(c, name)
 	}
-	return ch.resumeInbox(hw, c, name, since)
+	return ch.resumeInbox(hw, c, name, inbox)
 }
 
 // resumeInbox binds c to name since a position (or fresh, since nil): the
@@ -33,6 +35,9 @@ func (ch *Chat) bindName(c Conn, name string, first bool, since *chatSince) erro
 // for a resume, whether nothing was missed.
 func (ch *Chat) resumeInbox(hw Historian, c Conn, name string, since *chatSince) error {
 	var from *Position
+	if since != nil && since.Epoch == "" {
+		since = nil // {}: the position only
+	}
 	if since != nil {
 		from = &Position{Offset: since.Offset, Epoch: since.Epoch}
 	}
