@@ -49,7 +49,8 @@ type Historian interface {
 	JoinRoomSince(c Conn, room string, since *Position, replay func(Kept), done func(Recovery)) error
 
 	// HasUserHistory reports whether the messages to user uid sent with
-	// SendToUserKept are kept (-history rules with a leading '@').
+	// SendToUserKept are kept (-history rules with a leading '@'); only
+	// for an app that implements UserKeptFormatter.
 	HasUserHistory(uid string) bool
 	// SendToUserKept keeps m in uid's history, then sends it to every
 	// connection bound to uid at its position p, as SendToRoomKept does
@@ -79,7 +80,10 @@ type KeptFormatter interface {
 
 // UserKeptFormatter is KeptFormatter for the messages kept for users (the
 // chat's whisper carries "offset" and "epoch"): the worker delivers
-// FormatKeptUser(uid, k) to uid's connections instead of k's Message.
+// FormatKeptUser(uid, k) to uid's connections instead of k's Message. An
+// app implements it to keep users' history at all: without, no user has
+// any, whatever -history says (each user with history costs a JetStream
+// consumer per worker holding one of its connections).
 type UserKeptFormatter interface {
 	FormatKeptUser(uid string, k Kept) Message
 }

@@ -12,15 +12,17 @@ import (
 // kept when a -history rule with a leading '@' matches the user, and a
 // connection resumes them with BindUserSince, the way JoinRoomSince
 // resumes a room: the same hold, replay, release and floor, on the user's
-// group. Users no rule matches take SendToUser's path.
+// group. Users no rule matches take SendToUser's path, and so do all users
+// of an app that keeps no user history (no Options.FormatKeptUser).
 
 // errResuming: a connection asked to resume its user while it already was.
 var errResuming = errors.New("hub: this connection is already resuming its user's messages")
 
-// HasUserHistory reports whether the messages to uid are kept.
+// HasUserHistory reports whether the messages to uid are kept: a rule
+// matches it, and the app keeps users' history (Options.FormatKeptUser).
 func (h *Hub) HasUserHistory(uid string) bool {
 	st := h.history.Load()
-	return st != nil && st.HasUser(uid)
+	return st != nil && h.opts.FormatKeptUser != nil && st.HasUser(uid)
 }
 
 // SendToUserKept keeps m in uid's history and sends format(m, position)

@@ -46,7 +46,11 @@ type Options struct {
 	// with its position (app.KeptFormatter); nil: the message as kept.
 	FormatKept func(room string, k app.Kept) app.Message
 	// FormatKeptUser makes the message a user's connection gets of one
-	// kept for the user (app.UserKeptFormatter); nil: the message as kept.
+	// kept for the user (app.UserKeptFormatter). Users have history only
+	// when it is set (an app that keeps it: the chat): each user with
+	// history costs a JetStream consumer per worker holding one of its
+	// connections, which an app binding every connection to a user and
+	// never resuming should not pay.
 	FormatKeptUser func(uid string, k app.Kept) app.Message
 	// Delivered, when set, is called after a room's or a user's bus
 	// message carrying a Message.Sent was written to the local members,
