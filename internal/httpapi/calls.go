@@ -121,7 +121,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		if !nameOK(w, "user", q.User) {
 			return
 		}
-		err = h.opts.Bus.PublishUser(q.User, m)
+		h.publishUser(w, r, q.User, m)
+		return
 	case q.Conn != "":
 		if !h.connOK(w, "conn", q.Conn) {
 			return

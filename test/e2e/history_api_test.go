@@ -17,7 +17,9 @@ type sinceAnswer struct {
 // outcome once the replay was delivered: recovered true and the room's
 // position; from a position of another epoch (a history lost), recovered
 // false. The joined connection got the missed said messages before the
-// answer came.
+// answer came. A message published to a user is kept (the chat keeps its
+// users' messages), answered with its position, and resumed by the
+// user's connection coming back.
 func TestChatHistoryAPIJoin(t *testing.T) {
 	t.Parallel()
 	admin := freeAddr(t)
@@ -49,4 +51,22 @@ func TestChatHistoryAPIJoin(t *testing.T) {
 	}
 	a.say("lobby", "live", 1)
 	checkSaid(t, y.saidUntil("live1"), []string{"live1"}, j.Epoch)
+
+	// Published to a user through the API: kept (the chat keeps
+	// whispers), answered with its position, and resumed by a connection
+	// that comes back after it.
+	b := c.dial()
+	_, box := b.joinInbox("bobroom", "bob", map[string]any{})
+	b.close()
+	var pub sinceAnswer
+	api.mustPost("/api/publish", map[string]string{"user": "bob", "data": `{"type":"whisper","from":"shop","text":"order shipped"}`}, &pub)
+	if !pub.OK || pub.Offset <= *box.Offset || pub.Epoch != j.Epoch {
+		t.Fatalf("publish to bob: %+v, want a position after %d in %s", pub, *box.Offset, j.Epoch)
+	}
+	b = c.dial()
+	ws, box2 := b.joinInbox("bobroom", "bob", map[string]any{"offset": *box.Offset, "epoch": box.Epoch})
+	checkWhispers(t, ws, []string{"order shipped"}, j.Epoch)
+	if *ws[0].Offset != pub.Offset || ws[0].From != "shop" || box2.Recovered == nil || !*box2.Recovered {
+		t.Fatalf("resumed %+v, inbox %+v; want the API's message at %d, recovered", ws, box2, pub.Offset)
+	}
 }
