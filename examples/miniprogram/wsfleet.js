@@ -25,13 +25,19 @@
  *    that is not a complete recovery as a 'recovered' event with recovered:false: reload the
  *    room's state then. "said" messages whose offset is not after the last one seen in their
  *    room (same epoch) are dropped, a safety net against duplicates.
+ *  - Inbox (option inbox, default true): the whispers to our name are tracked the same way. The
+ *    first join of every connection carries "inbox": the {offset, epoch} of the last whisper seen
+ *    ({} before any), so the server replays the whispers missed meanwhile; its answer ("inbox"
+ *    with "recovered") is reported as an 'inbox' event, and a resume that is not complete as a
+ *    'recovered' event with inbox:true, recovered:false. Whispers at or before the last one seen
+ *    (same epoch) are dropped.
  *  - Queue: send() while disconnected queues the message (at most maxQueue messages and
  *    maxQueueBytes bytes; past that send() throws an Error and nothing is queued); the queue is
  *    flushed in order on the next connection once its rejoins are answered (or after
  *    `heartbeat` ms), and sends wait behind it.
  *  - Events: connecting {attempt, url}, connected {attempt}, disconnected {code, reason, dead},
  *    (wasOpen: false when the connection never opened), message (the parsed JSON),
- *    joined {room, recovered, resumed, message},
+ *    joined {room, recovered, resumed, message}, inbox {recovered, resumed, message},
  *    recovered {room, recovered, message}, error {message, error?}.
  */
 (function (root, factory) {
@@ -55,6 +61,7 @@
     ping: { type: 'whoami' },
     maxQueue: 100,        // messages queued while disconnected
     maxQueueBytes: 65536, // bytes queued while disconnected
+    inbox: true,          // track the whispers to our name and resume them on reconnect
   };
 
   function hasWx() {
@@ -116,6 +123,8 @@
     this.state = 'idle';          // idle, connecting, open, waiting (to reconnect), closed
     this.attempt = 0;             // connections tried since the last one that worked
     this.rooms = {};              // room -> {offset, epoch, extra, pending, joinedOnce}
+    this.inbox = { offset: null, epoch: null, pending: null, once: false }; // the whispers to us
+    this._inboxAsked = false;     // this connection's first join asked for the inbox
     this.queue = [];              // texts sent while disconnected
     this.queueBytes = 0;
     this._on = {};
@@ -194,6 +203,12 @@
     return r && r.offset !== null ? { offset: r.offset, epoch: r.epoch } : null;
   };
 
+  // inboxPosition returns the last {offset, epoch} of the whispers to us, or null.
+  Client.prototype.inboxPosition = function () {
+    const b = this.inbox;
+    return b.offset !== null ? { offset: b.offset, epoch: b.epoch } : null;
+  };
+
   // reconnect closes the connection (if any) and connects again at once.
   Client.prototype.reconnect = function () {
     if (this.state === 'closed') return;
@@ -220,6 +235,13 @@
     if (this.options.name && m.name === undefined) m.name = this.options.name;
     if (r.offset !== null) m.since = { offset: r.offset, epoch: r.epoch };
     r.pending = { rejoin: r.joinedOnce, since: m.since || null };
+    if (this.options.inbox && !this._inboxAsked && m.inbox === undefined) {
+      // The naming join resumes the inbox: binding and replaying in one step gets each once.
+      const b = this.inbox;
+      this._inboxAsked = true;
+      m.inbox = b.offset !== null ? { offset: b.offset, epoch: b.epoch } : {};
+      b.pending = { rejoin: b.once, since: b.offset !== null };
+    }
     this._t.send(JSON.stringify(m));
   };
 
@@ -254,6 +276,8 @@
   Client.prototype._onOpen = function () {
     this.state = 'open';
     this._flushed = false;
+    this._inboxAsked = false;
+    this.inbox.pending = null;
     this._lastRx = Date.now();
     this._pinged = false;
     this._emit('connected', { attempt: this.attempt });
@@ -313,6 +337,27 @@
     let m;
     try { m = JSON.parse(data); } catch (e) {
       this._emit('error', { message: 'wsfleet: a message that is not JSON: ' + data.slice(0, 100) });
+      return;
+    }
+    if (m && m.type === 'whisper' && typeof m.offset === 'number') {
+      const b = this.inbox;
+      if (b.offset !== null && m.epoch === b.epoch && m.offset <= b.offset) return; // seen
+      b.offset = m.offset;
+      b.epoch = m.epoch === undefined ? null : m.epoch;
+    }
+    if (m && m.type === 'inbox' && this.inbox.pending) {
+      const b = this.inbox;
+      const p = b.pending;
+      b.pending = null;
+      b.once = true;
+      if (typeof m.offset === 'number' && (b.offset === null || m.epoch !== b.epoch || m.offset > b.offset)) {
+        b.offset = m.offset;
+        b.epoch = m.epoch === undefined ? null : m.epoch;
+      }
+      this._emit('message', m);
+      const recovered = m.recovered === true;
+      this._emit('inbox', { recovered: recovered, resumed: p.since, message: m });
+      if (p.rejoin && !recovered) this._emit('recovered', { inbox: true, recovered: false, message: m });
       return;
     }
     const r = m && typeof m.room === 'string' ? this.rooms[m.room] : null;

@@ -65,8 +65,12 @@ type Options struct {
 	// MaxInFlight is the most requests served at once; more get 429.
 	// Default 64.
 	MaxInFlight int
-	// QueryTimeout bounds one presence question. Default 2s.
+	// QueryTimeout bounds one presence question, and keeping a message
+	// for a user. Default 2s.
 	QueryTimeout time.Duration
+	// Users keeps the messages published to users with history; nil:
+	// none are kept.
+	Users UserHistory
 }
 
 // Handler serves /api/... . It is safe for concurrent use.

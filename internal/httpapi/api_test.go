@@ -104,12 +104,12 @@ func TestCalls(t *testing.T) {
 		{"/api/publish", `{"data":"hi","room":"lobby","exclude":"h-1-1"}`, `room lobby "hi" ex=h-1-1`},
 		{"/api/publish", `{"data":"hi","user":"ann"}`, `user ann "hi"`},
 		{"/api/publish", `{"data":"hi","conn":"h-1-1"}`, `conn h-1-1 "hi"`},
-		{"/api/close", `{"conn":"h-1-1"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:false Close:true Code:1000 Reason:}`},
-		{"/api/close", `{"conn":"h-1-1","code":4000,"reason":"bye"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:false Close:true Code:4000 Reason:bye}`},
-		{"/api/join", `{"conn":"h-1-1","room":"r"}`, `cmd h-1-1 {Join:r Leave: Bind: Since: Unbind:false Close:false Code:0 Reason:}`},
-		{"/api/leave", `{"conn":"h-1-1","room":"r"}`, `cmd h-1-1 {Join: Leave:r Bind: Since: Unbind:false Close:false Code:0 Reason:}`},
-		{"/api/bind", `{"conn":"h-1-1","user":"u"}`, `cmd h-1-1 {Join: Leave: Bind:u Since: Unbind:false Close:false Code:0 Reason:}`},
-		{"/api/unbind", `{"conn":"h-1-1"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:true Close:false Code:0 Reason:}`},
+		{"/api/close", `{"conn":"h-1-1"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:false Reply: Close:true Code:1000 Reason:}`},
+		{"/api/close", `{"conn":"h-1-1","code":4000,"reason":"bye"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:false Reply: Close:true Code:4000 Reason:bye}`},
+		{"/api/join", `{"conn":"h-1-1","room":"r"}`, `cmd h-1-1 {Join:r Leave: Bind: Since: Unbind:false Reply: Close:false Code:0 Reason:}`},
+		{"/api/leave", `{"conn":"h-1-1","room":"r"}`, `cmd h-1-1 {Join: Leave:r Bind: Since: Unbind:false Reply: Close:false Code:0 Reason:}`},
+		{"/api/bind", `{"conn":"h-1-1","user":"u"}`, `cmd h-1-1 {Join: Leave: Bind:u Since: Unbind:false Reply: Close:false Code:0 Reason:}`},
+		{"/api/unbind", `{"conn":"h-1-1"}`, `cmd h-1-1 {Join: Leave: Bind: Since: Unbind:true Reply: Close:false Code:0 Reason:}`},
 	} {
 		fb.sent = nil
 		w := call(h, "POST", tc.path, "k", tc.body)

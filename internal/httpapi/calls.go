@@ -20,7 +20,7 @@ func (h *Handler) routes() {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("/api/publish", post(h.publish))
 	h.mux.HandleFunc("/api/close", post(h.close))
-	h.mux.HandleFunc("/api/join", post(h.command(func(q target) bus.Command { return bus.Command{Join: q.Room} }, "room")))
+	h.mux.HandleFunc("/api/join", post(h.join))
 	h.mux.HandleFunc("/api/leave", post(h.command(func(q target) bus.Command { return bus.Command{Leave: q.Room} }, "room")))
 	h.mux.HandleFunc("/api/bind", post(h.command(func(q target) bus.Command { return bus.Command{Bind: q.User} }, "user")))
 	h.mux.HandleFunc("/api/unbind", post(h.command(func(target) bus.Command { return bus.Command{Unbind: true} }, "")))
@@ -121,7 +121,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		if !nameOK(w, "user", q.User) {
 			return
 		}
-		err = h.opts.Bus.PublishUser(q.User, m)
+		h.publishUser(w, r, q.User, m)
+		return
 	case q.Conn != "":
 		if !h.connOK(w, "conn", q.Conn) {
 			return

@@ -27,7 +27,11 @@ func (m *Master) mountAPI(s *admin.Server) error {
 	if err != nil {
 		return fmt.Errorf("master: HTTP API: %w", err)
 	}
-	h, err := httpapi.New(httpapi.Options{Key: key, Bus: m.bus, Presence: q, Logger: m.log})
+	opts := httpapi.Options{Key: key, Bus: m.bus, Presence: q, Logger: m.log}
+	if u := m.newAPIUsers(); u != nil {
+		opts.Users = u
+	}
+	h, err := httpapi.New(opts)
 	if err != nil {
 		q.Stop()
 		return fmt.Errorf("master: HTTP API: %w", err)

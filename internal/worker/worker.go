@@ -170,6 +170,9 @@ func (w *Worker) start(ctx context.Context) error {
 	if f, ok := o.App.(app.KeptFormatter); ok {
 		hubOpts.FormatKept = f.FormatKept
 	}
+	if f, ok := o.App.(app.UserKeptFormatter); ok {
+		hubOpts.FormatKeptUser = f.FormatKeptUser
+	}
 	w.hub = hub.New(hubOpts)
 	if err := w.hub.Start(ctx); err != nil {
 		bc.Close(ctx)

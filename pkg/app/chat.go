@@ -46,8 +46,12 @@ type chatIn struct {
 	Token *string `json:"token"`
 	// After pages a members reply: the names after this one.
 	After *string `json:"after"`
-	// Since is where a join resumes a room's history.
+	// Since is where a join resumes a room's history, or an inbox the
+	// connection's user's.
 	Since *chatSince `json:"since"`
+	// Inbox, on a join, is where the connection's user's kept whispers
+	// resume (chat_inbox.go).
+	Inbox *chatSince `json:"inbox"`
 }
 
 // chatSince is a position in a room's history, as the client saw it last.
@@ -141,6 +145,8 @@ func (ch *Chat) handle(c Conn, m Message) error {
 		return ch.members(c, in)
 	case "whisper":
 		return ch.whisper(c, in)
+	case "inbox":
+		return ch.inbox(c, in)
 	case "whoami":
 		return c.Send(chatOut{Type: "you", Conn: c.ID(), Name: nameOf(c)}.msg())
 	case "online":
@@ -182,7 +188,7 @@ func (ch *Chat) join(c Conn, in chatIn) error {
 	if old != "" && old != name {
 		return fmt.Errorf("already named %q on this connection; it cannot join as %q", old, name)
 	}
-	if err := ch.w.BindUser(c, name); err != nil {
+	if err := ch.bindName(c, name, in.Inbox); err != nil {
 		return err
 	}
 	c.SetValue(name)
@@ -352,27 +358,4 @@ func (ch *Chat) count(c Conn) error {
 		return err
 	}
 	return c.Send(chatOut{Type: "count", Connections: &n}.msg())
-}
-
-func (ch *Chat) whisper(c Conn, in chatIn) error {
-	to, err := chatName("to", in.To)
-	if err != nil {
-		return err
-	}
-	text, err := need("text", in.Text, maxChatText)
-	if err != nil {
-		return err
-	}
-	from, _ := c.Value().(string)
-	if from == "" {
-		return errors.New("join a room first, to have a name")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if n, err := ch.w.UserConnections(ctx, to); err != nil {
-		return err
-	} else if n == 0 {
-		return fmt.Errorf("%q is not online", to)
-	}
-	return ch.w.SendToUser(to, chatOut{Type: "whisper", From: from, Text: text}.msg())
 }

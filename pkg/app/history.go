@@ -50,6 +50,27 @@ type Historian interface {
 	// delivered after done, each once, none lost at the seam. A nil since
 	// joins fresh: done gets Recovered false and the room's position.
 	JoinRoomSince(c Conn, room string, since *Position, replay func(Kept), done func(Recovery)) error
+
+	// HasUserHistory reports whether the messages to user uid sent with
+	// SendToUserKept are kept (-history rules with a leading '@'); only
+	// for an app that implements UserKeptFormatter.
+	HasUserHistory(uid string) bool
+	// SendToUserKept keeps m in uid's history, then sends it to every
+	// connection bound to uid at its position p, as SendToRoomKept does
+	// for a room (UserKeptFormatter's message, in offset order, on
+	// workers that follow uid's history). Without history it sends m as
+	// SendToUser does and returns a zero Position.
+	SendToUserKept(uid string, m Message, format func(Message, Position) Message) (Position, error)
+	// BindUserSince binds c to uid (BindUser) and replays the kept
+	// messages to uid after since, as JoinRoomSince does for a room:
+	// replay for each, in order, then done; the live ones arriving
+	// meanwhile are held and delivered after done, each once. Binding and
+	// resuming in one call is what makes each message arrive once: a c
+	// already bound to uid is resumed too, but may get again the kept
+	// messages it got live since it was bound (a client deduplicates them
+	// by offset). A nil since binds fresh: done gets Recovered false and
+	// uid's position.
+	BindUserSince(c Conn, uid string, since *Position, replay func(Kept), done func(Recovery)) error
 }
 
 // KeptFormatter is implemented by applications that show a kept message's
@@ -58,4 +79,14 @@ type Historian interface {
 // Message. It runs once per message per worker, and must not block.
 type KeptFormatter interface {
 	FormatKept(room string, k Kept) Message
+}
+
+// UserKeptFormatter is KeptFormatter for the messages kept for users (the
+// chat's whisper carries "offset" and "epoch"): the worker delivers
+// FormatKeptUser(uid, k) to uid's connections instead of k's Message. An
+// app implements it to keep users' history at all: without, no user has
+// any, whatever -history says (each user with history costs a JetStream
+// consumer per worker holding one of its connections).
+type UserKeptFormatter interface {
+	FormatKeptUser(uid string, k Kept) Message
 }

@@ -89,6 +89,9 @@ type Command struct {
 	Since string
 	// Unbind removes the connection's user binding.
 	Unbind bool
+	// Reply is the subject the command was sent to be answered on (a NATS
+	// request; RequestCommand), or "": see ReplyCommand.
+	Reply string
 	// Close closes the connection with Code and Reason. Code 0 means none
 	// was given (the receiver sends 1000); a header that is not a number
 	// arrives as -1, which the receiver refuses like any code that may not
@@ -188,6 +191,7 @@ func commandOf(nm *nats.Msg) Command {
 	c.Join, c.Leave, c.Bind = nm.Header.Get(HeaderJoin), nm.Header.Get(HeaderLeave), nm.Header.Get(HeaderBind)
 	c.Unbind = nm.Header.Get(HeaderUnbind) != ""
 	c.Since = nm.Header.Get(HeaderSince)
+	c.Reply = nm.Reply
 	if vs := nm.Header.Values(HeaderClose); len(vs) > 0 {
 		c.Close, c.Reason = true, string(nm.Data)
 		if v := strings.TrimSpace(vs[0]); v != "" {

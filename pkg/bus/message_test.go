@@ -57,3 +57,18 @@ func TestMessageWire(t *testing.T) {
 		t.Errorf("malformed tick read as %+v", m.Tick)
 	}
 }
+
+// TestCommandReplyOK: a worker answers a command only on an inbox: a
+// backend's _INBOX. or the masters' reply subjects, never a room's or a
+// user's subject.
+func TestCommandReplyOK(t *testing.T) {
+	s := subjects{"wsfleet"}
+	for reply, ok := range map[string]bool{
+		"_INBOX.abc.1": true, "wsfleet.masters.reply.xyz": true,
+		"wsfleet.room.lobby": false, "wsfleet.user.ann": false, "": false, "other.masters.reply.x": false,
+	} {
+		if s.commandReplyOK(reply) != ok {
+			t.Errorf("%q: want %v", reply, ok)
+		}
+	}
+}

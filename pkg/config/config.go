@@ -134,8 +134,9 @@ type Config struct {
 	MaxRooms int
 	// History says which rooms keep their messages in JetStream, and how
 	// many for how long (-history): 'PATTERN=COUNT,AGE;...', '*' matching
-	// any run of characters, the first match winning; "off" keeps none.
-	// Default "*=100,1h".
+	// any run of characters, the first match winning; a pattern with a
+	// leading '@' is for the messages to users whose names match the rest
+	// (the chat's whispers); "off" keeps none. Default "*=100,1h;@*=100,1h".
 	History string
 	// HistoryReplicas is the history stream's replicas (-history-replicas),
 	// for a NATS cluster of 3 hosts or more, set when the stream is made
@@ -213,7 +214,7 @@ func Default() Config {
 		IdleTimeout:        60 * time.Second,
 		DemoPage:           true,
 		MaxRooms:           100,
-		History:            "*=100,1h",
+		History:            "*=100,1h;@*=100,1h",
 		HistoryReplicas:    1,
 		HistoryMaxBytes:    1 << 30,
 		MaxRequestHead:     32 << 10,

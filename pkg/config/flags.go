@@ -55,7 +55,7 @@ func (c *Config) workerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", c.WebhookConcurrency, "the most -webhook requests one worker has in flight")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", c.WebhookSecretFile, "sign every -webhook request's body with the key in this file (trimmed; at least 32 bytes): X-Wsfleet-Signature: sha256=<hex HMAC-SHA256>")
 	fs.BoolVar(&c.DemoPage, "demo-page", c.DemoPage, "answer plain HTTP GETs on the WebSocket port with the demo page")
-	fs.StringVar(&c.History, "history", c.History, "rooms whose messages are kept in JetStream for resuming clients: 'PATTERN=COUNT,AGE;...' ('*' matches any run of characters; the first match wins), or off")
+	fs.StringVar(&c.History, "history", c.History, "rooms whose messages are kept in JetStream for resuming clients: 'PATTERN=COUNT,AGE;...' ('*' matches any run of characters; the first match wins; '@PATTERN' for the messages to users), or off")
 	fs.IntVar(&c.HistoryReplicas, "history-replicas", c.HistoryReplicas, "the history stream's replicas (3 for a NATS cluster of 3 hosts)")
 	flagx.SizeVar(fs, &c.HistoryMaxBytes, "history-max-bytes", "the most the rooms' history may hold, all rooms together; past it the oldest messages go first")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "where the embedded NATS keeps JetStream's files (room history) (default: data beside the pid file)")

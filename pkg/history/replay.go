@@ -23,17 +23,26 @@ const MaxReplayBytes = 512 << 10
 // The returned position is the room's last kept message when the read
 // began: a live message with a larger offset was not replayed.
 func (s *Store) Since(ctx context.Context, room string, since app.Position) ([]app.Kept, app.Recovery, error) {
-	rule, ok := s.rules.Match(room)
-	if !ok {
+	return s.since(ctx, s.room(room), since)
+}
+
+// SinceUser is Since for the messages to user uid.
+func (s *Store) SinceUser(ctx context.Context, uid string, since app.Position) ([]app.Kept, app.Recovery, error) {
+	return s.since(ctx, s.user(uid), since)
+}
+
+func (s *Store) since(ctx context.Context, k key, since app.Position) ([]app.Kept, app.Recovery, error) {
+	if !k.ok {
 		return nil, app.Recovery{}, nil
 	}
+	rule, room := k.rule, k.name
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	case <-ctx.Done():
 		return nil, app.Recovery{}, fmt.Errorf("history: too many replays at once: %w", ctx.Err())
 	}
-	cur, err := s.Current(ctx, room)
+	cur, err := s.current(ctx, k)
 	if err != nil {
 		return nil, app.Recovery{}, err
 	}
@@ -41,7 +50,7 @@ func (s *Store) Since(ctx context.Context, room string, since app.Position) ([]a
 	if since.Epoch != s.epoch || since.Offset > cur.Offset {
 		return nil, rec, nil // another history, or a position it never had
 	}
-	subj := s.subject(room)
+	subj := k.subj
 	var kept []timed
 	bytes, cut := 0, false
 	for seq := since.Offset + 1; seq <= cur.Offset && len(kept) <= s.perSubj; {

@@ -7,13 +7,17 @@ import (
 	"time"
 )
 
-// Rule keeps the rooms whose names match Pattern: the last Count messages
-// of each, none older than Age.
+// Rule keeps the rooms whose names match Pattern (or, with User, the
+// messages to the users whose names match it): the last Count messages of
+// each, none older than Age.
 type Rule struct {
 	// Pattern is a room name in which '*' matches any run of characters.
 	Pattern string
 	Count   int
 	Age     time.Duration
+	// User: the rule is for users (written with a leading '@' in
+	// -history), not rooms.
+	User bool
 }
 
 // Rules are tried in order; the first whose pattern matches a room is its.
@@ -29,7 +33,9 @@ const (
 )
 
 // ParseRules parses -history: 'PATTERN=COUNT,AGE;...', e.g.
-// 'lobby*=200,10m;*=100,1h'. "" and "off" keep nothing.
+// 'lobby*=200,10m;*=100,1h;@*=100,1h'. A pattern with a leading '@' is for
+// users (the messages sent to a user whose name matches the rest), the
+// others for rooms. "" and "off" keep nothing.
 func ParseRules(s string) (Rules, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "off" {
@@ -58,15 +64,28 @@ func ParseRules(s string) (Rules, error) {
 		if err != nil || age < time.Second || age > MaxAge {
 			return nil, fmt.Errorf("%q: the age must be a duration from 1s to %s", part, MaxAge)
 		}
-		rs = append(rs, Rule{Pattern: pat, Count: n, Age: age})
+		user := strings.HasPrefix(pat, "@")
+		if user {
+			pat = pat[1:]
+			if pat == "" {
+				return nil, fmt.Errorf("%q: want @PATTERN=COUNT,AGE for users", part)
+			}
+		}
+		rs = append(rs, Rule{Pattern: pat, Count: n, Age: age, User: user})
 	}
 	return rs, nil
 }
 
 // Match returns the rule of room, and false when none matches.
-func (rs Rules) Match(room string) (Rule, bool) {
+func (rs Rules) Match(room string) (Rule, bool) { return rs.match(room, false) }
+
+// MatchUser returns the rule of the messages to user uid, and false when
+// none matches.
+func (rs Rules) MatchUser(uid string) (Rule, bool) { return rs.match(uid, true) }
+
+func (rs Rules) match(name string, user bool) (Rule, bool) {
 	for _, r := range rs {
-		if glob(r.Pattern, room) {
+		if r.User == user && glob(r.Pattern, name) {
 			return r, true
 		}
 	}

@@ -126,12 +126,30 @@ func newEpoch() string {
 func (s *Store) Epoch() string { return s.epoch }
 
 // Has reports whether room is kept.
-func (s *Store) Has(room string) bool {
-	_, ok := s.rules.Match(room)
-	return ok
+func (s *Store) Has(room string) bool { return s.room(room).ok }
+
+// HasUser reports whether the messages to user uid are kept.
+func (s *Store) HasUser(uid string) bool { return s.user(uid).ok }
+
+// key is one history: a room's or a user's, its subject and its rule.
+type key struct {
+	subj, name string
+	rule       Rule
+	ok         bool // a rule matched: kept
 }
 
-func (s *Store) subject(room string) string { return s.prefix + bus.Token(room) }
+// room is room's history: subject "<prefix>.hist.<room's token>".
+func (s *Store) room(room string) key {
+	r, ok := s.rules.Match(room)
+	return key{subj: s.prefix + bus.Token(room), name: room, rule: r, ok: ok}
+}
+
+// user is uid's history: subject "<prefix>.hist.@<uid's token>". A token
+// never starts with '@' (bus.Token), so no room's subject is a user's.
+func (s *Store) user(uid string) key {
+	r, ok := s.rules.MatchUser(uid)
+	return key{subj: s.prefix + "@" + bus.Token(uid), name: "@" + uid, rule: r, ok: ok}
+}
 
 // Keep stores m in room's history and returns its position.
 func (s *Store) Keep(ctx context.Context, room string, m app.Message) (app.Position, error) {
@@ -147,7 +165,16 @@ func NewKeepID() string { return newEpoch() + newEpoch() }
 // an error Transient accepts (the ack lost, no stream leader yet) may be
 // tried again without a risk of doubling it. An empty id is Keep.
 func (s *Store) KeepOnce(ctx context.Context, room string, m app.Message, id string) (app.Position, error) {
-	nm := &nats.Msg{Subject: s.subject(room), Data: m.Data, Header: nats.Header{}}
+	return s.keep(ctx, s.room(room), m, id)
+}
+
+// KeepUser stores m in user uid's history and returns its position.
+func (s *Store) KeepUser(ctx context.Context, uid string, m app.Message) (app.Position, error) {
+	return s.keep(ctx, s.user(uid), m, "")
+}
+
+func (s *Store) keep(ctx context.Context, k key, m app.Message, id string) (app.Position, error) {
+	nm := &nats.Msg{Subject: k.subj, Data: m.Data, Header: nats.Header{}}
 	if m.Binary {
 		nm.Header.Set(headerOp, "binary")
 	}
@@ -157,19 +184,28 @@ func (s *Store) KeepOnce(ctx context.Context, room string, m app.Message, id str
 	}
 	ack, err := s.js.PublishMsg(ctx, nm, opts...)
 	if err != nil {
-		return app.Position{}, fmt.Errorf("history: keep in %q: %w", room, err)
+		return app.Position{}, fmt.Errorf("history: keep in %q: %w", k.name, err)
 	}
 	return app.Position{Offset: ack.Sequence, Epoch: s.epoch}, nil
 }
 
 // Current is room's position: its last kept message's.
 func (s *Store) Current(ctx context.Context, room string) (app.Position, error) {
-	m, err := s.stream.GetLastMsgForSubject(ctx, s.subject(room))
+	return s.current(ctx, s.room(room))
+}
+
+// CurrentUser is user uid's position: the last kept message's to it.
+func (s *Store) CurrentUser(ctx context.Context, uid string) (app.Position, error) {
+	return s.current(ctx, s.user(uid))
+}
+
+func (s *Store) current(ctx context.Context, k key) (app.Position, error) {
+	m, err := s.stream.GetLastMsgForSubject(ctx, k.subj)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return app.Position{Epoch: s.epoch}, nil
 	case err != nil:
-		return app.Position{}, fmt.Errorf("history: %q: %w", room, err)
+		return app.Position{}, fmt.Errorf("history: %q: %w", k.name, err)
 	}
 	return app.Position{Offset: m.Sequence, Epoch: s.epoch}, nil
 }
@@ -178,23 +214,32 @@ func (s *Store) Current(ctx context.Context, room string) (app.Position, error) 
 // (on a goroutine of the JetStream client's), until stop is called. It
 // returns once the messages kept after its return will reach fn.
 func (s *Store) Follow(ctx context.Context, room string, fn func(app.Kept)) (stop func(), err error) {
+	return s.follow(ctx, s.room(room), fn)
+}
+
+// FollowUser is Follow for the messages to user uid.
+func (s *Store) FollowUser(ctx context.Context, uid string, fn func(app.Kept)) (stop func(), err error) {
+	return s.follow(ctx, s.user(uid), fn)
+}
+
+func (s *Store) follow(ctx context.Context, k key, fn func(app.Kept)) (stop func(), err error) {
 	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.subject(room)}, DeliverPolicy: jetstream.DeliverNewPolicy,
+		FilterSubjects: []string{k.subj}, DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+		return nil, fmt.Errorf("history: follow %q: %w", k.name, err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		md, err := m.Metadata()
 		if err != nil {
 			return
 		}
-		k := app.Kept{Message: app.Message{Data: m.Data()}, Position: app.Position{Offset: md.Sequence.Stream, Epoch: s.epoch}}
-		k.Binary = m.Headers().Get(headerOp) == "binary"
-		fn(k)
+		kept := app.Kept{Message: app.Message{Data: m.Data()}, Position: app.Position{Offset: md.Sequence.Stream, Epoch: s.epoch}}
+		kept.Binary = m.Headers().Get(headerOp) == "binary"
+		fn(kept)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("history: follow %q: %w", room, err)
+		return nil, fmt.Errorf("history: follow %q: %w", k.name, err)
 	}
 	return cc.Stop, nil
 }

@@ -21,12 +21,15 @@ func (h *Hub) deliverDirect(conn string, m bus.Message) {
 func (h *Hub) deliverCommand(conn string, cmd bus.Command) {
 	c := h.opts.Conns.Lookup(conn)
 	if c == nil {
+		if cmd.Join != "" && cmd.Since != "" {
+			h.answerSince(cmd.Reply, sinceAnswer{Error: "no such connection"})
+		}
 		return // gone meanwhile: at most once
 	}
 	var err error
 	switch {
 	case cmd.Join != "" && cmd.Since != "":
-		err = h.joinSinceCommand(c, cmd.Join, cmd.Since)
+		err = h.joinSinceCommand(c, cmd.Join, cmd.Since, cmd.Reply)
 	case cmd.Join != "":
 		_, err = h.join(c, cmd.Join)
 	case cmd.Leave != "":

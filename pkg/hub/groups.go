@@ -42,9 +42,10 @@ type group struct {
 	// their replay went up to: a kept message at or below it reaching the
 	// worker after the replay (a late copy) is not delivered to them again.
 	floor map[*gateway.Conn]uint64
-	// follow, for a room with history, stops the JetStream consumer that
-	// delivers its kept messages in offset order (history.go); nil when
-	// it has none, and its kept messages come through sub.
+	// follow, for a room (or user) with history, stops the JetStream
+	// consumer that delivers its kept messages in offset order
+	// (history.go); nil when it has none, and its kept messages come
+	// through sub.
 	follow func()
 	// following is set while follow delivers the kept messages: their
 	// copies on the room's subject are then skipped.
@@ -150,7 +151,7 @@ func (h *Hub) subscribe(g *group) {
 		sub, err = h.opts.Bus.SubscribeRoom(g.name, deliver)
 	}
 	var follow func()
-	if err == nil && g.kind == roomKind && h.HasHistory(g.name) {
+	if err == nil && h.keeps(g) {
 		follow = h.follow(g)
 	}
 	h.mu.Lock()

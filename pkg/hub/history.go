@@ -197,30 +197,55 @@ func (h *Hub) release(g *group, c *gateway.Conn, rec app.Recovery, done func(app
 	}
 }
 
-// follow starts g's JetStream consumer, which delivers its room's kept
-// messages in offset order (the room's subject may bring those of two
-// senders in either order), formatted by Options.FormatKept. It returns
-// its stop, or nil when it failed: the kept messages then come through the
-// room's subject.
+// follow starts g's JetStream consumer, which delivers its room's (or
+// user's) kept messages in offset order (the subject may bring those of
+// two senders in either order), formatted by Options.FormatKept (or
+// FormatKeptUser). It returns its stop, or nil when it failed: the kept
+// messages then come through the group's subject.
 func (h *Hub) follow(g *group) func() {
 	g.following.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.QueryTimeout)
 	defer cancel()
-	stop, err := h.history.Load().Follow(ctx, g.name, func(k app.Kept) {
-		m := k.Message
-		if h.opts.FormatKept != nil {
-			m = h.opts.FormatKept(g.name, k)
-		}
-		bm := busMsg(m)
+	deliver := func(k app.Kept) {
+		bm := busMsg(h.formatKept(g.kind, g.name, k))
 		bm.Offset = k.Offset
 		h.deliverGroup(g, bm)
-	})
+	}
+	st := h.history.Load()
+	var stop func()
+	var err error
+	if g.kind == userKind {
+		stop, err = st.FollowUser(ctx, g.name, deliver)
+	} else {
+		stop, err = st.Follow(ctx, g.name, deliver)
+	}
 	if err != nil {
 		g.following.Store(false)
-		h.log.Warn("history: kept messages unordered", "room", g.name, "err", err)
+		h.log.Warn("history: kept messages unordered", "kind", g.kind, "name", g.name, "err", err)
 		return nil
 	}
 	return stop
+}
+
+// formatKept is k as the app shows it to the members of the kind's group
+// name (Options.FormatKept, FormatKeptUser); k's message when it has no
+// formatter.
+func (h *Hub) formatKept(kind groupKind, name string, k app.Kept) app.Message {
+	switch {
+	case kind == roomKind && h.opts.FormatKept != nil:
+		return h.opts.FormatKept(name, k)
+	case kind == userKind && h.opts.FormatKeptUser != nil:
+		return h.opts.FormatKeptUser(name, k)
+	}
+	return k.Message
+}
+
+// keeps reports whether g's messages are kept (its room's or user's).
+func (h *Hub) keeps(g *group) bool {
+	if g.kind == userKind {
+		return h.HasUserHistory(g.name)
+	}
+	return h.HasHistory(g.name)
 }
 
 // openHistory opens the history store with Options.OpenHistory, trying

@@ -45,6 +45,13 @@ type Options struct {
 	// FormatKept makes the message a room's member gets of a kept one,
 	// with its position (app.KeptFormatter); nil: the message as kept.
 	FormatKept func(room string, k app.Kept) app.Message
+	// FormatKeptUser makes the message a user's connection gets of one
+	// kept for the user (app.UserKeptFormatter). Users have history only
+	// when it is set (an app that keeps it: the chat): each user with
+	// history costs a JetStream consumer per worker holding one of its
+	// connections, which an app binding every connection to a user and
+	// never resuming should not pay.
+	FormatKeptUser func(uid string, k app.Kept) app.Message
 	// Delivered, when set, is called after a room's or a user's bus
 	// message carrying a Message.Sent was written to the local members,
 	// with that time (the worker's delivery latency); nil: not measured.
@@ -326,7 +333,11 @@ func (h *Hub) Bind(c *gateway.Conn, uid string) error {
 	return h.wait(g)
 }
 
-func (h *Hub) bind(c *gateway.Conn, uid string) (*group, error) {
+func (h *Hub) bind(c *gateway.Conn, uid string) (*group, error) { return h.bindWith(c, uid, false) }
+
+// bindWith is bind; hold also holds uid's messages to c back until release
+// (history_user.go), c already bound to uid included.
+func (h *Hub) bindWith(c *gateway.Conn, uid string, hold bool) (*group, error) {
 	if err := checkName(uid); err != nil {
 		return nil, err
 	}
@@ -337,14 +348,20 @@ func (h *Hub) bind(c *gateway.Conn, uid string) (*group, error) {
 		return nil, err
 	}
 	if m.uid == uid {
-		h.mu.Unlock()
-		return nil, nil
+		defer h.mu.Unlock()
+		if !hold {
+			return nil, nil
+		}
+		return h.rehold(c, uid)
 	}
 	g, err := h.addLocked(userKind, uid, c)
 	if err != nil {
 		h.tidyLocked(c, m)
 		h.mu.Unlock()
 		return nil, err
+	}
+	if hold {
+		g.hold(c)
 	}
 	var old *group
 	if m.uid != "" {

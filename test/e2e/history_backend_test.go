@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +13,8 @@ import (
 // TestChatHistoryBackendJoin: a backend joins a connection to a room
 // since a position (Wsfleet-Join with Wsfleet-Since, docs/backend.md): it
 // gets the kept messages after it, as the chat formats them, then the live
-// ones. The backend account may not touch the history stream itself.
+// ones; sent as a NATS request, it answers the outcome. The backend
+// account may not touch the history stream itself.
 func TestChatHistoryBackendJoin(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, clusterOpts{count: 2, app: "chat"})
@@ -36,8 +38,19 @@ func TestChatHistoryBackendJoin(t *testing.T) {
 		"Wsfleet-Conn": {row.ID}, "Wsfleet-Join": {"lobby"},
 		"Wsfleet-Since": {fmt.Sprintf("%d:%s", *seen[0].Offset, j.Epoch)},
 	}}
-	if err := nc.PublishMsg(cmd); err != nil {
+	// Sent as a request, the command is answered once the replay was
+	// delivered, with the outcome.
+	ans, err := nc.RequestMsg(cmd, 10*time.Second)
+	if err != nil {
 		t.Fatal(err)
+	}
+	var out struct {
+		Recovered bool   `json:"recovered"`
+		Offset    uint64 `json:"offset"`
+		Epoch     string `json:"epoch"`
+	}
+	if err := json.Unmarshal(ans.Data, &out); err != nil || !out.Recovered || out.Offset != *seen[2].Offset || out.Epoch != j.Epoch {
+		t.Fatalf("answer %s (%v), want recovered at %d in %s", ans.Data, err, *seen[2].Offset, j.Epoch)
 	}
 	got := x.saidUntil("m3")
 	checkSaid(t, got, texts("m", 2, 3), j.Epoch)

@@ -36,8 +36,9 @@ Page({
     })
     c.on('error', (e) => note('error', e.message))
     c.on('joined', (e) => note('joined', { room: e.room, recovered: e.recovered, resumed: e.resumed }))
+    c.on('inbox', (e) => note('inbox', { recovered: e.recovered, resumed: e.resumed }))
     c.on('recovered', (e) => {
-      note('recovered', { room: e.room, recovered: e.recovered })
+      note('recovered', { room: e.room, inbox: !!e.inbox, recovered: e.recovered })
       // What was said meanwhile may be incomplete: say so (a real page reloads its state).
       this.add({ type: 'gap', text: 'some messages may be missing' })
     })
@@ -54,6 +55,9 @@ Page({
     switch (m.type) {
       case 'said':
         this.add({ type: 'said', from: m.from, text: m.text, offset: m.offset === undefined ? '' : String(m.offset), mine: m.from === this.data.name })
+        break
+      case 'whisper': // to us, kept and resumed like the room's said (the library's inbox)
+        this.add({ type: 'whisper', from: m.from, text: m.text, offset: m.offset === undefined ? '' : String(m.offset) })
         break
       case 'joined':
       case 'left':
