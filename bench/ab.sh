@@ -56,7 +56,13 @@ done
 (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
 
 # has REV FLAG: whether revision REV's master start knows -FLAG.
-has() { "$RUN/bin-${1//\//_}/master" start -h 2>&1 | grep -q -- "-$2 "; }
+# (Not through grep -q: it would exit at the first match, and the help's
+# writer's SIGPIPE fail the pipeline under pipefail.)
+has() {
+	local help
+	help=$("$RUN/bin-${1//\//_}/master" start -h 2>&1) || true
+	[[ $help == *" -$2 "* ]]
+}
 
 # start REV APP COUNT [FLAG...]: a daemonised cluster of revision REV's
 # binaries, with an empty data directory.
@@ -145,8 +151,8 @@ COLS=(
 
 # get REV PHASE TRIAL PATH: one figure, rounded, or "-".
 get() {
-	local v
-	v=$("$LG" jsonget "$4" <"$OUT/${1//\//_}-$2@$3.json" 2>/dev/null) || {
+	local v f=$OUT/${1//\//_}-$2@$3.json
+	[[ -f $f ]] && v=$("$LG" jsonget "$4" <"$f" 2>/dev/null) || {
 		echo -
 		return
 	}
@@ -154,7 +160,10 @@ get() {
 }
 
 # okrun REV PHASE TRIAL: whether that run passed.
-okrun() { [[ $("$LG" jsonget ok <"$OUT/${1//\//_}-$2@$3.json" 2>/dev/null) == true ]]; }
+okrun() {
+	local f=$OUT/${1//\//_}-$2@$3.json
+	[[ -f $f && $("$LG" jsonget ok <"$f" 2>/dev/null) == true ]]
+}
 
 # medrange: the median of the numbers on stdin and their range.
 medrange() {
@@ -164,7 +173,7 @@ medrange() {
 header() {
 	printf '%-10s %-6s' rev "$1"
 	for c in "${COLS[@]}"; do printf ' %15s' "${c%% *}"; done
-	printf ' %8s\n' load1
+	printf ' %8s\n' max_load1
 }
 
 header trial
@@ -177,22 +186,25 @@ for rev in "$@"; do
 			[[ $f != - ]] && ! okrun "$rev" "$phase" "$t" && f="$f!" # a failed run's figure
 			printf ' %15s' "$f"
 		done
-		printf ' %8s\n' "$(get "$rev" broadcast-50k "$t" load1_at_start)"
+		printf ' %8s\n' "$(for p in broadcast-50k echo-100 chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
 	done
 done
 echo
-echo "medians of the runs that passed, (min-max); load1: at each run's start, all phases"
-for rev in "$@"; do
-	printf '%-10s %-6s' "$rev" "$TRIALS"
-	for c in "${COLS[@]}"; do
-		read -r _ phase path <<<"$c"
+echo "medians of the runs that passed (min-max); load1: at each run's start, all phases"
+printf '%-15s' figure
+for rev in "$@"; do printf ' %-26s' "$rev"; done
+echo
+for c in "${COLS[@]}" "load1 * load1_at_start"; do
+	read -r name phase path <<<"$c"
+	printf '%-15s' "$name"
+	for rev in "$@"; do
 		for t in $(seq "$TRIALS"); do
-			okrun "$rev" "$phase" "$t" && get "$rev" "$phase" "$t" "$path"
-		done | grep -v '^-$' | medrange | xargs printf ' %s'
+			if [[ $phase == '*' ]]; then
+				for p in broadcast-50k echo-100 chat chat-history; do get "$rev" "$p" "$t" "$path"; done
+			else
+				if okrun "$rev" "$phase" "$t"; then get "$rev" "$phase" "$t" "$path"; fi
+			fi
+		done | { grep -v '^-$' || true; } | medrange | xargs -0 printf ' %-26s' | tr -d '\n'
 	done
-	for t in $(seq "$TRIALS"); do
-		for phase in broadcast-50k echo-100 chat chat-history; do
-			get "$rev" "$phase" "$t" load1_at_start
-		done
-	done | grep -v '^-$' | medrange | xargs printf ' load1 %s\n'
+	echo
 done
