@@ -61,23 +61,26 @@ func parseChatText(s string) (phase byte, sender int, seq, unixNS int64, ok bool
 func (r *runner) chat(ctx context.Context) (*record.Chat, error) {
 	o := r.o
 	res := &record.Chat{Room: o.room, Members: o.conns, Senders: o.senders, RatePerSecond: o.rate}
+	var readers, senders sync.WaitGroup
+	sctx, stop := context.WithCancel(ctx)
 	ms, err := r.joinAll(ctx)
-	defer func() {
+	defer func() { // on every path: the senders end, then the connections, which ends the readers
+		stop()
+		senders.Wait()
 		for _, m := range ms {
 			if m != nil {
 				m.c.abort()
 			}
 		}
+		readers.Wait()
 	}()
 	if err != nil {
 		return res, err
 	}
-	var readers sync.WaitGroup
 	for _, m := range ms {
 		readers.Add(1)
 		go func() { defer readers.Done(); m.read(o.senders) }()
 	}
-	defer readers.Wait() // after the aborts above, which end the readers
 
 	spids, self := procTree(o.serverPID), []int{os.Getpid()}
 	i0, it0 := cpuSeconds(spids), time.Now()
@@ -88,9 +91,6 @@ func (r *runner) chat(ctx context.Context) (*record.Chat, error) {
 
 	var phase atomic.Int32 // 0 warmup, 1 measured, 2 stop
 	var said atomic.Int64
-	var senders sync.WaitGroup
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
 	every := time.Duration(float64(o.senders) / o.rate * float64(time.Second))
 	for i := range o.senders {
 		senders.Add(1)
