@@ -14,7 +14,9 @@
 #              has, the same room with history (chat-history).
 # It answers "is B worse than A here?" on one machine, where
 # docs/benchmarks.md compares wsfleet with its peers. TRIALS (default 5) sets
-# the trials. Results: bench/out/ab/<rev>-<phase>@<trial>.json, every trial's
+# the trials; FIRST_TRIAL (default 1) numbers them from there, so that a
+# second run adds trials to the first one's (its tables cover trials 1 to
+# the last). Results: bench/out/ab/<rev>-<phase>@<trial>.json, every trial's
 # row and then each revision's medians with the trials' range (min-max), and
 # the machine's load, on stdout.
 set -euo pipefail
@@ -24,6 +26,8 @@ cd "$(dirname "$0")/.."
 	exit 2
 }
 TRIALS=${TRIALS:-5}
+FIRST_TRIAL=${FIRST_TRIAL:-1}
+LAST_TRIAL=$((FIRST_TRIAL + TRIALS - 1))
 PHASES=${PHASES:-broadcast echo chat}
 OUT=bench/out/ab
 BIN=bench/out/bin
@@ -105,7 +109,7 @@ chat() {
 	"${STOP[@]}" >/dev/null
 }
 
-for t in $(seq "$TRIALS"); do
+for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 	for rev in "$@"; do
 		for phase in $PHASES; do
 			case $phase in
@@ -178,7 +182,7 @@ header() {
 
 header trial
 for rev in "$@"; do
-	for t in $(seq "$TRIALS"); do
+	for t in $(seq "$LAST_TRIAL"); do
 		printf '%-10s %-6s' "$rev" "$t"
 		for c in "${COLS[@]}"; do
 			read -r _ phase path <<<"$c"
@@ -198,7 +202,7 @@ for c in "${COLS[@]}" "load1 * load1_at_start"; do
 	read -r name phase path <<<"$c"
 	printf '%-15s' "$name"
 	for rev in "$@"; do
-		for t in $(seq "$TRIALS"); do
+		for t in $(seq "$LAST_TRIAL"); do
 			if [[ $phase == '*' ]]; then
 				for p in broadcast-50k echo-100 chat chat-history; do get "$rev" "$p" "$t" "$path"; done
 			else
