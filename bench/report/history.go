@@ -13,17 +13,6 @@ var chatVariants = []struct{ label, what string }{
 	{"chat-nomatch", "without history, JetStream on (`-history 'lobby*=100,1h'`, a rule the room does not match)"},
 }
 
-// chatNetUS is the server CPU per message said in µs, the idle server's
-// share (its CPU per second before the traffic, times the window) taken
-// out.
-func chatNetUS(r *result) float64 {
-	c := r.Chat
-	if c.Said == 0 {
-		return 0
-	}
-	return (c.ServerCPUSeconds - c.IdleCPUPerSecond*c.Seconds) / float64(c.Said) * 1e6
-}
-
 func us(v float64) string { return fmt.Sprintf("%.0f", v) }
 
 // history is the section of issue 14: what a message kept in history
@@ -39,7 +28,7 @@ func (d *doc) history() {
 		"%d of them saying %g messages a second in all at a fixed rate; every member gets every message, the sender included. "+
 		"Each row is a freshly started cluster with an empty JetStream; `said` counts the messages of the measured window, "+
 		"each delivered %d times.\n", c.Members, c.Senders, c.RatePerSecond, c.Members)
-	d.p("| room | started as | said | delivered | server CPU-s | µs per message said | ...idle server taken out | µs per delivery | p50 ms | p99 ms | max ms | rest of machine CPU-s |")
+	d.p("| room | started as | said | delivered | server CPU-s | µs per message said | µs per delivery | idle server CPU-s per s | p50 ms | p99 ms | max ms | rest of machine CPU-s |")
 	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	var labels []string
 	for _, v := range chatVariants {
@@ -49,22 +38,23 @@ func (d *doc) history() {
 		}
 		labels = append(labels, v.label)
 		c := r.Chat
-		d.p("| %s | `%s` | %s | %s of %s | %.2f | %s | %s | %.1f | %s | %s | %s | %.2f |", v.what, r.Config,
+		d.p("| %s | `%s` | %s | %s of %s | %.2f | %s | %.1f | %.3f | %s | %s | %s | %.2f |", v.what, r.Config,
 			thousands(float64(c.Said)), thousands(float64(c.Delivered)), thousands(float64(c.Expected)), c.ServerCPUSeconds,
-			us(c.CPUUSPerSaid), us(chatNetUS(r)), c.CPUUSPerDelivery, ms(c.P50MS), ms(c.P99MS), ms(c.MaxMS), c.OtherCPUSeconds)
+			us(c.CPUUSPerSaid), c.CPUUSPerDelivery, c.IdleCPUPerSecond, ms(c.P50MS), ms(c.P99MS), ms(c.MaxMS), c.OtherCPUSeconds)
 	}
 	d.p("")
 	d.trialList(labels, func(r *result) bool { return r.Chat != nil }, us, "server CPU µs per message said")
 	if off != nil && off.Chat != nil {
 		a, b := on.Chat, off.Chat
-		d.p("With history against without: server CPU per message said %s (idle taken out: %s), per delivery %s; "+
+		d.p("With history against without: server CPU per message said %s, per delivery %s; "+
 			"latency p50 %s, p99 %s, max %s.\n",
-			ratio(a.CPUUSPerSaid, b.CPUUSPerSaid), ratio(chatNetUS(on), chatNetUS(off)), ratio(a.CPUUSPerDelivery, b.CPUUSPerDelivery),
+			ratio(a.CPUUSPerSaid, b.CPUUSPerSaid), ratio(a.CPUUSPerDelivery, b.CPUUSPerDelivery),
 			ratio(a.P50MS, b.P50MS), ratio(a.P99MS, b.P99MS), ratio(a.MaxMS, b.MaxMS))
 	}
 	d.p("**How.** The load generator's `chat` mode (one process, a goroutine per member) dials the members, has each " +
 		"join the room and waits for its own `joined`, then measures the server's CPU with no one talking " +
-		"(the idle column's source), then starts the senders: each says `{\"type\":\"say\"}` on a ticker, staggered so the " +
+		"(the idle column: what the server spends with the room quiet, which the per message figures include; it is measured " +
+		"just after the joins, so the end of their work can fall in it), then starts the senders: each says `{\"type\":\"say\"}` on a ticker, staggered so the " +
 		"room gets one message every 1/rate s, with its phase, its sequence number and the send time in the text. After a warm-up, " +
 		"the window opens: the server's CPU (utime + stime of the master, which runs the embedded NATS and its JetStream, " +
 		"and of every worker, from `/proc/PID/stat`) is read, the senders say messages for the window's length and stop, and the " +
