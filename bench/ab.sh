@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
-# bench/ab.sh REV... : the large broadcast (50k connections, -count 4, 5 live
-# and 5 held rounds, as bench/run.sh measures it) and the echo of 100
-# clients, for wsfleet built at each git revision REV (a commit, or "." for
-# the working tree), interleaved: trial 1 of every revision, then trial 2,
-# ..., so that whatever else the machine does falls on every revision alike.
-# It answers "did this change make wsfleet slower?" on one machine, where
-# docs/benchmarks.md compares wsfleet with its peers. TRIALS (default 3)
-# sets the trials. Results: bench/out/ab/<rev>-<phase>@<trial>.json and a
-# table on stdout.
+# bench/ab.sh REV... : did a change make wsfleet slower? For wsfleet built at
+# each git revision REV (a commit, or "." for the working tree), the phases
+# of PHASES (default all), interleaved: trial 1 of every revision, then trial
+# 2, ..., so that whatever else the machine does falls on every revision
+# alike:
+#   broadcast  the large broadcast (50k connections, -count 4, 5 live and 5
+#              held rounds, as bench/run.sh measures it) and the memory per
+#              idle connection before it;
+#   echo       the echo of 100 clients (-count 1);
+#   chat       the chat app's room without history (bench/history.sh's full
+#              size: 200 members, 10 senders, 100 messages/s, -count 4;
+#              -history off where the revision has the flag), and, where it
+#              has, the same room with history (chat-history).
+# It answers "is B worse than A here?" on one machine, where
+# docs/benchmarks.md compares wsfleet with its peers. TRIALS (default 5) sets
+# the trials; FIRST_TRIAL (default 1) numbers them from there, so that a
+# second run adds trials to the first one's (its tables cover trials 1 to
+# the last). Results: bench/out/ab/<rev>-<phase>@<trial>.json, every trial's
+# row and then each revision's medians with the trials' range (min-max), and
+# the machine's load, on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 (($# > 0)) || {
 	echo "usage: bench/ab.sh REV... (e.g. bench/ab.sh 8dc770a main .)" >&2
 	exit 2
 }
-TRIALS=${TRIALS:-3}
+TRIALS=${TRIALS:-5}
+FIRST_TRIAL=${FIRST_TRIAL:-1}
+LAST_TRIAL=$((FIRST_TRIAL + TRIALS - 1))
+PHASES=${PHASES:-broadcast echo chat}
 OUT=bench/out/ab
 BIN=bench/out/bin
 LG=$BIN/loadgen
@@ -45,13 +59,24 @@ for rev in "$@"; do
 done
 (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
 
-# start REV APP: a daemonised cluster of revision REV's binaries.
+# has REV FLAG: whether revision REV's master start knows -FLAG.
+# (Not through grep -q: it would exit at the first match, and the help's
+# writer's SIGPIPE fail the pipeline under pipefail.)
+has() {
+	local help
+	help=$("$RUN/bin-${1//\//_}/master" start -h 2>&1) || true
+	[[ $help == *" -$2 "* ]]
+}
+
+# start REV APP COUNT [FLAG...]: a daemonised cluster of revision REV's
+# binaries, with an empty data directory.
 start() {
-	local m=$RUN/bin-${1//\//_}/master port extra=()
+	local m=$RUN/bin-${1//\//_}/master port extra=("${@:4}")
 	port=$("$LG" freeport)
-	if "$m" start -h 2>&1 | grep -q nats-backend-password-file; then
-		extra=(-nats-backend-password-file "$RUN/backend.secret")
+	if has "$1" nats-backend-password-file; then
+		extra+=(-nats-backend-password-file "$RUN/backend.secret")
 	fi
+	rm -rf "$RUN/data"
 	"$m" start -d -count "$3" -app "$2" -push-interval 1h -ping-interval 0 -idle-timeout 0 \
 		-listen "127.0.0.1:$port" -nats-listen 127.0.0.1:0 "${extra[@]}" \
 		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
@@ -73,27 +98,117 @@ measure() {
 		-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m "$@" >"$OUT/${rev//\//_}-$label.json" || log "$rev $label FAILED"
 }
 
-for t in $(seq "$TRIALS"); do
+# chat REV LABEL on|off [FLAG...]: the history phase's room at full size,
+# on a cluster started with the FLAGs; on|off: whether its messages must
+# carry positions.
+chat() {
+	local rev=$1 label=$2 expect=$3
+	shift 3
+	start "$rev" chat 4 "$@"
+	measure "$rev" "$label" -mode chat -conns 200 -senders 10 -rate 100 -idle 2s -warmup 2s -duration 10s -chat-history "$expect"
+	"${STOP[@]}" >/dev/null
+}
+
+for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 	for rev in "$@"; do
-		start "$rev" push 4
-		measure "$rev" "broadcast-50k@$t" -mode idle,broadcast -settle 10s -rounds 5 -hold 1s -conns 50000 -trigger nats -nats "$NATS"
-		"${STOP[@]}" >/dev/null
-		start "$rev" echo 1
-		measure "$rev" "echo-100@$t" -mode echo -conns 100 -prefix "hello " -warmup 1s -duration 10s
-		"${STOP[@]}" >/dev/null
+		for phase in $PHASES; do
+			case $phase in
+			broadcast)
+				start "$rev" push 4
+				measure "$rev" "broadcast-50k@$t" -mode idle,broadcast -settle 10s -rounds 5 -hold 1s -conns 50000 -trigger nats -nats "$NATS"
+				"${STOP[@]}" >/dev/null
+				;;
+			echo)
+				start "$rev" echo 1
+				measure "$rev" "echo-100@$t" -mode echo -conns 100 -prefix "hello " -warmup 1s -duration 10s
+				"${STOP[@]}" >/dev/null
+				;;
+			chat)
+				if has "$rev" history; then
+					chat "$rev" "chat@$t" off -history off
+					chat "$rev" "chat-history@$t" on
+				else
+					chat "$rev" "chat@$t" off
+				fi
+				;;
+			*)
+				echo "ab: unknown phase $phase in PHASES (broadcast, echo, chat)" >&2
+				exit 2
+				;;
+			esac
+		done
 	done
 done
 
-printf '%-10s %-6s %12s %12s %12s %14s %10s\n' rev trial held_p99_ms live_p99_ms B/conn echo_rt/cpu_s echo_p99
+# The figures of the table: column name, result file's phase, JSON path.
+COLS=(
+	"held_p99_ms broadcast-50k broadcast.held.p99_ms"
+	"live_p99_ms broadcast-50k broadcast.p99_ms"
+	"B/conn broadcast-50k memory.per_conn_bytes"
+	"echo_rt/cpu_s echo-100 echo.per_server_cpu_second"
+	"echo_p99_ms echo-100 echo.p99_ms"
+	"chat_us/said chat chat.server_cpu_us_per_said"
+	"chat_p99_ms chat chat.p99_ms"
+	"hist_us/said chat-history chat.server_cpu_us_per_said"
+	"hist_p99_ms chat-history chat.p99_ms"
+)
+
+# get REV PHASE TRIAL PATH: one figure, rounded, or "-".
+get() {
+	local v f=$OUT/${1//\//_}-$2@$3.json
+	[[ -f $f ]] && v=$("$LG" jsonget "$4" <"$f" 2>/dev/null) || {
+		echo -
+		return
+	}
+	printf '%.1f\n' "$v"
+}
+
+# okrun REV PHASE TRIAL: whether that run passed.
+okrun() {
+	local f=$OUT/${1//\//_}-$2@$3.json
+	[[ -f $f && $("$LG" jsonget ok <"$f" 2>/dev/null) == true ]]
+}
+
+# medrange: the median of the numbers on stdin and their range.
+medrange() {
+	sort -g | awk '{v[NR]=$1} END {if (NR==0) {print "-"; exit} printf "%s (%s-%s)\n", v[int((NR+1)/2)], v[1], v[NR]}'
+}
+
+header() {
+	printf '%-10s %-6s' rev "$1"
+	for c in "${COLS[@]}"; do printf ' %15s' "${c%% *}"; done
+	printf ' %8s\n' max_load1
+}
+
+header trial
 for rev in "$@"; do
-	r=${rev//\//_}
-	for t in $(seq "$TRIALS"); do
-		b=$OUT/$r-broadcast-50k@$t.json e=$OUT/$r-echo-100@$t.json
-		printf '%-10s %-6s %12s %12s %12s %14s %10s\n' "$rev" "$t" \
-			"$("$LG" jsonget broadcast.held.p99_ms <"$b" 2>/dev/null || echo -)" \
-			"$("$LG" jsonget broadcast.p99_ms <"$b" 2>/dev/null || echo -)" \
-			"$("$LG" jsonget memory.per_conn_bytes <"$b" 2>/dev/null || echo -)" \
-			"$("$LG" jsonget echo.per_server_cpu_second <"$e" 2>/dev/null || echo -)" \
-			"$("$LG" jsonget echo.p99_ms <"$e" 2>/dev/null || echo -)"
+	for t in $(seq "$LAST_TRIAL"); do
+		printf '%-10s %-6s' "$rev" "$t"
+		for c in "${COLS[@]}"; do
+			read -r _ phase path <<<"$c"
+			f=$(get "$rev" "$phase" "$t" "$path")
+			[[ $f != - ]] && ! okrun "$rev" "$phase" "$t" && f="$f!" # a failed run's figure
+			printf ' %15s' "$f"
+		done
+		printf ' %8s\n' "$(for p in broadcast-50k echo-100 chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
 	done
+done
+echo
+echo "medians of the runs that passed (min-max); load1: at each run's start, all phases"
+printf '%-15s' figure
+for rev in "$@"; do printf ' %-26s' "$rev"; done
+echo
+for c in "${COLS[@]}" "load1 * load1_at_start"; do
+	read -r name phase path <<<"$c"
+	printf '%-15s' "$name"
+	for rev in "$@"; do
+		for t in $(seq "$LAST_TRIAL"); do
+			if [[ $phase == '*' ]]; then
+				for p in broadcast-50k echo-100 chat chat-history; do get "$rev" "$p" "$t" "$path"; done
+			else
+				if okrun "$rev" "$phase" "$t"; then get "$rev" "$phase" "$t" "$path"; fi
+			fi
+		done | { grep -v '^-$' || true; } | medrange | xargs -0 printf ' %-26s' | tr -d '\n'
+	done
+	echo
 done

@@ -63,6 +63,9 @@ ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one proce
 ECHO_WIDE=$(nproc)    # ...and again with one per core (label echo-N-wide)
 PEERS="gorilla nbio"
 
+# shellcheck source=bench/history.sh
+source bench/history.sh
+
 OUT=bench/out/$MODE
 BIN=bench/out/bin
 LG=$BIN/loadgen
@@ -260,6 +263,7 @@ main() {
 	measure push -mode push -conns "$PUSH_CONNS" -nats "$NATS" \
 		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL"
 	stop_server
+	history_phase
 
 	"$LG" sysinfo >"$OUT/machine-end.json"
 	local secs=$((SECONDS - t0))

@@ -92,3 +92,18 @@ func TestSources(t *testing.T) {
 		}
 	}
 }
+
+// TestChatText: a said message's text gives back what was put in it, and
+// any other text is not the benchmark's.
+func TestChatText(t *testing.T) {
+	at := time.Unix(1700000000, 123456789)
+	ph, s, seq, ns, ok := parseChatText(chatText('m', 3, 42, at))
+	if !ok || ph != 'm' || s != 3 || seq != 42 || ns != at.UnixNano() {
+		t.Fatalf("got %c %d %d %d %v", ph, s, seq, ns, ok)
+	}
+	for _, bad := range []string{"", "hello", "mm 1 2 3", "m 1 2"} {
+		if _, _, _, _, ok := parseChatText(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

@@ -44,9 +44,14 @@ type options struct {
 	ticks              int
 	pushInterval       time.Duration
 	timeout            time.Duration
+	room               string
+	senders            int
+	rate               float64
+	idle               time.Duration
+	chatHistory        string
 }
 
-var modeNames = []string{"connect-rate", "idle", "broadcast", "echo", "push"}
+var modeNames = []string{"connect-rate", "idle", "broadcast", "echo", "push", "chat"}
 
 func main() {
 	if len(os.Args) > 1 {
@@ -104,6 +109,11 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.ticks, "ticks", 5, "push: ticks to watch")
 	fs.DurationVar(&o.pushInterval, "push-interval", 2*time.Second, "push: the server's -push-interval")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
+	fs.StringVar(&o.room, "room", "bench", "chat: the room the -conns members join")
+	fs.IntVar(&o.senders, "senders", 10, "chat: how many of the members say messages")
+	fs.Float64Var(&o.rate, "rate", 100, "chat: messages said per second, all senders together (the window is -duration after -warmup; the drain waits up to -round-timeout)")
+	fs.DurationVar(&o.idle, "idle", 2*time.Second, "chat: how long the server's idle CPU is measured, every member joined, before anyone says anything")
+	fs.StringVar(&o.chatHistory, "chat-history", "", `chat: "on" fails the run if a said message comes without a position, "off" if one comes with one`)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -126,6 +136,15 @@ func parseFlags(args []string) (options, error) {
 	}
 	if (o.modes["push"] || o.trigger == "nats") && o.natsURL == "" {
 		p = append(p, "-nats is required for push and for -trigger nats")
+	}
+	if o.modes["chat"] && len(o.modes) > 1 {
+		p = append(p, "-mode chat runs alone")
+	}
+	if o.modes["chat"] && (o.senders < 1 || o.senders > o.conns || o.rate <= 0 || o.duration <= 0) {
+		p = append(p, "-mode chat: want 1 <= -senders <= -conns, -rate > 0 and -duration > 0")
+	}
+	if o.chatHistory != "" && o.chatHistory != "on" && o.chatHistory != "off" {
+		p = append(p, `-chat-history: want "on" or "off"`)
 	}
 	if o.modes["echo"] && len(o.modes) > 1 {
 		p = append(p, "-mode echo runs alone: its connections echo instead of reading idly")

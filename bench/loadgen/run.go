@@ -49,6 +49,11 @@ func run(ctx context.Context, o options) *record.Result {
 
 func (r *runner) run(ctx context.Context) error {
 	o := r.o
+	if o.modes["chat"] { // its own connections, in this process
+		var err error
+		r.res.Chat, err = r.chat(ctx)
+		return err
+	}
 	base, err := pssBytes(procTree(o.serverPID))
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ func (d *doc) render() (string, error) {
 		return "", err
 	}
 	d.push()
+	d.history()
 	d.problemList()
 	d.method()
 	return d.b.String(), nil

@@ -84,6 +84,8 @@ func keyFigure(r *result) float64 {
 		return r.Echo.PerCPUSecond
 	case r.Broadcast != nil:
 		return r.bc().P99MS
+	case r.Chat != nil:
+		return r.Chat.CPUUSPerSaid
 	}
 	return 0
 }
@@ -134,6 +136,7 @@ func (r *run) problems() []string {
 	if r.get("wsfleet", "push") == nil {
 		p = append(p, "wsfleet push: no result")
 	}
+	p = append(p, r.historyProblems()...)
 	raw := append([]*result(nil), r.raw...)
 	sort.Slice(raw, func(i, j int) bool {
 		return raw[i].Server+" "+raw[i].Label < raw[j].Server+" "+raw[j].Label

@@ -23,6 +23,7 @@ type Result struct {
 	Broadcast   *Broadcast `json:"broadcast,omitempty"`
 	Echo        *Echo      `json:"echo,omitempty"`
 	Push        *Push      `json:"push,omitempty"`
+	Chat        *Chat      `json:"chat,omitempty"`
 	Dropped     int        `json:"dropped"` // connections lost before the end
 	Errors      []string   `json:"errors,omitempty"`
 	OK          bool       `json:"ok"`
