@@ -66,6 +66,23 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
+	s.openPolled(p, c, fd)
+	return true
+}
+
+// runPolledFD moves c, on the non-blocking socket fd, to a poller, as
+// runPolled does; false when there is no engine (fd is left open).
+func (s *Server) runPolledFD(c *Conn, fd int) bool {
+	p := s.pollerFor()
+	if p == nil {
+		return false
+	}
+	s.openPolled(p, c, fd)
+	return true
+}
+
+// openPolled registers c, runs OnOpen and hands c to p.
+func (s *Server) openPolled(p *poller, c *Conn, fd int) {
 	c.tr, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
 	s.register(c)
@@ -75,7 +92,6 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.closeIfStopping(c)
 	}
 	p.handOver(c)
-	return true
 }
 
 // detach takes a plain TCP connection out of Go's netpoller: it duplicates
