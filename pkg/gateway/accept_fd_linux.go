@@ -39,7 +39,8 @@ func (s *Server) acceptFD(fd int, sa unix.Sockaddr) {
 }
 
 // readRequestFD reads the request of a socket just accepted. When the
-// whole head is there and asks for a WebSocket, it is upgraded here;
+// whole head is there and asks for a WebSocket, it is upgraded here
+// (Options.InlineOpen) or on a goroutine of its own;
 // anything else (a head still coming, a page, a head to refuse) goes the
 // way of a net.Conn, on a goroutine, with the bytes read so far.
 func (s *Server) readRequestFD(fd int, ap netip.AddrPort, counted bool) {
@@ -58,7 +59,11 @@ func (s *Server) readRequestFD(fd int, ap netip.AddrPort, counted bool) {
 		return
 	}
 	h.buf, h.n = h.buf[:n], end
-	s.upgradeFD(fd, ap, counted, h)
+	if s.opts.InlineOpen {
+		s.upgradeFD(fd, ap, counted, h)
+		return
+	}
+	go s.upgradeFD(fd, ap, counted, h)
 }
 
 // slowPath serves fd as a net.Conn on a goroutine, as Serve does with what

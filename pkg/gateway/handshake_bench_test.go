@@ -13,7 +13,12 @@ import (
 // connection. Client and server share the process; profile it
 // (-cpuprofile) and read the server's functions.
 func BenchmarkHandshake(b *testing.B) {
-	_, url := startServer(b, Options{PingInterval: -1}, &echo{})
+	b.Run("goroutine", func(b *testing.B) { benchHandshake(b, Options{PingInterval: -1}) })
+	b.Run("inline", func(b *testing.B) { benchHandshake(b, Options{PingInterval: -1, InlineOpen: true}) })
+}
+
+func benchHandshake(b *testing.B, opts Options) {
+	_, url := startServer(b, opts, &echo{})
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	cpu0 := processCPU()
