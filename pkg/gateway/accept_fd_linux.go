@@ -16,9 +16,8 @@ import (
 
 // acceptFD takes a socket the accept loop accepted: the door's count of
 // handshakes in progress first, as admitPeer does, then its request.
-func (s *Server) acceptFD(fd int, sa unix.Sockaddr) {
+func (s *Server) acceptFD(fd int, ap netip.AddrPort) {
 	s.accepted.Add(1)
-	ap := peerOfSockaddr(sa)
 	peer := ap.Addr()
 	counted := false
 	if !s.trustedIP(peer) {

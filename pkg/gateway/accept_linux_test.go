@@ -15,15 +15,19 @@ import (
 
 // TestAcceptedSocketsInheritOptions: the accept loop sets no option on the
 // sockets it accepts; they inherit from the listener what Go sets on each
-// (TCP_NODELAY, keep-alive every 15 s, 9 probes).
+// (TCP_NODELAY, keep-alive every 15 s, 9 probes). The peer's address is
+// read from accept4's own.
 func TestAcceptedSocketsInheritOptions(t *testing.T) {
 	s, url := startServer(t, Options{PingInterval: -1}, &echo{})
-	dial(t, url)
+	nc := dial(t, url)
 	var fd int
 	waitFor(t, func() bool {
 		cs := s.snapshot()
 		if len(cs) == 1 && cs[0].fd >= 0 {
 			fd = int(cs[0].fd)
+			if got, want := cs[0].RemoteAddr(), nc.LocalAddr().String(); got != want {
+				t.Errorf("RemoteAddr %q, want the client's %q", got, want)
+			}
 			return true
 		}
 		return false

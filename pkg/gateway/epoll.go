@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 
@@ -172,7 +173,9 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	evfd  int     // an eventfd in the set: wake-ups from other goroutines
+	ep    *os.File        // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
+	rc    syscall.RawConn // ep's
+	evfd  int             // an eventfd in the set: wake-ups from other goroutines
 	buf   []byte  // the read buffer every connection of this poller shares
 	conns []*Conn // indexed by fd; the poller goroutine only
 	now   int64   // unix nanos when epoll_wait last returned; the poller goroutine only
@@ -202,11 +205,17 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
 	}
-	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize)}, nil
+	p := &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize)}
+	if err := p.pollable(); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, err
+	}
+	return p, nil
 }
 
 func (p *poller) closeFDs() {
-	unix.Close(p.epfd)
+	p.ep.Close() // epfd
 	unix.Close(p.evfd)
 }
 
@@ -215,7 +224,7 @@ func (p *poller) run() {
 	defer p.closeFDs()
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		n, err := p.wait(events)
 		p.now = nowNano()
 		if err != nil {
 			if err == unix.EINTR {
