@@ -176,9 +176,9 @@ type poller struct {
 	ep    *os.File        // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
 	rc    syscall.RawConn // ep's
 	evfd  int             // an eventfd in the set: wake-ups from other goroutines
-	buf   []byte  // the read buffer every connection of this poller shares
-	conns []*Conn // indexed by fd; the poller goroutine only
-	now   int64   // unix nanos when epoll_wait last returned; the poller goroutine only
+	buf   []byte          // the read buffer every connection of this poller shares
+	conns []*Conn         // indexed by fd; the poller goroutine only
+	now   int64           // unix nanos when epoll_wait last returned; the poller goroutine only
 
 	mu       sync.Mutex
 	tasks    []*Conn // connections to look at (Conn.queued guarded by mu)
