@@ -108,7 +108,12 @@ func (r *runner) run(ctx context.Context) error {
 	return nil
 }
 
+// open opens every connection and times it, on the wall clock and in the
+// CPU time of the server's whole process tree (a wsfleet master, its
+// embedded NATS and its workers) and of the clients.
 func (r *runner) open(ctx context.Context) error {
+	spids, cpids := procTree(r.o.serverPID), r.fleet.pids()
+	s0, c0 := cpuSeconds(spids), cpuSeconds(cpids)
 	t0 := time.Now()
 	if err := r.fleet.send(command{Cmd: "open"}); err != nil {
 		return err
@@ -118,7 +123,9 @@ func (r *runner) open(ctx context.Context) error {
 		return err
 	}
 	d := time.Since(t0).Seconds()
-	c := &record.Connect{Seconds: d}
+	// The tree is read again: a server may start processes on demand.
+	s1, c1 := cpuSeconds(procTree(r.o.serverPID)), cpuSeconds(cpids)
+	c := &record.Connect{Seconds: d, ServerCPUSeconds: s1 - s0, ClientCPUSeconds: c1 - c0}
 	var errs []string
 	for _, e := range evs {
 		c.Opened += e.Opened
@@ -126,6 +133,9 @@ func (r *runner) open(ctx context.Context) error {
 		errs = append(errs, e.Errors...)
 	}
 	c.PerSecond = float64(c.Opened) / d
+	if c.ServerCPUSeconds > 0 {
+		c.PerCPUSecond = float64(c.Opened) / c.ServerCPUSeconds
+	}
 	r.res.Connect = c
 	if c.Failed > 0 {
 		return fmt.Errorf("%d of %d connections could not be opened: %v", c.Failed, r.o.conns, errs[:min(len(errs), 3)])

@@ -315,21 +315,28 @@ func (d *doc) ratios(label, what string, f func(*result) float64) {
 func (d *doc) connect() {
 	d.p("## Connections opened per second\n")
 	d.p("TCP connect and WebSocket handshake, all client processes dialling at once (64 dials in flight each), " +
-		"timed from the command to open until the last handshake is done.\n")
-	d.p("| phase | server | connections | client processes | source addresses | seconds | connections/s |")
-	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+		"timed from the command to open until the last handshake is done. The server's CPU is utime + stime of all " +
+		"its processes over that time (for wsfleet the master with its embedded NATS, and every worker; 10 ms ticks).\n")
+	d.p("| phase | server | connections | client processes | source addresses | seconds | connections/s | server CPU-s | connections per server CPU-s | client CPU-s |")
+	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	labels := append(d.sizes(), "push")
 	for _, l := range labels {
 		for _, s := range servers {
 			if r := d.run.get(s, l); r != nil && r.Connect != nil {
-				d.p("| %s | %s | %s | %d | %d | %.2f | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
-					r.Connect.Seconds, thousands(r.Connect.PerSecond))
+				c := r.Connect
+				cpu, per, cli := "–", "–", "–"
+				if c.ServerCPUSeconds > 0 {
+					cpu, per, cli = fmt.Sprintf("%.2f", c.ServerCPUSeconds), thousands(c.PerCPUSecond), fmt.Sprintf("%.2f", c.ClientCPUSeconds)
+				}
+				d.p("| %s | %s | %s | %d | %d | %.2f | %s | %s | %s | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
+					c.Seconds, thousands(c.PerSecond), cpu, per, cli)
 			}
 		}
 	}
 	d.p("")
 	for _, size := range d.sizes() {
 		d.ratios(size, "connections/s (higher is better)", func(r *result) float64 { return r.Connect.PerSecond })
+		d.ratios(size, "connections per server CPU-s (higher is better)", func(r *result) float64 { return r.Connect.PerCPUSecond })
 	}
 	d.p("")
 }

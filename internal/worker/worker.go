@@ -207,6 +207,10 @@ func (w *Worker) start(ctx context.Context) error {
 		}
 	}
 	gwOpts.Admit = adm.admit // every connection's app.Handshake
+	// The worker's own admission and OnOpen only compute (a token's
+	// signature, the hub's maps); a webhook waits for its backend, and an
+	// application's Admit or a callback not marked Inline may block.
+	gwOpts.InlineOpen = inline && adm.app == nil && w.hook == nil
 	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		w.hub.Stop()

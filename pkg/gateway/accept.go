@@ -24,6 +24,10 @@ import (
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	reserve, _ := os.Open(os.DevNull) // nil if the table is full already
 	defer func() { reserve.Close() }()
+	raw := s.rawListen(ln)
+	if raw != nil {
+		ln = raw // closing it closes the original too
+	}
 	s.mu.Lock()
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
@@ -36,7 +40,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	var backoff time.Duration
 	for {
-		nc, err := ln.Accept()
+		var nc net.Conn
+		var err error
+		if raw != nil {
+			err = s.acceptAll(raw) // returns only with an error
+		} else {
+			nc, err = ln.Accept()
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -62,7 +72,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		s.wg.Add(1)
 		s.opened(1) // WaitEmpty waits for its handshake too (reload -g)
-		go s.serveConn(nc, peer, counted)
+		go s.serveConn(nc, peer, counted, nil)
 	}
 }
 

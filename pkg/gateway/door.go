@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -40,9 +41,10 @@ func peerOf(a net.Addr) netip.Addr {
 }
 
 // handshake takes nc from accept to a WebSocket connection, within
-// Options.HandshakeTimeout; counted is admitPeer's. Any other outcome is
+// Options.HandshakeTimeout; counted is admitPeer's, and pre what the
+// accept loop already read of the request (acceptFD). Any other outcome is
 // answered (a page, or an HTTP error) and nc closed; ok is false then.
-func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs handshake, h *head, _ net.Conn, ok bool) {
+func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool, pre []byte) (hs handshake, h *head, _ net.Conn, ok bool) {
 	if counted {
 		defer s.door.endHandshake(peer)
 	}
@@ -57,7 +59,11 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 		}
 		nc = tc
 	}
-	h, err := readHead(nc, s.opts.MaxRequestHead)
+	var r io.Reader = nc
+	if len(pre) > 0 {
+		r = io.MultiReader(bytes.NewReader(pre), nc)
+	}
+	h, err := readHead(r, s.opts.MaxRequestHead)
 	if err != nil {
 		var he *headError
 		var ne net.Error
@@ -78,7 +84,7 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool) (hs hands
 		nc.Close()
 		return hs, nil, nil, false
 	}
-	if hs, err = s.upgrade(nc, h, peer); err != nil {
+	if hs, err = s.upgrade(nc, nc.RemoteAddr().String(), h, peer); err != nil {
 		var rej *ws.ConnectionRejectedError
 		rejected := errors.As(err, &rej)
 		s.k.failed(hs.failReason(rejected))

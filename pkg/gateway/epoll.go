@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 
@@ -66,6 +67,23 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
+	s.openPolled(p, c, fd)
+	return true
+}
+
+// runPolledFD moves c, on the non-blocking socket fd, to a poller, as
+// runPolled does; false when there is no engine (fd is left open).
+func (s *Server) runPolledFD(c *Conn, fd int) bool {
+	p := s.pollerFor()
+	if p == nil {
+		return false
+	}
+	s.openPolled(p, c, fd)
+	return true
+}
+
+// openPolled registers c, runs OnOpen and hands c to p.
+func (s *Server) openPolled(p *poller, c *Conn, fd int) {
 	c.tr, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
 	s.register(c)
@@ -75,7 +93,6 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.closeIfStopping(c)
 	}
 	p.handOver(c)
-	return true
 }
 
 // detach takes a plain TCP connection out of Go's netpoller: it duplicates
@@ -156,10 +173,12 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	evfd  int     // an eventfd in the set: wake-ups from other goroutines
-	buf   []byte  // the read buffer every connection of this poller shares
-	conns []*Conn // indexed by fd; the poller goroutine only
-	now   int64   // unix nanos when epoll_wait last returned; the poller goroutine only
+	ep    *os.File        // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
+	rc    syscall.RawConn // ep's
+	evfd  int             // an eventfd in the set: wake-ups from other goroutines
+	buf   []byte          // the read buffer every connection of this poller shares
+	conns []*Conn         // indexed by fd; the poller goroutine only
+	now   int64           // unix nanos when epoll_wait last returned; the poller goroutine only
 
 	mu       sync.Mutex
 	tasks    []*Conn // connections to look at (Conn.queued guarded by mu)
@@ -186,11 +205,17 @@ func newPoller(s *Server) (*poller, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("gateway: epoll_ctl: %w", err)
 	}
-	return &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize)}, nil
+	p := &poller{srv: s, epfd: epfd, evfd: evfd, buf: make([]byte, pollBufferSize)}
+	if err := p.pollable(); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, err
+	}
+	return p, nil
 }
 
 func (p *poller) closeFDs() {
-	unix.Close(p.epfd)
+	p.ep.Close() // epfd
 	unix.Close(p.evfd)
 }
 
@@ -199,7 +224,7 @@ func (p *poller) run() {
 	defer p.closeFDs()
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		n, err := p.wait(events)
 		p.now = nowNano()
 		if err != nil {
 			if err == unix.EINTR {

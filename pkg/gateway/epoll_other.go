@@ -16,3 +16,9 @@ const pollBufferSize = 64 << 10
 
 func (s *Server) runPolled(*Conn, net.Conn) bool { return false }
 func (*engine) shutdown()                        {}
+
+// rawListener is Linux's accept loop; elsewhere Serve uses net.Listener.
+type rawListener struct{ net.Listener }
+
+func (s *Server) rawListen(net.Listener) *rawListener { return nil }
+func (s *Server) acceptAll(*rawListener) error        { return nil }

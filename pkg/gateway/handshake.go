@@ -45,11 +45,12 @@ type handshake struct {
 	admitted  any
 }
 
-// upgrade runs the WebSocket handshake on the request head h. What the
-// client sent after the head stays in h.rest for the frame reader. On
-// success the door counts the connection under hs.client until end.
-func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, error) {
-	hs := handshake{remote: nc.RemoteAddr().String(), client: peer}
+// upgrade runs the WebSocket handshake on the request head h, answering
+// on out, for the client at remote. What the client sent after the head
+// stays in h.rest for the frame reader. On success the door counts the
+// connection under hs.client until end.
+func (s *Server) upgrade(out io.Writer, remote string, h *head, peer netip.Addr) (handshake, error) {
+	hs := handshake{remote: remote, client: peer}
 	u := ws.Upgrader{
 		OnRequest: func(uri []byte) error {
 			hs.uri = string(uri)
@@ -87,7 +88,7 @@ func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, erro
 		ext = newDeflateExtension()
 		u.Negotiate = ext.Negotiate
 	}
-	w := &countingWriter{w: nc}
+	w := &countingWriter{w: out}
 	rw := struct {
 		io.Reader
 		io.Writer
@@ -100,7 +101,7 @@ func (s *Server) upgrade(nc net.Conn, h *head, peer netip.Addr) (handshake, erro
 		if w.n == 0 {
 			// gobwas/ws answers every failure but a request line it cannot
 			// parse; that one gets its 400 here.
-			writeResponse(nc, nil, http.StatusBadRequest, nil, []byte("bad request: "+err.Error()+"\n"))
+			writeResponse(out, nil, http.StatusBadRequest, nil, []byte("bad request: "+err.Error()+"\n"))
 		}
 		return hs, err
 	}

@@ -86,8 +86,16 @@ func TestMetricsCount(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("no key: %s", resp.Status)
 	}
-	m = s.Metrics()
-	for r, want := range map[FailReason]uint64{FailOrigin: 1, FailSubprotocol: 1, FailBadRequest: 1, FailAuth: 0} {
+	// A refusal is counted after its answer is written, which the client
+	// may read first: wait for the counts, bounded.
+	wantFailed := map[FailReason]uint64{FailOrigin: 1, FailSubprotocol: 1, FailBadRequest: 1, FailAuth: 0}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		m = s.Metrics()
+		if m.Failed[FailOrigin]+m.Failed[FailSubprotocol]+m.Failed[FailBadRequest] >= 3 {
+			break
+		}
+	}
+	for r, want := range wantFailed {
 		if m.Failed[r] != want {
 			t.Errorf("%s failures %d, want %d", FailReasonLabel(r), m.Failed[r], want)
 		}

@@ -106,6 +106,13 @@ type Options struct {
 	// is longer). Default 32 KiB, nginx's large_client_header_buffers
 	// (4 x 8 KiB): browsers with large cookies and long token URLs fit.
 	MaxRequestHead int
+	// InlineOpen says that Admit and Handler.OnOpen never block (no
+	// network round trip, no lock held long): on Linux, without TLS, a
+	// request that is complete when its socket is accepted is then
+	// upgraded, admitted and opened on the accept loop itself, which is
+	// the cheapest. Otherwise each goes on a goroutine of its own, so that
+	// a slow Admit or OnOpen delays only its own client. Default false.
+	InlineOpen bool
 }
 
 // pollers is how many epoll pollers the server runs (see Options.Cores).

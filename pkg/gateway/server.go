@@ -120,8 +120,8 @@ const pingSlices = 16
 func (c *Conn) pingSlice() int64 { return c.created / 1000 % pingSlices }
 
 // serveConn upgrades nc (or answers a plain HTTP request) and runs the
-// connection to its end.
-func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool) {
+// connection to its end; pre is what was read of its request before.
+func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byte) {
 	defer s.wg.Done()
 	upgraded := false // then register counted the end of its handshake
 	defer func() {
@@ -129,7 +129,7 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool) {
 			s.opened(-1)
 		}
 	}()
-	hs, h, nc, ok := s.handshake(nc, peer, counted)
+	hs, h, nc, ok := s.handshake(nc, peer, counted, pre)
 	if !ok {
 		return
 	}

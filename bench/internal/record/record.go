@@ -50,6 +50,13 @@ type Connect struct {
 	Failed    int     `json:"failed"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
+	// ServerCPUSeconds is the CPU time (user + system, 10 ms ticks) of the
+	// server's whole process tree while the connections opened: for
+	// wsfleet the master with its embedded NATS, and every worker.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	// PerCPUSecond is Opened / ServerCPUSeconds.
+	PerCPUSecond     float64 `json:"per_server_cpu_second,omitempty"`
+	ClientCPUSeconds float64 `json:"client_cpu_seconds,omitempty"`
 }
 
 // Memory is the server's memory with every connection open and idle.

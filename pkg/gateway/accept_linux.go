@@ -1,0 +1,185 @@
+//go:build linux
+
+package gateway
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The accept path of plain TCP (issue 16). Through net.Listener, each
+// connection cost a goroutine, a registration in Go's netpoller (and its
+// removal), a park until the request came, five setsockopt calls, then a
+// dup, two fcntl and a close to take the socket out of the netpoller again
+// for the epoll engine: about 18 system calls and three goroutine
+// switches before the first frame. Here the accept loop takes sockets with
+// accept4(SOCK_NONBLOCK), which inherit TCP_NODELAY and the keep-alive
+// settings from the listening socket, reads the request at once (it has
+// usually arrived with the connection), upgrades it, and hands the socket
+// to a poller: accept4, read, write and epoll_ctl. Whatever is not that
+// plain case (no complete request yet, a page, an error to answer) leaves
+// on the path through net.Conn, with the bytes read so far, so every bound
+// and answer of that path holds.
+
+// rawListener is a TCP listener whose sockets the accept loop takes itself.
+// lf is a non-blocking duplicate of the listening socket registered with
+// Go's netpoller, so that the loop can wait for connections; closing the
+// rawListener closes both, which is what stops the socket listening.
+type rawListener struct {
+	net.Listener
+	lf     *os.File
+	rc     syscall.RawConn
+	closed atomic.Bool
+}
+
+// Close closes the listener and its duplicate.
+func (l *rawListener) Close() error {
+	l.closed.Store(true)
+	err := l.Listener.Close()
+	l.lf.Close()
+	return err
+}
+
+// rawListen returns the rawListener of ln, or nil when its sockets go
+// through net.Listener: TLS (its handshake runs on a goroutine), another
+// listener than TCP, or a descriptor that cannot be had.
+func (s *Server) rawListen(ln net.Listener) *rawListener {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok || s.opts.TLS != nil {
+		return nil
+	}
+	sc, err := tl.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	fd, ferr := -1, error(nil)
+	err = sc.Control(func(lfd uintptr) {
+		if ferr = inheritOptions(int(lfd)); ferr != nil {
+			return
+		}
+		if ferr = unix.SetsockoptInt(int(lfd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept); ferr != nil {
+			ferr = fmt.Errorf("gateway: TCP_DEFER_ACCEPT: %w", ferr)
+			return
+		}
+		fd, ferr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err == nil {
+		if err = unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+		}
+	}
+	if err != nil {
+		s.log.Warn("accepting through net.Listener", "err", err)
+		return nil
+	}
+	lf := os.NewFile(uintptr(fd), "listener") // non-blocking: in the netpoller
+	rc, err := lf.SyscallConn()
+	if err != nil {
+		lf.Close()
+		return nil
+	}
+	return &rawListener{Listener: ln, lf: lf, rc: rc}
+}
+
+// inheritOptions sets on the listening socket what Go sets on each
+// accepted one (TCP_NODELAY, keep-alive every 15 s, 9 probes): Linux
+// copies them to the sockets accept4 returns, so they cost no system call
+// per connection.
+func inheritOptions(fd int) error {
+	for _, o := range [...]struct{ level, opt, v int }{
+		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
+		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
+	} {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
+			return fmt.Errorf("gateway: setsockopt on the listener: %w", err)
+		}
+	}
+	return nil
+}
+
+// deferAccept is the listener's TCP_DEFER_ACCEPT, in seconds: the kernel
+// hands a connection to accept only once its first bytes (the request)
+// have come, as nginx's "deferred" does, so that the accept loop reads the
+// request at once instead of finding nothing and sending the socket the
+// long way. The client sees no difference: its connect completes as
+// before. A client that sends nothing is accepted after about this long
+// anyway (when it acknowledges the SYN-ACK sent again), then bound by
+// Options.HandshakeTimeout as any other; meanwhile it costs the server a
+// request socket in the kernel and nothing in the process.
+const deferAccept = 1
+
+// acceptAll accepts every connection waiting on l, and waits for more,
+// until an accept fails: it returns that error (net.ErrClosed once l is
+// closed).
+func (s *Server) acceptAll(l *rawListener) error {
+	var aerr error
+	err := l.rc.Read(func(lfd uintptr) bool {
+		for {
+			fd, ap, err := accept4(int(lfd))
+			switch err {
+			case nil:
+				s.acceptFD(fd, ap)
+			case unix.EAGAIN:
+				return false // wait for the next
+			case unix.EINTR, unix.ECONNABORTED:
+			default:
+				aerr = os.NewSyscallError("accept4", err)
+				return true
+			}
+		}
+	})
+	if l.closed.Load() {
+		return net.ErrClosed
+	}
+	if err != nil {
+		return err
+	}
+	return aerr
+}
+
+// accept4 is accept4(2) with SOCK_NONBLOCK and SOCK_CLOEXEC, as a raw
+// system call (the listener is non-blocking: it never blocks, and skips
+// the runtime's system-call bookkeeping, as rawRead does), and the peer's
+// address.
+func accept4(lfd int) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&rsa)),
+		uintptr(unsafe.Pointer(&l)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, netip.AddrPort{}, e
+	}
+	return int(fd), peerOfSockaddr(&rsa), nil
+}
+
+// peerOfSockaddr is an accepted socket's peer address.
+func peerOfSockaddr(rsa *unix.RawSockaddrAny) netip.AddrPort {
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), ntohs(a.Port))
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), ntohs(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// ntohs reads a port in network byte order.
+func ntohs(p uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(&p))
+	return uint16(b[0])<<8 | uint16(b[1])
+}
