@@ -28,8 +28,9 @@ func TestDue(t *testing.T) {
 		t.Fatal("not due after a spike")
 	}
 	tr.returned(Usage{Held: 200 * mib, GCs: 3}, Usage{Held: 25 * mib, Live: 20 * mib, GCs: 4}, false, at(6))
-	// Never twice within the quiet period.
-	if due(tr, Usage{Held: 200 * mib, Live: 20 * mib, GCs: 5}, at(8)) {
+	// Never twice within the quiet period (while it grows: see
+	// TestDueGrowth for a growth that stopped).
+	if due(tr, Usage{Held: 210 * mib, Live: 20 * mib, GCs: 5}, at(8)) {
 		t.Fatal("due twice within Quiet")
 	}
 	// The last collection ran during a spike (live is stale and high):
@@ -62,6 +63,42 @@ func TestDue(t *testing.T) {
 	due(tr2, Usage{Held: 260 * mib, Live: 150 * mib, GCs: 9}, at(18))
 	if tr2.quiet != o.Quiet {
 		t.Fatalf("quiet %s after growth, want %s", tr2.quiet, o.Quiet)
+	}
+}
+
+// TestDueGrowth: memory that grew by Growth (a burst of connections) is
+// returned once it stops growing, not while it grows, and not again until
+// it grew by Growth more.
+func TestDueGrowth(t *testing.T) {
+	o := Options{}.withDefaults()
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	tr := &trimmer{o: o, quiet: o.Quiet, floor: 10 * mib, prev: 10 * mib, gcs: 1, lastGC: t0}
+	due := func(held int64, ms int) bool {
+		ok, _ := tr.due(Usage{Held: held, Live: held * 2 / 3, GCs: 1}, at(ms))
+		return ok
+	}
+	for i, held := range []int64{12 * mib, 14 * mib, 16 * mib, 18 * mib} {
+		if due(held, 250*(i+1)) {
+			t.Fatalf("due while growing, at %d MiB", held/mib)
+		}
+	}
+	if !due(18*mib, 1250) {
+		t.Fatal("not due once the growth stopped")
+	}
+	tr.returned(Usage{Held: 18 * mib, GCs: 1}, Usage{Held: 15 * mib, Live: 12 * mib, GCs: 2}, false, at(1250))
+	if due(15*mib, 2500) || due(18*mib, 2750) || due(18*mib, 3000) {
+		t.Fatal("due again before growing by Growth")
+	}
+	if due(19*mib, 3250) || !due(19*mib, 3500) {
+		t.Fatal("not due after growing by Growth more")
+	}
+	tr.returned(Usage{Held: 19 * mib, GCs: 2}, Usage{Held: 10 * mib, Live: 8 * mib, GCs: 3}, false, at(3500))
+	if due(20*mib, 3750) || due(20*mib, 4000) || !due(20*mib, 4500) {
+		t.Fatal("want one return a second at most")
+	}
+	if off := (Options{Growth: -1}).withDefaults(); off.Growth != -1 {
+		t.Fatalf("Growth -1 became %d", off.Growth)
 	}
 }
 
