@@ -42,11 +42,15 @@ type Options struct {
 	// a burst of connections leaves the heap at its goal (GOGC) and its
 	// handshakes' garbage in holes, which an idle worker would keep for
 	// good; a return once the burst is over gives both back, and costs
-	// one collection per Growth of memory. Default 4 MiB; negative: off.
+	// one collection per Growth of memory. Default 1 MiB; negative: off.
 	Growth int64
 	// Log receives a line per return, at debug level. Default: none.
 	Log *slog.Logger
 }
+
+// growthStill is how long the memory must not grow for a return for
+// growth: a pause of a burst is not its end.
+const growthStill = 500 * time.Millisecond
 
 // growthGap is the least time between two returns for growth (Growth
 // bounds them too): a process whose memory swings is not collected at
@@ -68,7 +72,7 @@ func (o Options) withDefaults() Options {
 		o.Quiet = 5 * time.Second
 	}
 	if o.Growth == 0 {
-		o.Growth = 4 << 20
+		o.Growth = 1 << 20
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -108,6 +112,7 @@ type trimmer struct {
 	gcs    uint64
 	last   time.Time // the last return
 	prev   int64     // held at the previous sample
+	rose   time.Time // when held last grew
 }
 
 // due reports whether u, sampled at now, calls for a return, and whether it
@@ -118,10 +123,13 @@ type trimmer struct {
 //     than MinExcess: the last collection may date from a spike, so the
 //     live heap it measured says nothing of now; only a collection tells;
 //   - it grew by Options.Growth since the last return and stopped growing
-//     (held no more than at the previous sample).
+//     (not grown for growthStill).
 func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
-	grown := t.o.Growth > 0 && u.Held >= t.floor+t.o.Growth && u.Held <= t.prev
+	if u.Held > t.prev {
+		t.rose = now
+	}
 	t.prev = u.Held
+	grown := t.o.Growth > 0 && u.Held >= t.floor+t.o.Growth && now.Sub(t.rose) >= growthStill
 	if u.GCs != t.gcs {
 		t.gcs, t.lastGC = u.GCs, now
 	}

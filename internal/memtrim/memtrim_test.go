@@ -73,6 +73,7 @@ func TestDueGrowth(t *testing.T) {
 	o := Options{}.withDefaults()
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	o.Growth = 4 * mib
 	tr := &trimmer{o: o, quiet: o.Quiet, floor: 10 * mib, prev: 10 * mib, gcs: 1, lastGC: t0}
 	due := func(held int64, ms int) bool {
 		ok, _ := tr.due(Usage{Held: held, Live: held * 2 / 3, GCs: 1}, at(ms))
@@ -83,18 +84,18 @@ func TestDueGrowth(t *testing.T) {
 			t.Fatalf("due while growing, at %d MiB", held/mib)
 		}
 	}
-	if !due(18*mib, 1250) {
-		t.Fatal("not due once the growth stopped")
+	if due(18*mib, 1250) || !due(18*mib, 1500) {
+		t.Fatal("want due once the growth stopped for growthStill, not before")
 	}
-	tr.returned(Usage{Held: 18 * mib, GCs: 1}, Usage{Held: 15 * mib, Live: 12 * mib, GCs: 2}, false, at(1250))
-	if due(15*mib, 2500) || due(18*mib, 2750) || due(18*mib, 3000) {
+	tr.returned(Usage{Held: 18 * mib, GCs: 1}, Usage{Held: 15 * mib, Live: 12 * mib, GCs: 2}, false, at(1500))
+	if due(15*mib, 2750) || due(18*mib, 3000) || due(18*mib, 3500) {
 		t.Fatal("due again before growing by Growth")
 	}
-	if due(19*mib, 3250) || !due(19*mib, 3500) {
+	if due(19*mib, 3750) || due(19*mib, 4000) || !due(19*mib, 4250) {
 		t.Fatal("not due after growing by Growth more")
 	}
-	tr.returned(Usage{Held: 19 * mib, GCs: 2}, Usage{Held: 10 * mib, Live: 8 * mib, GCs: 3}, false, at(3500))
-	if due(20*mib, 3750) || due(20*mib, 4000) || !due(20*mib, 4500) {
+	tr.returned(Usage{Held: 19 * mib, GCs: 2}, Usage{Held: 10 * mib, Live: 8 * mib, GCs: 3}, false, at(4250))
+	if due(20*mib, 4500) || due(20*mib, 5000) || !due(20*mib, 5250) {
 		t.Fatal("want one return a second at most")
 	}
 	if off := (Options{Growth: -1}).withDefaults(); off.Growth != -1 {
