@@ -25,7 +25,7 @@ import (
 
 // Options configures Run. Zero values mean the defaults.
 type Options struct {
-	// Interval is how often the memory is looked at. Default 250ms: a
+	// Interval is how often the memory is looked at. Default 100ms: a
 	// burst's end is seen soon after it (Growth).
 	Interval time.Duration
 	// MinExcess is how much more than the live heap the runtime must hold
@@ -50,11 +50,12 @@ type Options struct {
 
 // growthStill is how long the memory must not grow for a return for
 // growth: a pause of a burst is not its end.
-const growthStill = 500 * time.Millisecond
+const growthStill = 300 * time.Millisecond
 
 // growthGap is the least time between two returns for growth (Growth
-// bounds them too): a process whose memory swings is not collected at
-// every turn.
+// bounds them too); it doubles, up to maxQuiet, each time one gives back
+// less than Growth: a process whose memory swings is not collected at every
+// turn.
 const growthGap = time.Second
 
 // maxQuiet bounds Options.Quiet's back-off: the runtime collects at least
@@ -63,7 +64,7 @@ const maxQuiet = 2 * time.Minute
 
 func (o Options) withDefaults() Options {
 	if o.Interval <= 0 {
-		o.Interval = 250 * time.Millisecond
+		o.Interval = 100 * time.Millisecond
 	}
 	if o.MinExcess <= 0 {
 		o.MinExcess = 32 << 20
@@ -110,9 +111,10 @@ type trimmer struct {
 	floor  int64         // held after the last return
 	lastGC time.Time     // when the collection count last changed
 	gcs    uint64
-	last   time.Time // the last return
-	prev   int64     // held at the previous sample
-	rose   time.Time // when held last grew
+	last   time.Time     // the last return
+	prev   int64         // held at the previous sample
+	rose   time.Time     // when held last grew
+	gap    time.Duration // the current growth gap
 }
 
 // due reports whether u, sampled at now, calls for a return, and whether it
@@ -123,20 +125,23 @@ type trimmer struct {
 //     than MinExcess: the last collection may date from a spike, so the
 //     live heap it measured says nothing of now; only a collection tells;
 //   - it grew by Options.Growth since the last return and stopped growing
-//     (not grown for growthStill).
+//     (neither grown nor collected for growthStill: a process that
+//     allocates collects, and its heap's swings are not a burst's end),
+//     at most once per growth gap.
 func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
 	if u.Held > t.prev {
 		t.rose = now
 	}
 	t.prev = u.Held
-	grown := t.o.Growth > 0 && u.Held >= t.floor+t.o.Growth && now.Sub(t.rose) >= growthStill
 	if u.GCs != t.gcs {
 		t.gcs, t.lastGC = u.GCs, now
 	}
+	grown := t.o.Growth > 0 && u.Held >= t.floor+t.o.Growth &&
+		now.Sub(t.rose) >= growthStill && now.Sub(t.lastGC) >= growthStill
 	if u.Held > t.floor+t.o.MinExcess {
 		t.quiet = t.o.Quiet // it grew: look again soon
 	}
-	if grown && now.Sub(t.last) >= growthGap {
+	if grown && now.Sub(t.last) >= t.gap {
 		return true, false
 	}
 	if now.Sub(t.last) < t.o.Quiet {
@@ -155,6 +160,11 @@ func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
 // collected over and over; growth starts the wait over.
 func (t *trimmer) returned(before, after Usage, atRest bool, now time.Time) {
 	t.gcs, t.lastGC, t.last, t.floor = after.GCs, now, now, after.Held
+	if before.Held-after.Held < t.o.Growth {
+		t.gap = min(2*t.gap, maxQuiet)
+	} else {
+		t.gap = growthGap
+	}
 	switch {
 	case !atRest:
 	case before.Held-after.Held < t.o.MinExcess/2:
@@ -170,7 +180,7 @@ func Run(ctx context.Context, o Options) {
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	u := ReadUsage()
-	t := &trimmer{o: o, quiet: o.Quiet, floor: u.Held, gcs: u.GCs, lastGC: time.Now(), prev: u.Held}
+	t := &trimmer{o: o, quiet: o.Quiet, floor: u.Held, gcs: u.GCs, lastGC: time.Now(), prev: u.Held, gap: growthGap}
 	for {
 		select {
 		case <-ctx.Done():

@@ -74,7 +74,7 @@ func TestDueGrowth(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	o.Growth = 4 * mib
-	tr := &trimmer{o: o, quiet: o.Quiet, floor: 10 * mib, prev: 10 * mib, gcs: 1, lastGC: t0}
+	tr := &trimmer{o: o, quiet: o.Quiet, floor: 10 * mib, prev: 10 * mib, gcs: 1, lastGC: t0, gap: growthGap}
 	due := func(held int64, ms int) bool {
 		ok, _ := tr.due(Usage{Held: held, Live: held * 2 / 3, GCs: 1}, at(ms))
 		return ok
@@ -95,8 +95,23 @@ func TestDueGrowth(t *testing.T) {
 		t.Fatal("not due after growing by Growth more")
 	}
 	tr.returned(Usage{Held: 19 * mib, GCs: 2}, Usage{Held: 10 * mib, Live: 8 * mib, GCs: 3}, false, at(4250))
+	if tr.gap != growthGap {
+		t.Fatalf("gap %s after a return that gave back 9 MiB, want %s", tr.gap, growthGap)
+	}
 	if due(20*mib, 4500) || due(20*mib, 5000) || !due(20*mib, 5250) {
 		t.Fatal("want one return a second at most")
+	}
+	// It gave back little: the next one waits twice as long.
+	tr.returned(Usage{Held: 20 * mib, GCs: 3}, Usage{Held: 19 * mib, Live: 15 * mib, GCs: 4}, false, at(5250))
+	if tr.gap != 2*growthGap {
+		t.Fatalf("gap %s after a return that gave back 1 MiB, want %s", tr.gap, 2*growthGap)
+	}
+	// A process that collects is not at a burst's end, however flat.
+	for ms := 5500; ms <= 9000; ms += 250 {
+		ok, _ := tr.due(Usage{Held: 30 * mib, Live: 20 * mib, GCs: uint64(ms)}, at(ms))
+		if ok {
+			t.Fatalf("due at %d ms while collections run", ms)
+		}
 	}
 	if off := (Options{Growth: -1}).withDefaults(); off.Growth != -1 {
 		t.Fatalf("Growth -1 became %d", off.Growth)
