@@ -115,6 +115,11 @@ type trimmer struct {
 	prev   int64         // held at the previous sample
 	rose   time.Time     // when held last grew
 	gap    time.Duration // the current growth gap
+	// lastGrowth is the last return for growth, which does not hold the
+	// others back: one during a spike must not let the spike's end wait
+	// Quiet, while the scavenger brings held below what calls for one.
+	lastGrowth time.Time
+	forGrowth  bool // the return due is one for growth
 }
 
 // due reports whether u, sampled at now, calls for a return, and whether it
@@ -141,17 +146,18 @@ func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
 	if u.Held > t.floor+t.o.MinExcess {
 		t.quiet = t.o.Quiet // it grew: look again soon
 	}
-	if grown && now.Sub(t.last) >= t.gap {
-		return true, false
+	t.forGrowth = false
+	if now.Sub(t.last) >= t.o.Quiet {
+		if excess := u.Held - u.Live; excess > t.o.MinExcess && excess > u.Live {
+			return true, false
+		}
+		atRest = now.Sub(t.lastGC) >= t.quiet
+		if atRest && u.Held > t.o.MinExcess {
+			return true, true
+		}
 	}
-	if now.Sub(t.last) < t.o.Quiet {
-		return false, false
-	}
-	if excess := u.Held - u.Live; excess > t.o.MinExcess && excess > u.Live {
-		return true, false
-	}
-	atRest = now.Sub(t.lastGC) >= t.quiet
-	return atRest && u.Held > t.o.MinExcess, atRest
+	t.forGrowth = grown && now.Sub(t.lastGrowth) >= t.gap
+	return t.forGrowth, atRest
 }
 
 // returned records a return that took held from before to after. When one
@@ -159,12 +165,17 @@ func (t *trimmer) due(u Usage, now time.Time) (ok, atRest bool) {
 // twice as long, up to two minutes, so that a large idle worker is not
 // collected over and over; growth starts the wait over.
 func (t *trimmer) returned(before, after Usage, atRest bool, now time.Time) {
-	t.gcs, t.lastGC, t.last, t.floor = after.GCs, now, now, after.Held
-	if before.Held-after.Held < t.o.Growth {
-		t.gap = min(2*t.gap, maxQuiet)
-	} else {
-		t.gap = growthGap
+	t.gcs, t.lastGC, t.floor = after.GCs, now, after.Held
+	if t.forGrowth {
+		t.lastGrowth = now
+		if before.Held-after.Held < t.o.Growth {
+			t.gap = min(2*t.gap, maxQuiet)
+		} else {
+			t.gap = growthGap
+		}
+		return
 	}
+	t.last = now
 	switch {
 	case !atRest:
 	case before.Held-after.Held < t.o.MinExcess/2:
