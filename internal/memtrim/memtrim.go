@@ -38,7 +38,8 @@ type Options struct {
 	// when the memory held grows. Default 5s.
 	Quiet time.Duration
 	// Growth is how much more than after the last return the runtime must
-	// hold, and have stopped growing (two samples alike), for one return:
+	// hold, and have stopped growing (neither grown nor collected for
+	// 300 ms), for one return:
 	// a burst of connections leaves the heap at its goal (GOGC) and its
 	// handshakes' garbage in holes, which an idle worker would keep for
 	// good; a return once the burst is over gives both back, and costs
