@@ -28,8 +28,9 @@ func TestDue(t *testing.T) {
 		t.Fatal("not due after a spike")
 	}
 	tr.returned(Usage{Held: 200 * mib, GCs: 3}, Usage{Held: 25 * mib, Live: 20 * mib, GCs: 4}, false, at(6))
-	// Never twice within the quiet period.
-	if due(tr, Usage{Held: 200 * mib, Live: 20 * mib, GCs: 5}, at(8)) {
+	// Never twice within the quiet period (while it grows: see
+	// TestDueGrowth for a growth that stopped).
+	if due(tr, Usage{Held: 210 * mib, Live: 20 * mib, GCs: 5}, at(8)) {
 		t.Fatal("due twice within Quiet")
 	}
 	// The last collection ran during a spike (live is stale and high):
@@ -62,6 +63,58 @@ func TestDue(t *testing.T) {
 	due(tr2, Usage{Held: 260 * mib, Live: 150 * mib, GCs: 9}, at(18))
 	if tr2.quiet != o.Quiet {
 		t.Fatalf("quiet %s after growth, want %s", tr2.quiet, o.Quiet)
+	}
+}
+
+// TestDueGrowth: memory that grew by Growth (a burst of connections) is
+// returned once it stops growing, not while it grows, and not again until
+// it grew by Growth more.
+func TestDueGrowth(t *testing.T) {
+	o := Options{}.withDefaults()
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	o.Growth = 4 * mib
+	tr := &trimmer{o: o, quiet: o.Quiet, floor: 10 * mib, prev: 10 * mib, gcs: 1, lastGC: t0, gap: growthGap}
+	due := func(held int64, ms int) bool {
+		ok, _ := tr.due(Usage{Held: held, Live: held * 2 / 3, GCs: 1}, at(ms))
+		return ok
+	}
+	for i, held := range []int64{12 * mib, 14 * mib, 16 * mib, 18 * mib} {
+		if due(held, 250*(i+1)) {
+			t.Fatalf("due while growing, at %d MiB", held/mib)
+		}
+	}
+	if due(18*mib, 1250) || !due(18*mib, 1500) {
+		t.Fatal("want due once the growth stopped for growthStill, not before")
+	}
+	tr.returned(Usage{Held: 18 * mib, GCs: 1}, Usage{Held: 15 * mib, Live: 12 * mib, GCs: 2}, false, at(1500))
+	if due(15*mib, 2750) || due(18*mib, 3000) || due(18*mib, 3500) {
+		t.Fatal("due again before growing by Growth")
+	}
+	if due(19*mib, 3750) || due(19*mib, 4000) || !due(19*mib, 4250) {
+		t.Fatal("not due after growing by Growth more")
+	}
+	tr.returned(Usage{Held: 19 * mib, GCs: 2}, Usage{Held: 10 * mib, Live: 8 * mib, GCs: 3}, false, at(4250))
+	if tr.gap != growthGap {
+		t.Fatalf("gap %s after a return that gave back 9 MiB, want %s", tr.gap, growthGap)
+	}
+	if due(20*mib, 4500) || due(20*mib, 5000) || !due(20*mib, 5250) {
+		t.Fatal("want one return a second at most")
+	}
+	// It gave back little: the next one waits twice as long.
+	tr.returned(Usage{Held: 20 * mib, GCs: 3}, Usage{Held: 19 * mib, Live: 15 * mib, GCs: 4}, false, at(5250))
+	if tr.gap != 2*growthGap {
+		t.Fatalf("gap %s after a return that gave back 1 MiB, want %s", tr.gap, 2*growthGap)
+	}
+	// A process that collects is not at a burst's end, however flat.
+	for ms := 5500; ms <= 9000; ms += 250 {
+		ok, _ := tr.due(Usage{Held: 30 * mib, Live: 20 * mib, GCs: uint64(ms)}, at(ms))
+		if ok {
+			t.Fatalf("due at %d ms while collections run", ms)
+		}
+	}
+	if off := (Options{Growth: -1}).withDefaults(); off.Growth != -1 {
+		t.Fatalf("Growth -1 became %d", off.Growth)
 	}
 }
 
