@@ -24,7 +24,7 @@ type epollState struct {
 // set, closes one whose close is over or that was killed.
 func (p *poller) service(c *Conn) {
 	c.mu.Lock()
-	if c.state == connClosed {
+	if c.state == connClosed || c.state == connHanded {
 		c.mu.Unlock()
 		return
 	}
