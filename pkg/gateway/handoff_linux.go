@@ -38,25 +38,25 @@ type detachReq struct {
 }
 
 type detached struct {
-	st  HandoffState
 	fd  int
 	err error
 }
 
 // Detach takes c out of its poller between two messages and returns its
-// state and its socket (still owned by c: Release closes it, Reattach
-// puts it back to use). From here on c sends nothing (Send fails with
-// ErrClosed) and reads nothing. ErrHandoffBusy asks to try again shortly.
-func (s *Server) Detach(ctx context.Context, c *Conn) (HandoffState, int, error) {
+// socket (still owned by c: Release closes it, Reattach puts it back to
+// use). From here on nothing is read from c or written to it; what is sent
+// to it is queued for Snapshot, and a Close is ignored. ErrHandoffBusy asks
+// to try again shortly.
+func (s *Server) Detach(ctx context.Context, c *Conn) (int, error) {
 	p, ok := c.tr.(*poller)
 	if !ok {
-		return HandoffState{}, -1, ErrNotHandable
+		return -1, ErrNotHandable
 	}
 	r := &detachReq{c: c, done: make(chan detached, 1)}
 	p.mu.Lock()
 	if p.stopping {
 		p.mu.Unlock()
-		return HandoffState{}, -1, ErrNotHandable
+		return -1, ErrNotHandable
 	}
 	first := len(p.tasks) == 0 && len(p.detaches) == 0
 	p.detaches = append(p.detaches, r)
@@ -66,16 +66,16 @@ func (s *Server) Detach(ctx context.Context, c *Conn) (HandoffState, int, error)
 	}
 	select {
 	case d := <-r.done:
-		return d.st, d.fd, d.err
+		return d.fd, d.err
 	case <-ctx.Done():
 		// The poller answers anyway; a connection it detached meanwhile
 		// is put back.
 		go func() {
 			if d := <-r.done; d.err == nil {
-				s.Reattach(c, d.st)
+				s.Reattach(c)
 			}
 		}()
-		return HandoffState{}, -1, ctx.Err()
+		return -1, ctx.Err()
 	}
 }
 
@@ -86,7 +86,7 @@ func (p *poller) detach(c *Conn) detached {
 	switch {
 	case c.state != connOpen || !c.added:
 		return detached{err: ErrNotHandable}
-	case c.rd != nil || c.queued > MaxHandoffOutbox:
+	case c.rd != nil || c.queued > MaxHandoffOutbox/2:
 		return detached{err: ErrHandoffBusy}
 	}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil); err != nil {
@@ -95,22 +95,30 @@ func (p *poller) detach(c *Conn) detached {
 	c.setStateLocked(connHanded)
 	p.set(c.fd, nil)
 	c.added, c.events = false, 0
-	st := c.stateLocked()
-	c.dropOutboxLocked()
 	c.waitOut = false
 	c.stallSince.Store(0)
-	c.in = input{}
-	return detached{st: st, fd: int(c.fd)}
+	return detached{fd: int(c.fd)}
 }
 
-// stateLocked snapshots c for a hand-off. c.mu is held.
-func (c *Conn) stateLocked() HandoffState {
+// Snapshot is a detached connection's state for the other process: what
+// its client sent of the next frame, what is queued for it (the first
+// frame maybe partly written), its counters. It fails with ErrHandoffBusy
+// when the queue grew past MaxHandoffOutbox meanwhile.
+func (s *Server) Snapshot(c *Conn) (HandoffState, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != connHanded {
+		return HandoffState{}, ErrNotHandable
+	}
+	if c.queued > MaxHandoffOutbox {
+		return HandoffState{}, ErrHandoffBusy
+	}
 	st := HandoffState{
 		ID: c.id, Remote: c.remote, Protocol: c.Subprotocol(), URI: c.RequestURI(), Header: c.Header(),
 		Deflate: uint8(c.deflate), Created: c.created,
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), MsgsIn: c.msgsIn.Load(), MsgsOut: c.msgsOut.Load(),
 	}
-	if len(c.in.b) > 0 {
+	if len(c.in.b) > 0 { // the poller no longer touches it
 		st.Pending = append([]byte(nil), c.in.b...)
 	}
 	if c.queued > 0 {
@@ -119,20 +127,23 @@ func (c *Conn) stateLocked() HandoffState {
 			st.Outbox = append(st.Outbox, f...)
 		}
 	}
-	return st
+	return st, nil
 }
 
-// Reattach puts a detached connection back in service, after a failed
-// hand-off: the state Detach returned is given back in st (its pending
-// input and queued output), and c joins a poller again.
-func (s *Server) Reattach(c *Conn, st HandoffState) {
+// Reattach puts a detached connection back in service after a failed
+// hand-off: it joins a poller again, which writes what was queued
+// meanwhile and reads on.
+func (s *Server) Reattach(c *Conn) {
 	p, _ := c.tr.(*poller)
 	c.mu.Lock()
 	if !c.setStateLocked(connOpen) {
 		c.mu.Unlock()
 		return
 	}
-	c.restoreLocked(st)
+	if len(c.outbox) > 0 {
+		c.waitOut = true // EPOLLOUT from the start: the poller writes the queue
+		c.stallSince.Store(nowNano())
+	}
 	c.queuedTask = true
 	c.mu.Unlock()
 	p.handOver(c)
@@ -149,8 +160,10 @@ func (s *Server) Release(c *Conn) {
 		return
 	}
 	c.setStateLocked(connClosed)
+	c.dropOutboxLocked()
 	unix.Close(int(c.fd))
 	c.mu.Unlock()
+	c.in = input{}
 	s.mu.Lock()
 	delete(s.conns, c.id)
 	s.k.endedIn += c.bytesIn.Load()
@@ -161,8 +174,9 @@ func (s *Server) Release(c *Conn) {
 	s.door.release(clientKey(c.remote))
 }
 
-// restoreLocked puts st's input and output back in c. c.mu is held.
-func (c *Conn) restoreLocked(st HandoffState) {
+// restore puts st's input and output in c, which no other goroutine sees
+// yet.
+func (c *Conn) restore(st HandoffState) {
 	if len(st.Pending) > 0 {
 		c.in.b = append(make([]byte, 0, len(st.Pending)+minRead), st.Pending...)
 	}
@@ -181,8 +195,8 @@ func (c *Conn) restoreLocked(st HandoffState) {
 // state, checked by UnmarshalBinary. attach runs before the connection is
 // read or written (as OnOpen would, which does not run: the connection is
 // open already); it sets Conn.Value and the worker's own state, and its
-// error closes the socket. The door counts the connection without its
-// limits: it is admitted already.
+// error closes this process's copy of the socket, quietly. The door counts
+// the connection without its limits: it is admitted already.
 func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Conn, error) {
 	if err := st.check(); err != nil {
 		unix.Close(fd)
@@ -210,8 +224,9 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	c.msgsIn.Store(st.MsgsIn)
 	c.msgsOut.Store(st.MsgsOut)
 	c.lastRead.Store(time.Now().UnixNano())
-	c.restoreLocked(st) // not shared yet: no lock needed
-	c.queuedTask = true // the poller ignores wake-ups until handOver
+	c.restore(st)
+	c.state = connHanded // until handed to the poller: sends are queued, nothing written
+	c.queuedTask = true  // the poller ignores wake-ups until handOver
 	s.mu.Lock()
 	if _, dup := s.conns[c.id]; dup || s.stopping {
 		s.mu.Unlock()
@@ -224,15 +239,24 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	s.door.admitMoved(clientKey(c.remote))
 	if attach != nil {
 		if err := attach(c); err != nil {
-			c.mu.Lock()
-			c.setStateLocked(connHanded)
-			c.mu.Unlock()
 			s.Release(c) // never served here: no OnClose
 			return nil, fmt.Errorf("gateway: import %s: %w", c.id, err)
 		}
 	}
-	p.handOver(c)
 	return c, nil
+}
+
+// Start serves an imported connection: its poller writes what is queued
+// and reads what the client sent meanwhile. Until Start, Release undoes the
+// import quietly.
+func (s *Server) Start(c *Conn) {
+	c.mu.Lock()
+	c.setStateLocked(connOpen)
+	if len(c.outbox) > 0 {
+		c.waitOut = true
+	}
+	c.mu.Unlock()
+	c.tr.(*poller).handOver(c)
 }
 
 // admitMoved counts a connection handed over from another process, which

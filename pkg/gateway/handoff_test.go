@@ -75,20 +75,23 @@ func TestHandoffMovesLiveConnection(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var st HandoffState
 	var fd int
 	var err error
 	waitFor(t, func() bool {
-		st, fd, err = a.Detach(ctx, gc)
+		fd, err = a.Detach(ctx, gc)
 		return err != ErrHandoffBusy
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gc.Send(ws.OpText, []byte("lost")) == nil {
-		t.Fatal("a detached connection accepted a send")
+	// Sent after the detach: queued, and carried in the snapshot.
+	if err := gc.Send(ws.OpText, []byte("queued")); err != nil {
+		t.Fatal(err)
 	}
-	st.Outbox = append(st.Outbox, compile(ws.OpText, []byte("queued"))...)
+	st, err := a.Snapshot(gc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	enc, _ := st.MarshalBinary()
 	sa, sb := unixPair(t)
 	if err := SendHandoffBatch(sa, []HandoffItem{{State: enc, FD: fd}}); err != nil {
@@ -107,6 +110,7 @@ func TestHandoffMovesLiveConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Release(gc)
+	b.Start(nc)
 	if nc.ID() != gc.ID() || a.Len() != 0 || b.Len() != 1 {
 		t.Fatalf("ids %s/%s, old has %d, new %d", nc.ID(), gc.ID(), a.Len(), b.Len())
 	}
@@ -137,11 +141,17 @@ func TestHandoffReattach(t *testing.T) {
 	gc := <-h.conns
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, _, err := a.Detach(ctx, gc)
-	if err != nil {
+	if _, err := a.Detach(ctx, gc); err != nil {
 		t.Fatal(err)
 	}
-	a.Reattach(gc, st)
+	if err := gc.Send(ws.OpText, []byte("meanwhile")); err != nil {
+		t.Fatal(err)
+	}
+	a.Reattach(gc)
+	data, _, err := wsutil.ReadServerData(c)
+	if err != nil || string(data) != "meanwhile" {
+		t.Fatalf("queued while detached: %q %v", data, err)
+	}
 	roundTrip(t, c, "back", "back")
 }
 
