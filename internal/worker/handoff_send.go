@@ -1,0 +1,197 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/gateway"
+)
+
+// busyRetry is how often a connection in the middle of a message is tried
+// again during a hand-off.
+const busyRetry = 10 * time.Millisecond
+
+// handOff gives this worker's connections to the new worker listening on
+// req.Name, in batches, until none is left or the time is up. A connection
+// that cannot move (closing, TLS, busy past the deadline, refused by the
+// receiver) stays here and drains with 1012 with the rest of the worker.
+// If the receiver goes away mid-way, the batch in flight comes back and the
+// hand-off stops there, with the reason in the result.
+func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.HandoffResult {
+	if why := w.handoffBlocker(); why != "" {
+		return ctl.HandoffResult{Kept: w.gw.Len(), Error: why}
+	}
+	hf := w.opts.App.(app.Handoffer)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(req.TimeoutMillis)*time.Millisecond)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", "@"+req.Name)
+	if err != nil {
+		return ctl.HandoffResult{Kept: w.gw.Len(), Error: fmt.Sprintf("connect to the new worker: %v", err)}
+	}
+	uc := nc.(*net.UnixConn)
+	defer uc.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		uc.SetDeadline(dl)
+	}
+	s := sender{w: w, hf: hf, uc: uc}
+	todo := w.liveConns()
+	for len(todo) > 0 && ctx.Err() == nil {
+		var busy []*gateway.Conn
+		for len(todo) > 0 {
+			n := min(len(todo), gateway.HandoffBatch)
+			b, err := s.batch(ctx, todo[:n])
+			busy = append(busy, b...)
+			todo = todo[n:]
+			if err != nil {
+				s.res.Error = err.Error()
+				s.res.Kept = w.gw.Len()
+				return s.res
+			}
+		}
+		todo = busy
+		if len(todo) > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(busyRetry):
+			}
+		}
+	}
+	if err := gateway.SendHandoffBatch(uc, nil); err != nil && s.res.Error == "" {
+		s.res.Error = err.Error()
+	}
+	s.res.Kept = w.gw.Len()
+	w.log.Info("connections handed off", "moved", s.res.Moved, "kept", s.res.Kept)
+	return s.res
+}
+
+// liveConns is every registered connection.
+func (w *Worker) liveConns() []*gateway.Conn {
+	infos := w.gw.Conns()
+	out := make([]*gateway.Conn, 0, len(infos))
+	for _, ci := range infos {
+		if c := w.gw.Lookup(ci.ID); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// sender is one hand-off in progress on the old worker's side.
+type sender struct {
+	w   *Worker
+	hf  app.Handoffer
+	uc  *net.UnixConn
+	res ctl.HandoffResult
+}
+
+// batch detaches cs, sends those it could and their states, and releases
+// what the receiver took or reattaches what it did not. It returns the
+// connections that were busy, to try again; an error ends the hand-off
+// (what it had detached is reattached).
+func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway.Conn, err error) {
+	var sent []*gateway.Conn
+	var items []gateway.HandoffItem
+	for _, c := range cs {
+		item, err := s.prepare(ctx, c)
+		switch {
+		case errors.Is(err, gateway.ErrHandoffBusy):
+			busy = append(busy, c)
+		case err != nil:
+			// Not movable (closing, or its state would not encode): it
+			// stays.
+		default:
+			sent = append(sent, c)
+			items = append(items, item)
+		}
+	}
+	if len(items) == 0 {
+		return busy, nil
+	}
+	ok, err := s.exchange(items)
+	for i, c := range sent {
+		if err == nil && ok[i] {
+			s.release(c)
+			s.res.Moved++
+		} else {
+			s.w.gw.Reattach(c)
+		}
+	}
+	return busy, err
+}
+
+func (s *sender) exchange(items []gateway.HandoffItem) ([]bool, error) {
+	if err := gateway.SendHandoffBatch(s.uc, items); err != nil {
+		return nil, err
+	}
+	return gateway.RecvHandoffAck(s.uc, len(items))
+}
+
+// prepare detaches c once its mailbox is idle and encodes its state.
+func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (gateway.HandoffItem, error) {
+	fd, err := s.w.gw.Detach(ctx, c)
+	if err != nil {
+		return gateway.HandoffItem{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.w.gw.Reattach(c)
+		}
+	}()
+	// The messages read before the detach are handled here, with what
+	// they change (rooms, the app's value) and what they answer (queued
+	// for the snapshot) carried over.
+	if err := s.w.idle(ctx, c); err != nil {
+		return gateway.HandoffItem{}, err
+	}
+	app, err := s.w.encodeHanded(c, s.hf)
+	if err != nil {
+		return gateway.HandoffItem{}, err
+	}
+	st, err := s.w.gw.Snapshot(c)
+	if err != nil {
+		return gateway.HandoffItem{}, err
+	}
+	st.App = app
+	b, err := st.MarshalBinary()
+	if err != nil || len(b) > gateway.MaxHandoffOutbox+gateway.MaxHandoffApp {
+		return gateway.HandoffItem{}, fmt.Errorf("worker: hand-off state of %s: %d bytes, %v", c.ID(), len(b), err)
+	}
+	ok = true
+	return gateway.HandoffItem{State: b, FD: fd}, nil
+}
+
+// idle waits until c's mailbox has run every callback queued before now.
+func (w *Worker) idle(ctx context.Context, c *gateway.Conn) error {
+	ac, ok := c.Value.(*conn)
+	if !ok {
+		return errHandedState
+	}
+	if ac.box == nil {
+		return nil // inline: the poller ran them before the detach
+	}
+	done := make(chan struct{})
+	if !ac.box.post(func() { close(done) }, 0) {
+		return gateway.ErrHandoffBusy
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release forgets a connection the new worker took: no OnClose, no close
+// event, no "left" message: for the cluster it did not end.
+func (s *sender) release(c *gateway.Conn) {
+	s.w.tokens.stop(c)
+	s.w.hub.Remove(c)
+	s.w.gw.Release(c)
+}
