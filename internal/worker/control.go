@@ -12,6 +12,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/version"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
@@ -26,7 +27,7 @@ func (w *Worker) handleControl(ctx context.Context, op string, args json.RawMess
 		return ctl.WorkerStatus{
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: wireStats(w.gw.Stats()),
-			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(),
+			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(), Build: version.Get().String(),
 		}, nil
 	case ctl.OpMetrics:
 		return w.metrics(), nil
