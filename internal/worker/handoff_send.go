@@ -40,6 +40,11 @@ func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.Handof
 		uc.SetDeadline(dl)
 	}
 	s := sender{w: w, hf: hf, uc: uc}
+	// The master had this worker stop accepting: a client still in its
+	// handshake becomes a connection soon, and moves too.
+	if err := w.gw.WaitHandshakes(ctx); err != nil {
+		w.log.Warn("hand-off: handshakes still under way", "err", err)
+	}
 	todo := w.liveConns()
 	for len(todo) > 0 && ctx.Err() == nil {
 		var busy []*gateway.Conn
@@ -93,12 +98,16 @@ type sender struct {
 // batch detaches cs, sends those it could and their states, and releases
 // what the receiver took or reattaches what it did not. It returns the
 // connections that were busy, to try again; an error ends the hand-off
-// (what it had detached is reattached).
+// (what it had detached is reattached). What is sent to a detached
+// connection is queued until its snapshot, which is taken for the whole
+// batch right before it is sent: a message published after it reaches
+// the connection only once the new worker has it in its rooms.
 func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway.Conn, err error) {
 	var sent []*gateway.Conn
-	var items []gateway.HandoffItem
+	var fds []int
+	var apps [][]byte
 	for _, c := range cs {
-		item, err := s.prepare(ctx, c)
+		fd, app, err := s.prepare(ctx, c)
 		switch {
 		case errors.Is(err, gateway.ErrHandoffBusy):
 			busy = append(busy, c)
@@ -106,10 +115,21 @@ func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway
 			// Not movable (closing, or its state would not encode): it
 			// stays.
 		default:
-			sent = append(sent, c)
-			items = append(items, item)
+			sent, fds, apps = append(sent, c), append(fds, fd), append(apps, app)
 		}
 	}
+	items := make([]gateway.HandoffItem, 0, len(sent))
+	keep := sent[:0]
+	for i, c := range sent {
+		b, err := s.snapshot(c, apps[i])
+		if err != nil {
+			s.w.gw.Reattach(c)
+			continue
+		}
+		keep = append(keep, c)
+		items = append(items, gateway.HandoffItem{State: b, FD: fds[i]})
+	}
+	sent = keep
 	if len(items) == 0 {
 		return busy, nil
 	}
@@ -132,39 +152,40 @@ func (s *sender) exchange(items []gateway.HandoffItem) ([]bool, error) {
 	return gateway.RecvHandoffAck(s.uc, len(items))
 }
 
-// prepare detaches c once its mailbox is idle and encodes its state.
-func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (gateway.HandoffItem, error) {
+// prepare detaches c once its mailbox is idle and encodes its worker
+// state (rooms, user, the application's), which nothing changes any more.
+func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (int, []byte, error) {
 	fd, err := s.w.gw.Detach(ctx, c)
 	if err != nil {
-		return gateway.HandoffItem{}, err
+		return -1, nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			s.w.gw.Reattach(c)
-		}
-	}()
 	// The messages read before the detach are handled here, with what
 	// they change (rooms, the app's value) and what they answer (queued
 	// for the snapshot) carried over.
-	if err := s.w.idle(ctx, c); err != nil {
-		return gateway.HandoffItem{}, err
+	err = s.w.idle(ctx, c)
+	var app []byte
+	if err == nil {
+		app, err = s.w.encodeHanded(c, s.hf)
 	}
-	app, err := s.w.encodeHanded(c, s.hf)
 	if err != nil {
-		return gateway.HandoffItem{}, err
+		s.w.gw.Reattach(c)
+		return -1, nil, err
 	}
+	return fd, app, nil
+}
+
+// snapshot encodes a detached connection's whole state.
+func (s *sender) snapshot(c *gateway.Conn, app []byte) ([]byte, error) {
 	st, err := s.w.gw.Snapshot(c)
 	if err != nil {
-		return gateway.HandoffItem{}, err
+		return nil, err
 	}
 	st.App = app
 	b, err := st.MarshalBinary()
 	if err != nil || len(b) > gateway.MaxHandoffOutbox+gateway.MaxHandoffApp {
-		return gateway.HandoffItem{}, fmt.Errorf("worker: hand-off state of %s: %d bytes, %v", c.ID(), len(b), err)
+		return nil, fmt.Errorf("worker: hand-off state of %s: %d bytes, %v", c.ID(), len(b), err)
 	}
-	ok = true
-	return gateway.HandoffItem{State: b, FD: fd}, nil
+	return b, nil
 }
 
 // idle waits until c's mailbox has run every callback queued before now.

@@ -84,9 +84,10 @@ func (p *poller) detach(c *Conn) detached {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.state != connOpen || !c.added:
+	case c.state != connOpen:
 		return detached{err: ErrNotHandable}
-	case c.rd != nil || c.queued > MaxHandoffOutbox/2:
+	case !c.added || c.rd != nil || c.queued > MaxHandoffOutbox/2:
+		// Still in OnOpen, in the middle of a message, or far behind.
 		return detached{err: ErrHandoffBusy}
 	}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil); err != nil {
@@ -268,5 +269,27 @@ func (d *door) admitMoved(client netip.Addr) {
 	d.conns++
 	if d.perIP > 0 {
 		d.byIP[client]++
+	}
+}
+
+// WaitHandshakes returns once no connection accepted before is still in
+// its handshake (each ends within the handshake timeout), or ctx's error:
+// a hand-off that follows StopAccepting then sees every connection this
+// server will have.
+func (s *Server) WaitHandshakes(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.RLock()
+		opening := s.opening
+		s.mu.RUnlock()
+		if opening <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gateway: %d handshakes still under way: %w", opening, ctx.Err())
+		case <-t.C:
+		}
 	}
 }

@@ -73,6 +73,9 @@ func SendHandoffBatch(uc *net.UnixConn, items []HandoffItem) error {
 		payload = binary.BigEndian.AppendUint32(payload, uint32(len(it.State)))
 		payload = append(payload, it.State...)
 	}
+	if len(payload) == 0 {
+		return nil // the end: the receiver may be gone already
+	}
 	if _, err := uc.Write(payload); err != nil {
 		return fmt.Errorf("gateway: send hand-off batch: %w", err)
 	}
