@@ -88,6 +88,7 @@ func peerPID(uc *net.UnixConn) int {
 // old worker may still take them back.
 func (w *Worker) receive(uc *net.UnixConn, hf app.Handoffer) (int, error) {
 	total := 0
+	delay := handoffAckDelay()
 	for {
 		items, err := gateway.RecvHandoffBatch(uc)
 		if err != nil {
@@ -105,6 +106,9 @@ func (w *Worker) receive(uc *net.UnixConn, hf app.Handoffer) (int, error) {
 				continue
 			}
 			ok[i], cs[i] = true, c
+		}
+		if delay > 0 {
+			time.Sleep(delay) // a test's window to kill this worker mid-way
 		}
 		if err := gateway.SendHandoffAck(uc, ok); err != nil {
 			// The old worker takes them back: let go of our copies.

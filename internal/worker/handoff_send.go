@@ -46,10 +46,11 @@ func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.Handof
 		w.log.Warn("hand-off: handshakes still under way", "err", err)
 	}
 	todo := w.liveConns()
+	size := handoffBatchSize()
 	for len(todo) > 0 && ctx.Err() == nil {
 		var busy []*gateway.Conn
 		for len(todo) > 0 {
-			n := min(len(todo), gateway.HandoffBatch)
+			n := min(len(todo), size)
 			b, err := s.batch(ctx, todo[:n])
 			busy = append(busy, b...)
 			todo = todo[n:]
