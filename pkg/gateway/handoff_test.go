@@ -212,3 +212,28 @@ func FuzzHandoffState(f *testing.F) {
 		}
 	})
 }
+
+// TestHandoffBatchChecks: a batch whose head does not match the
+// descriptors that came with it, or announces more than the bounds, is
+// refused before anything is read into memory.
+func TestHandoffBatchChecks(t *testing.T) {
+	head := func(count, size uint32) []byte {
+		b := append([]byte{}, batchMagic[:]...)
+		b = append(b, byte(count>>24), byte(count>>16), byte(count>>8), byte(count))
+		return append(b, byte(size>>24), byte(size>>16), byte(size>>8), byte(size))
+	}
+	for name, h := range map[string][]byte{
+		"descriptors missing": head(1, 8),
+		"too many":            head(HandoffBatch+1, 0),
+		"too large":           head(0, maxBatchPayload+1),
+		"not a batch":         []byte("GET / HTTP/1.1\r\n"),
+	} {
+		sa, sb := unixPair(t)
+		if _, err := sa.Write(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RecvHandoffBatch(sb); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
