@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
+
+// prepareParallel is how many connections of a batch are detached and
+// waited for at once.
+const prepareParallel = 32
 
 // busyRetry is how often a connection in the middle of a message is tried
 // again during a hand-off.
@@ -104,19 +109,39 @@ type sender struct {
 // batch right before it is sent: a message published after it reaches
 // the connection only once the new worker has it in its rooms.
 func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway.Conn, err error) {
+	type prepared struct {
+		fd  int
+		app []byte
+		err error
+	}
+	// Each connection waits for its poller and its mailbox: many at once.
+	res := make([]prepared, len(cs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(len(cs), prepareParallel) {
+		wg.Go(func() {
+			for i := range next {
+				res[i].fd, res[i].app, res[i].err = s.prepare(ctx, cs[i])
+			}
+		})
+	}
+	for i := range cs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var sent []*gateway.Conn
 	var fds []int
 	var apps [][]byte
-	for _, c := range cs {
-		fd, app, err := s.prepare(ctx, c)
-		switch {
+	for i, c := range cs {
+		switch err := res[i].err; {
 		case errors.Is(err, gateway.ErrHandoffBusy):
 			busy = append(busy, c)
 		case err != nil:
 			// Not movable (closing, or its state would not encode): it
 			// stays.
 		default:
-			sent, fds, apps = append(sent, c), append(fds, fd), append(apps, app)
+			sent, fds, apps = append(sent, c), append(fds, res[i].fd), append(apps, res[i].app)
 		}
 	}
 	items := make([]gateway.HandoffItem, 0, len(sent))

@@ -226,7 +226,7 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	c.msgsOut.Store(st.MsgsOut)
 	c.lastRead.Store(time.Now().UnixNano())
 	c.restore(st)
-	c.state = connHanded // until handed to the poller: sends are queued, nothing written
+	c.setStateLocked(connHanded) // until Start: sends are queued, nothing written (not shared yet: no lock)
 	c.queuedTask = true  // the poller ignores wake-ups until handOver
 	s.mu.Lock()
 	if _, dup := s.conns[c.id]; dup || s.stopping {
