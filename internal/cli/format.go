@@ -47,6 +47,13 @@ func printStatus(w io.Writer, st master.Status) {
 			x.Connections, x.MessagesIn, x.MessagesOut, x.SendFailures, x.Restarts, dur(x.UptimeSeconds), bus)
 	}
 	tw.Flush()
+	// A reload runs the program on disk: name the workers whose build is
+	// not the master's.
+	for _, x := range st.Workers {
+		if x.Build != "" && !strings.HasPrefix(x.Build, m.Version+" ("+m.GoVersion+" ") {
+			fmt.Fprintf(w, "worker %d (pid %d) runs build %s\n", x.Slot, x.PID, x.Build)
+		}
+	}
 	banner(w, "SUMMARY")
 	s := st.Summary
 	fmt.Fprintf(w, "Summary: %d workers, %d connections, %d messages in, %d out, %d send failures, workers' memory %s\n",

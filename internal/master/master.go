@@ -128,7 +128,9 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.table.Store(newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log))
+	tbl := newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log)
+	tbl.do(func() { tbl.handoff = m.opts.Handoff })
+	m.table.Store(tbl)
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())
 	if err := m.startLeadership(m.timersCtx); err != nil {
 		return fmt.Errorf("master: %w", err)

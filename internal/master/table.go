@@ -34,6 +34,9 @@ type table struct {
 	wg     sync.WaitGroup     // every goroutine the table starts
 
 	// Owned by run.
+	// handoff: a reload hands the old workers' connections to the new
+	// ones (-handoff, handoff.go).
+	handoff  bool
 	slots    []*slot
 	stopping bool
 	reload   *reloadOp   // the reload in progress

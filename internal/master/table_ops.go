@@ -129,10 +129,15 @@ func (t *table) drainOlds(op *reloadOp) {
 	}
 	op.draining = true
 	olds := op.olds
-	for _, c := range olds {
+	news := make([]process, len(olds)) // each old worker's slot's new one, for a hand-off
+	for i, c := range olds {
 		c.stopping, c.state = true, stateStopping
 		c.cancel()
+		if cur := t.slots[c.slot].cur; cur != nil && !cur.stopping {
+			news[i] = cur.proc
+		}
 	}
+	handoff := t.handoff && !op.graceful
 	t.wg.Go(func() {
 		// Every old worker stops accepting before any closes a client, so
 		// a client bounced by this reload reconnects to a new worker, never
@@ -146,11 +151,22 @@ func (t *table) drainOlds(op *reloadOp) {
 			})
 		}
 		wg.Wait()
+		var herr error
+		if handoff {
+			// Then each hands what it can to its slot's new worker; the
+			// rest drains with 1012 below (issue 15).
+			herr = handOffAll(olds, news, t.tm, t.log)
+		}
 		for _, c := range olds {
 			wg.Go(func() { stopProcess(c.proc, ctl.StopReplaced, op.graceful, op.grace, t.tm) })
 		}
 		wg.Wait()
-		t.send(func() { t.finishReload(op) })
+		t.send(func() {
+			if op.err == nil {
+				op.err = herr
+			}
+			t.finishReload(op)
+		})
 	})
 }
 

@@ -12,12 +12,13 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsfleet/wsfleet/internal/ctl"
+	"github.com/wsfleet/wsfleet/internal/version"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
 // handleControl answers the master's requests (internal/ctl's wire.go
 // describes them).
-func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessage) (any, error) {
+func (w *Worker) handleControl(ctx context.Context, op string, args json.RawMessage) (any, error) {
 	switch op {
 	case ctl.OpStatus:
 		w.mu.Lock()
@@ -26,7 +27,7 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 		return ctl.WorkerStatus{
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: wireStats(w.gw.Stats()),
-			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(),
+			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(), Build: version.Get().String(),
 		}, nil
 	case ctl.OpMetrics:
 		return w.metrics(), nil
@@ -40,6 +41,21 @@ func (w *Worker) handleControl(_ context.Context, op string, args json.RawMessag
 		// clients, so they reconnect only to new workers.
 		w.gw.StopAccepting()
 		return "ok", nil
+	case ctl.OpHandoffListen:
+		var req ctl.HandoffListen
+		if err := json.Unmarshal(args, &req); err != nil {
+			return nil, fmt.Errorf("worker: %s: %w", op, err)
+		}
+		if err := w.listenHandoff(req); err != nil {
+			return nil, err
+		}
+		return "listening", nil
+	case ctl.OpHandoff:
+		var req ctl.HandoffRequest
+		if err := json.Unmarshal(args, &req); err != nil || req.Name == "" || req.TimeoutMillis <= 0 {
+			return nil, fmt.Errorf("worker: %s: bad request", op)
+		}
+		return w.handOff(ctx, req), nil
 	case ctl.OpReloadTLS:
 		if w.opts.Certs == nil {
 			return "no TLS", nil

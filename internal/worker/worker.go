@@ -89,6 +89,9 @@ type Worker struct {
 	pid     int
 	budget  *budget // the bytes waiting in the mailboxes, and the 1013 closes
 	latency latency // broadcast delivery latency (metrics.go)
+	handler handler // the gateway's callbacks; a hand-off's imports use it too
+
+	handoffs sync.WaitGroup // connections being received (handoff_recv.go)
 
 	mu       sync.Mutex
 	draining bool
@@ -211,6 +214,7 @@ func (w *Worker) start(ctx context.Context) error {
 	// signature, the hub's maps); a webhook waits for its backend, and an
 	// application's Admit or a callback not marked Inline may block.
 	gwOpts.InlineOpen = inline && adm.app == nil && w.hook == nil
+	w.handler = h
 	w.gw = gateway.New(gwOpts, h, w.log)
 	if _, err := bc.SubscribeAll(w.deliver); err != nil {
 		w.hub.Stop()
@@ -312,7 +316,8 @@ func (w *Worker) stop(req ctl.StopRequest) {
 	if err := w.gw.Shutdown(ctx, code, reason); err != nil {
 		w.log.Warn("connections cut after the close timeout", "err", err)
 	}
-	w.apps.Wait() // the applications' last OnClose calls
+	w.handoffs.Wait() // a hand-off being received ends by its deadline
+	w.apps.Wait()     // the applications' last OnClose calls
 	w.stopHook()
 	w.hub.Stop()
 	w.bc.Close(ctx)

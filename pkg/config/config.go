@@ -50,6 +50,12 @@ type Config struct {
 	// Grace is how long graceful stops and reloads wait for clients before
 	// closing them (-grace). Default 30s.
 	Grace time.Duration
+	// Handoff makes a reload hand every live plain TCP connection to the
+	// slot's new worker, with its rooms, user and application state,
+	// instead of closing it with 1012 (-handoff; docs/architecture.md).
+	// Off by default while it is new; reload -g, TLS connections and an
+	// application that does not implement app.Handoffer drain with 1012.
+	Handoff bool
 	// Node is this host's name in connection ids (-node). Default: the
 	// short host name.
 	Node string

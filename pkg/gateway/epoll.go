@@ -181,7 +181,8 @@ type poller struct {
 	now   int64           // unix nanos when epoll_wait last returned; the poller goroutine only
 
 	mu       sync.Mutex
-	tasks    []*Conn // connections to look at (Conn.queued guarded by mu)
+	tasks    []*Conn      // connections to look at (Conn.queued guarded by mu)
+	detaches []*detachReq // connections to hand off (handoff_linux.go)
 	stopping bool
 }
 
@@ -298,14 +299,17 @@ func (p *poller) runTasks() bool {
 	var b [8]byte
 	unix.Read(p.evfd, b[:])
 	p.mu.Lock()
-	tasks, stop := p.tasks, p.stopping
-	p.tasks = nil
+	tasks, detaches, stop := p.tasks, p.detaches, p.stopping
+	p.tasks, p.detaches = nil, nil
 	for _, c := range tasks {
 		c.queuedTask = false
 	}
 	p.mu.Unlock()
 	for _, c := range tasks {
 		p.service(c)
+	}
+	for _, r := range detaches {
+		r.done <- p.detach(r.c)
 	}
 	return stop
 }

@@ -24,7 +24,7 @@ type epollState struct {
 // set, closes one whose close is over or that was killed.
 func (p *poller) service(c *Conn) {
 	c.mu.Lock()
-	if c.state == connClosed {
+	if c.state == connClosed || c.state == connHanded {
 		c.mu.Unlock()
 		return
 	}
@@ -350,6 +350,9 @@ func (p *poller) inflightLocked(*Conn) int { return 0 }
 // writeLocked writes at once unless the socket is full or the poller
 // flushes after reading, and stops reading c while too much is queued.
 func (p *poller) writeLocked(c *Conn) {
+	if c.state == connHanded {
+		return // queued for the hand-off's snapshot (handoff_linux.go)
+	}
 	if c.queued > c.srv.opts.pauseReadAt() {
 		p.updateInterestLocked(c) // stop reading until it drains
 	}

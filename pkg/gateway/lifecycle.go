@@ -59,6 +59,11 @@ const (
 	connKilled
 	// connClosed: the socket is closed; OnClose runs, once.
 	connClosed
+	// connHanded: the connection is being handed to another process
+	// (handoff.go): out of its poller, nothing read or written. It goes
+	// back to connOpen when the hand-off fails (Reattach), or is closed
+	// (Release, no OnClose) once the other process has it.
+	connHanded
 )
 
 // setStateLocked moves c to next when that is one of the steps of the
@@ -68,7 +73,9 @@ func (c *Conn) setStateLocked(next connState) bool {
 	var legal bool
 	switch c.state {
 	case connOpen:
-		legal = next == connCloseSent || next == connKilled || next == connClosed
+		legal = next == connCloseSent || next == connKilled || next == connClosed || next == connHanded
+	case connHanded:
+		legal = next == connOpen || next == connClosed
 	case connCloseSent:
 		legal = next > connCloseSent
 	case connCloseDone, connFailing:
@@ -81,7 +88,7 @@ func (c *Conn) setStateLocked(next connState) bool {
 	if !legal {
 		return false
 	}
-	if c.state == connOpen && next >= connKilled {
+	if c.state == connOpen && (next == connKilled || next == connClosed) {
 		c.closeCode, c.closeWhy = ws.StatusAbnormalClosure, ""
 	}
 	c.state = next

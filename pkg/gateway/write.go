@@ -105,7 +105,7 @@ func closeFrame(code ws.StatusCode, reason string) []byte {
 // check or by WriteTimeout; pongs fold (see queuePong).
 func (c *Conn) enqueue(b []byte, control bool) error {
 	c.mu.Lock()
-	if c.closingLocked() {
+	if c.closingLocked() && c.state != connHanded { // a hand-off's snapshot takes what is queued meanwhile
 		c.mu.Unlock()
 		return ErrClosed
 	}

@@ -101,6 +101,10 @@ type Hub struct {
 	sinceJoins chan struct{}
 	// keeper holds room messages waiting to be kept (keeper.go).
 	keeper *keeper
+	// adopted are the workers whose connections this one took over in a
+	// hand-off, and whose subjects it subscribes to (handoff.go).
+	adoptMu sync.Mutex
+	adopted map[bus.WorkerID]bool
 }
 
 // membership is what one local connection belongs to.
@@ -180,7 +184,10 @@ func (h *Hub) Stop() {
 		h.stop()
 	}
 	h.wg.Wait()
-	for _, s := range h.subs {
+	h.mu.Lock()
+	subs := h.subs // AdoptConn appends under mu
+	h.mu.Unlock()
+	for _, s := range subs {
 		s.Unsubscribe()
 	}
 	if h.peers != nil {
