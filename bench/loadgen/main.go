@@ -44,6 +44,7 @@ type options struct {
 	ticks              int
 	pushInterval       time.Duration
 	timeout            time.Duration
+	allowFailed        bool
 }
 
 var modeNames = []string{"connect-rate", "idle", "broadcast", "echo", "push"}
@@ -104,6 +105,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.ticks, "ticks", 5, "push: ticks to watch")
 	fs.DurationVar(&o.pushInterval, "push-interval", 2*time.Second, "push: the server's -push-interval")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
+	fs.BoolVar(&o.allowFailed, "allow-failed", false, "go on with the connections that opened when some could not be (the result counts them): how far a ceiling is")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -33,6 +33,9 @@ func (d *doc) render() (string, error) {
 		return "", err
 	}
 	d.push()
+	if !d.quick {
+		d.p("%s", millionSection(d.run.million))
+	}
 	d.problemList()
 	d.method()
 	return d.b.String(), nil

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wsfleet/wsfleet/bench/internal/record"
+)
+
+// The million section sits between these markers, so that
+// bench/million.sh can replace it in a docs/benchmarks.md that `make bench`
+// wrote, and `make bench` writes it again from the committed results.
+const (
+	millionBegin = "<!-- million: begin (bench/million.sh; results in bench/million/) -->"
+	millionEnd   = "<!-- million: end -->"
+)
+
+// millionRun is what bench/million.sh keeps in bench/million/.
+type millionRun struct {
+	res     record.Result
+	machine record.Machine
+	setup   struct {
+		Seconds int    `json:"seconds"`
+		Sysctls string `json:"sysctls"`
+	}
+	peak string // the kernel's figures at the most sockets held
+}
+
+// loadMillion reads dir; nil, nil when the million has not been run.
+func loadMillion(dir string) (*millionRun, error) {
+	m := new(millionRun)
+	err := readJSON(filepath.Join(dir, "wsfleet-million.json"), &m.res)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := readJSON(filepath.Join(dir, "machine.json"), &m.machine); err != nil {
+		return nil, err
+	}
+	if err := readJSON(filepath.Join(dir, "run.json"), &m.setup); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "peak.txt"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	m.peak = strings.TrimSpace(string(b))
+	return m, nil
+}
+
+// millionSection renders the section, markers included.
+func millionSection(m *millionRun) string {
+	var d doc
+	d.p("%s\n", millionBegin)
+	d.million(m)
+	d.p("%s", millionEnd)
+	return d.b.String()
+}
+
+// spliceMillion puts section in place of the one in md, or before the
+// problems and the method if md has none.
+func spliceMillion(md, section string) string {
+	if i := strings.Index(md, millionBegin); i >= 0 {
+		if j := strings.Index(md[i:], millionEnd); j >= 0 {
+			rest := strings.TrimPrefix(md[i+j+len(millionEnd):], "\n")
+			return md[:i] + section + rest
+		}
+	}
+	for _, h := range []string{"\n## Problems in this run\n", "\n## Method\n"} {
+		if i := strings.Index(md, h); i >= 0 {
+			return md[:i+1] + section + "\n" + md[i+1:]
+		}
+	}
+	return md + "\n" + section
+}
+
+func (d *doc) million(m *millionRun) {
+	d.p("## A million connections\n")
+	if m == nil {
+		d.p("Not measured yet: `make bench-million` (root; it takes the machine for several minutes) writes this section.\n")
+		return
+	}
+	r, c := &m.res, m.res.Connect
+	if c == nil {
+		d.p("The last `make bench-million` (%s) opened nothing: %s\n", r.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), strings.Join(r.Errors, "; "))
+		return
+	}
+	held := c.Opened
+	d.p("Written by `bench/million.sh` (`make bench-million`, not part of `make bench`) on %s, a run of %s on %d × %s with %.1f GiB, "+
+		"load average %.2f at its start. Raw results: `bench/million/`.\n",
+		r.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), (time.Duration(m.setup.Seconds) * time.Second).String(),
+		m.machine.CPUs, m.machine.CPUModel, float64(m.machine.MemBytes)/(1<<30), r.Load1)
+	d.p("`%s`, in a network namespace made for the run: loopback only and no firewall rules, so no connection tracking "+
+		"(the host's table holds 262,144 entries). %d client processes of the load generator, each holding its share on one epoll set "+
+		"from one goroutine, dial from %d source addresses in 127.1.0.0/16 to 127.0.0.1:8080. Kernel settings: %s. "+
+		"Open files stay at the machine's %s per process: hence %d processes on each side.\n",
+		r.Config, r.ClientProcs, r.Sources, m.setup.Sysctls, m.machine.FileLimit, r.ClientProcs)
+	d.p("| | |\n| --- | --- |")
+	d.p("| connections asked for | %s |", thousands(float64(r.Conns)))
+	d.p("| connections held | **%s** (%s failed to open) |", thousands(float64(held)), thousands(float64(c.Failed)))
+	d.p("| time to open them all | %.1f s (%s per second; all client processes at once, 64 handshakes in flight each) |", c.Seconds, thousands(c.PerSecond))
+	if mem := r.Memory; mem != nil && held > 0 {
+		n := float64(held)
+		d.p("| server PSS per connection | %s (%d processes: %s with the connections, %s before; %s counting the fixed cost) |",
+			bytesPer(mem.PerConnBytes), mem.Processes, gib(mem.Bytes), mib(mem.BaselineBytes), bytesPer(mem.TotalPerConn))
+		if mem.ClientBytes > 0 {
+			d.p("| load generator PSS per connection | %s (%s in all) |", bytesPer(float64(mem.ClientBytes)/n), gib(mem.ClientBytes))
+		}
+		if mem.SlabBytes > 0 {
+			d.p("| kernel slab per connection, both ends | %s (slab growth %s, machine-wide: about %s per socket) |",
+				bytesPer(float64(mem.SlabBytes)/n), gib(mem.SlabBytes), bytesPer(float64(mem.SlabBytes)/n/2))
+		}
+		d.p("| kernel TCP buffers per connection, idle | %s (sockstat's mem grew %s) |", bytesPer(float64(mem.KernelTCPBytes)/n), mib(mem.KernelTCPBytes))
+	}
+	if p := r.Push; p != nil {
+		d.p("| ticks watched | %d, every %gs |", len(p.Ticks), p.IntervalSeconds)
+	}
+	d.p("")
+	d.millionSlabs(r.Memory, held)
+	d.millionTicks(r, held)
+	d.millionVerdict(m, held)
+}
+
+// millionSlabs lists the slab caches that grew.
+func (d *doc) millionSlabs(mem *record.Memory, held int) {
+	if mem == nil || len(mem.SlabCaches) == 0 || held == 0 {
+		return
+	}
+	d.p("Where the kernel's memory went (the slab caches that grew most between before the first connection and all of them idle; " +
+		"each connection is two sockets, one per end):\n")
+	d.p("| slab cache | grew by | objects | per connection |\n| --- | ---: | ---: | ---: |")
+	for _, s := range mem.SlabCaches {
+		d.p("| `%s` (%d B objects) | %s | %s | %s |", s.Name, s.ObjSize, mib(s.Bytes), thousands(float64(s.Objects)), bytesPer(float64(s.Bytes)/float64(held)))
+	}
+	d.p("")
+}
+
+func (d *doc) millionTicks(r *record.Result, held int) {
+	p := r.Push
+	if p == nil {
+		return
+	}
+	d.p("Every tick as the connections got it (delays from when the benchmark's NATS subscriber saw the tick, or the first connection got it if earlier):\n")
+	d.p("| tick | delivered | p50 | p99 | max |\n| ---: | ---: | ---: | ---: | ---: |")
+	for i, t := range p.Ticks {
+		d.p("| %d | %s of %s | %s | %s | %s |", i+1, thousands(float64(t.Delivered)), thousands(float64(held)), secs(t.P50MS), secs(t.P99MS), secs(t.MaxMS))
+	}
+	d.p("")
+}
+
+func (d *doc) millionVerdict(m *millionRun, held int) {
+	r := &m.res
+	all := r.Push != nil && r.Push.AllDelivered && r.Connect.Failed == 0
+	switch {
+	case held >= 1_000_000 && all && r.OK:
+		d.p("**Held %s connections, and every one got every tick.**\n", thousands(float64(held)))
+	case held >= 1_000_000:
+		d.p("**Held %s connections, but not every one got every tick** (%s).\n", thousands(float64(held)), strings.Join(r.Errors, "; "))
+	default:
+		d.p("**Highest count held: %s of %s.** Why the rest failed, as the clients saw it: %s.\n",
+			thousands(float64(held)), thousands(float64(r.Conns)), strings.Join(append(r.Connect.Errors, r.Errors...), "; "))
+	}
+	if m.peak != "" {
+		d.p("The kernel's figures at the most sockets in use during the run (fs.file-nr, the namespace's sockstat, meminfo, "+
+			"kernel messages, the master's log; `bench/million/peak.txt`):\n\n```\n%s\n```\n", m.peak)
+	}
+}
+
+func bytesPer(b float64) string {
+	if math.Abs(b) >= 10*1024 {
+		return kib(b)
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+func gib(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
+
+func secs(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return ms(v) + " ms"
+}
+
+// writeMillionOnly replaces the million section of the Markdown at out.
+func writeMillionOnly(dir, out string) error {
+	m, err := loadMillion(dir)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(out)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("report: %w", err)
+	}
+	md := spliceMillion(string(b), millionSection(m))
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
