@@ -25,14 +25,18 @@ cd "$(dirname "$0")/.."
 
 CONNS=${CONNS:-1000000}
 COUNT=${COUNT:-52}
-INTERVAL=${INTERVAL:-30s}
+INTERVAL=${INTERVAL:-60s}
 TICKS=${TICKS:-3}
 PER_PROC=${PER_PROC:-18000}
 PER_SOURCE=${PER_SOURCE:-30000}
 SAVE=${SAVE:-1}
 TIMEOUT=${TIMEOUT:-40m}
-PING=${PING:-25s}  # the server's -ping-interval (its default)
-IDLE=${IDLE:-60s}  # and -idle-timeout
+PING=${PING:-5m} # the server's -ping-interval (default 25s: see the report)
+IDLE=${IDLE:-12m} # and -idle-timeout (default 60s)
+# A worker starved of CPU for 5 s (the default) would be killed as hung,
+# and its connections with it: with ~110 busy processes on two cores, a
+# healthy one is.
+WORKER_TIMEOUT=${WORKER_TIMEOUT:-60s}
 
 OUT=bench/out/million
 KEEP=bench/million
@@ -115,9 +119,9 @@ setup() {
 
 start_master() {
 	[[ -f $RUN/backend.secret ]] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
-	CONFIG="master start -count $COUNT -app push -push-interval $INTERVAL -ping-interval $PING -idle-timeout $IDLE"
+	CONFIG="master start -count $COUNT -app push -push-interval $INTERVAL -ping-interval $PING -idle-timeout $IDLE -worker-timeout $WORKER_TIMEOUT"
 	inns bin/master start -d -count "$COUNT" -app push -push-interval "$INTERVAL" \
-		-ping-interval "$PING" -idle-timeout "$IDLE" \
+		-ping-interval "$PING" -idle-timeout "$IDLE" -worker-timeout "$WORKER_TIMEOUT" \
 		-listen 127.0.0.1:8080 -nats-listen 127.0.0.1:4222 \
 		-nats-backend-password-file "$RUN/backend.secret" \
 		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
@@ -139,8 +143,9 @@ snapshot() {
 		date -u +'# %FT%TZ'
 		echo "# kernel messages since the start"
 		dmesg 2>/dev/null | tail -n +"$((DMESG0 + 1))" | tail -20
-		echo "# master log (last lines)"
-		tail -20 "$RUN/master.log" 2>/dev/null
+		echo "# master log: lines by message, then the last lines but the NATS server's slow read loops"
+		sed -n 's/.*msg="\([^"]*\)".*/\1/p' "$RUN/master.log" 2>/dev/null | sed 's/[0-9.:]\{1,\}/N/g' | cut -c1-80 | sort | uniq -c | sort -rn | head
+		grep -v 'Readloop processing time' "$RUN/master.log" 2>/dev/null | tail -10
 	} >"$OUT/$1.txt" 2>&1
 }
 
@@ -189,6 +194,7 @@ main() {
 	WATCH_PID=
 	inns bin/master stop -pid-file "$RUN/master.pid" >/dev/null || true
 	rm -f "$RUN/master.pid"
+	cp "$RUN/master.log" "$OUT/" 2>/dev/null || true
 	local secs=$((SECONDS - t0))
 	if ((SAVE)); then
 		rm -rf "$KEEP"

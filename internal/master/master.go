@@ -128,7 +128,11 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.table.Store(newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log))
+	tm := defaultTimings
+	if m.opts.WorkerTimeout > 0 { // 0: a caller that set none
+		tm.stuckAfter = m.opts.WorkerTimeout
+	}
+	m.table.Store(newTable(tm, execStarter{m}, m.listenSlot, m.lns, procs, m.log))
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())
 	if err := m.startLeadership(m.timersCtx); err != nil {
 		return fmt.Errorf("master: %w", err)
