@@ -30,7 +30,7 @@ TICKS=${TICKS:-3}
 PER_PROC=${PER_PROC:-18000}
 PER_SOURCE=${PER_SOURCE:-30000}
 SAVE=${SAVE:-1}
-TIMEOUT=${TIMEOUT:-40m}
+TIMEOUT=${TIMEOUT:-30m}
 PING=${PING:-5m} # the server's -ping-interval (default 25s: see the report)
 IDLE=${IDLE:-12m} # and -idle-timeout (default 60s)
 # A worker starved of CPU for 5 s (the default) would be killed as hung,
@@ -153,6 +153,7 @@ snapshot() {
 # most TCP sockets in use so far goes to $OUT/peak.txt: the resources at
 # the highest count held.
 watch() {
+	set +e # a missing figure must not end the sampler
 	local most=-1 n
 	while sleep 5; do
 		n=$(inns awk '/^TCP:/ {print $3}' /proc/net/sockstat 2>/dev/null) || continue
@@ -189,7 +190,7 @@ main() {
 	local ok=1
 	wait "$LG_PID" || ok=0
 	LG_PID=
-	kill "$WATCH_PID"
+	kill "$WATCH_PID" 2>/dev/null || true
 	wait "$WATCH_PID" 2>/dev/null || true
 	WATCH_PID=
 	inns bin/master stop -pid-file "$RUN/master.pid" >/dev/null || true

@@ -101,7 +101,11 @@ func (d *doc) million(m *millionRun) {
 	d.p("`%s`, in a network namespace made for the run: loopback only and no firewall rules, so no connection tracking "+
 		"(the host's table holds 262,144 entries). %d client processes of the load generator, each holding its share on one epoll set "+
 		"from one goroutine, dial from %d source addresses in 127.1.0.0/16 to 127.0.0.1:8080. Kernel settings: %s. "+
-		"Open files stay at the machine's %s per process: hence %d processes on each side.\n",
+		"Open files stay at the machine's %s per process: hence the workers, and %d client processes. "+
+		"Pings every 5 minutes rather than 25 s: at a million, 25 s is 40,000 pings and pongs a second, more than two cores "+
+		"can serve with the clients beside them (bench/README.md has the measurement). `-worker-timeout 60s`: with over a hundred "+
+		"busy processes on two cores, a healthy worker can leave the master's heartbeat unanswered for longer than the default 5 s, "+
+		"and was killed for it in a trial at 500k.\n",
 		r.Config, r.ClientProcs, r.Sources, m.setup.Sysctls, m.machine.FileLimit, r.ClientProcs)
 	d.p("| | |\n| --- | --- |")
 	d.p("| connections asked for | %s |", thousands(float64(r.Conns)))
@@ -123,6 +127,10 @@ func (d *doc) million(m *millionRun) {
 	}
 	if p := r.Push; p != nil {
 		d.p("| ticks watched | %d, every %gs |", len(p.Ticks), p.IntervalSeconds)
+		if p.WindowSeconds > 0 {
+			d.p("| CPU while the ticks were watched (%.0f s) | server %.0f s, load generator %.0f s, whole machine %.0f s of the %.0f the %d cores had (the rest: other work on the machine, and interrupts) |",
+				p.WindowSeconds, p.ServerCPUSeconds, p.ClientCPUSeconds, p.MachineCPUSeconds, p.WindowSeconds*float64(m.machine.CPUs), m.machine.CPUs)
+		}
 	}
 	d.p("")
 	d.millionSlabs(r.Memory, held)
