@@ -85,6 +85,7 @@ type child struct {
 	recording atomic.Bool
 	pmu       sync.Mutex
 	recv      [][]int64 // per connection: receive times (unix ns) while recording
+	readLate  atomic.Int64
 
 	echoStop atomic.Bool
 	echoRec  atomic.Bool
@@ -196,6 +197,7 @@ func (ch *child) handle(c command) {
 		ch.recording.Store(false)
 		ch.pmu.Lock()
 		rep := pushTally(ch.recv, c.Ticks)
+		rep.ReadLate = int(ch.readLate.Load())
 		ch.pmu.Unlock()
 		ch.emit(event{Ev: "push", Push: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
 	default:
@@ -281,6 +283,9 @@ func (ch *child) received(i int, p []byte, rx int64, last *int) {
 		ch.pmu.Lock()
 		ch.recv[i] = append(ch.recv[i], now)
 		ch.pmu.Unlock()
+		if rx != 0 && now-rx > int64(time.Second) {
+			ch.readLate.Add(1) // late on our side, not the server's
+		}
 	}
 	r, stamp, ok := parseStamp(p)
 	if !ok || r == *last {

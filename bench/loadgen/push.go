@@ -116,6 +116,7 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	for _, e := range evs {
 		p.MissedConns += e.Push.MissedConns
 		p.Extra += e.Push.Extra
+		p.ReadLate += e.Push.ReadLate
 		for k, t := range e.Push.Ticks {
 			p.Ticks[k].Delivered += t.Delivered
 			p.Ticks[k].Conns += e.Push.Conns

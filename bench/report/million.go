@@ -123,7 +123,9 @@ func (d *doc) million(m *millionRun) {
 			d.p("| kernel slab per connection, both ends | %s without /proc's caches, %s per socket (slab growth %s machine-wide, %s with them: %s per connection) |",
 				bytesPer(float64(own)/n), bytesPer(float64(own)/n/2), gib(own), gib(mem.SlabBytes), bytesPer(float64(mem.SlabBytes)/n))
 		}
-		d.p("| kernel TCP buffers per connection, idle | %s (sockstat's mem grew %s) |", bytesPer(float64(mem.KernelTCPBytes)/n), mib(mem.KernelTCPBytes))
+		if mem.KernelTCPBytes > 0 {
+			d.p("| kernel TCP buffers per connection, idle | %s (sockstat's mem grew %s: ticks and pings not yet read) |", bytesPer(float64(mem.KernelTCPBytes)/n), mib(mem.KernelTCPBytes))
+		}
 	}
 	if p := r.Push; p != nil {
 		d.p("| ticks watched | %d, every %gs |", len(p.Ticks), p.IntervalSeconds)
@@ -173,13 +175,24 @@ func (d *doc) millionVerdict(m *millionRun, held int) {
 	r := &m.res
 	all := r.Push != nil && r.Push.AllDelivered && r.Connect.Failed == 0
 	switch {
-	case held >= 1_000_000 && all && r.OK:
+	case held >= r.Conns && all && r.OK:
 		d.p("**Held %s connections, and every one got every tick.**\n", thousands(float64(held)))
-	case held >= 1_000_000:
+	case held >= r.Conns:
 		d.p("**Held %s connections, but not every one got every tick** (%s).\n", thousands(float64(held)), strings.Join(r.Errors, "; "))
 	default:
 		d.p("**Highest count held: %s of %s.** Why the rest failed, as the clients saw it: %s.\n",
 			thousands(float64(held)), thousands(float64(r.Conns)), strings.Join(append(r.Connect.Errors, r.Errors...), "; "))
+	}
+	if p := r.Push; p != nil {
+		worst := 0.0
+		for _, t := range p.Ticks {
+			worst = math.Max(worst, t.MaxMS)
+		}
+		if worst > p.IntervalSeconds*1000 {
+			d.p("Some connections got a tick more than an interval late (%s), while most had it within seconds. "+
+				"%s messages were read more than 1 s after the client's kernel received them (SO_TIMESTAMPING): the lateness "+
+				"beyond that is the server's side.\n", secs(worst), thousands(float64(p.ReadLate)))
+		}
 	}
 	if m.peak != "" {
 		d.p("The kernel's figures at the most sockets in use during the run (fs.file-nr, the namespace's sockstat, meminfo, "+

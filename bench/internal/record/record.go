@@ -162,6 +162,10 @@ type Push struct {
 	AllDelivered bool `json:"all_delivered"`
 	MissedConns  int  `json:"missed_conns"` // connections that missed at least one tick
 	Extra        int  `json:"extra"`        // messages that matched no tick
+	// ReadLate counts messages the clients read more than 1 s after their
+	// kernel received them (SO_TIMESTAMPING): lateness of the load
+	// generator's, not the server's.
+	ReadLate int `json:"read_late"`
 	// CPU from the mark to the last tick's tally, the ticks' and the
 	// pings' (seconds of CPU, and of wall clock for the window).
 	WindowSeconds     float64 `json:"window_seconds,omitempty"`
