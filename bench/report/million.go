@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +92,18 @@ func (d *doc) million(m *millionRun) {
 	}
 	r, c := &m.res, m.res.Connect
 	if c == nil {
-		d.p("The last `make bench-million` (%s) opened nothing: %s\n", r.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), strings.Join(r.Errors, "; "))
+		// The opening did not end within the run's time: the sampler's
+		// count of TCP sockets at its peak (two per connection) is the
+		// highest count held.
+		d.p("The last `make bench-million` (%s, `%s`) did not finish opening its %s connections within its time limit: %s.\n",
+			r.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), r.Config, thousands(float64(r.Conns)), strings.Join(r.Errors, "; "))
+		if n := peakSockets(m.peak); n > 0 {
+			d.p("**Highest count held: about %s connections** (%s TCP sockets in the namespace, two per connection, at the sampler's peak).\n",
+				thousands(float64(n/2)), thousands(float64(n)))
+		}
+		if m.peak != "" {
+			d.p("The kernel's figures at that moment (`bench/million/peak.txt`):\n\n```\n%s\n```\n", m.peak)
+		}
 		return
 	}
 	held := c.Opened
@@ -202,6 +214,17 @@ func (d *doc) millionVerdict(m *millionRun, held int) {
 		d.p("The kernel's figures at the most sockets in use during the run (fs.file-nr, the namespace's sockstat, meminfo, "+
 			"kernel messages, the master's log; `bench/million/peak.txt`):\n\n```\n%s\n```\n", m.peak)
 	}
+}
+
+// peakSockets is the "TCP: inuse N" of the peak snapshot, or 0.
+func peakSockets(peak string) int {
+	for _, line := range strings.Split(peak, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "TCP:" && f[1] == "inuse" {
+			n, _ := strconv.Atoi(f[2])
+			return n
+		}
+	}
+	return 0
 }
 
 // procSlab is the slab growth of /proc's descriptor entries: the
