@@ -205,7 +205,7 @@ func (d *doc) millionVerdict(m *millionRun, held int) {
 			worst = math.Max(worst, t.MaxMS)
 		}
 		if worst > p.IntervalSeconds*1000 {
-			d.p("Some connections got a tick more than an interval late (%s), while most had it within seconds. "+
+			d.p("Some connections got a tick more than an interval late (%s): ticks queued behind one another. "+
 				"%s messages were read more than 1 s after the client's kernel received them (SO_TIMESTAMPING): the lateness "+
 				"beyond that is the server's side.\n", secs(worst), thousands(float64(p.ReadLate)))
 		}
