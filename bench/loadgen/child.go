@@ -85,6 +85,7 @@ type child struct {
 	recording atomic.Bool
 	pmu       sync.Mutex
 	recv      [][]int64 // per connection: receive times (unix ns) while recording
+	readLate  atomic.Int64
 
 	echoStop atomic.Bool
 	echoRec  atomic.Bool
@@ -196,6 +197,7 @@ func (ch *child) handle(c command) {
 		ch.recording.Store(false)
 		ch.pmu.Lock()
 		rep := pushTally(ch.recv, c.Ticks)
+		rep.ReadLate = int(ch.readLate.Load())
 		ch.pmu.Unlock()
 		ch.emit(event{Ev: "push", Push: rep, Dropped: int(ch.dropped.Load()), Errors: ch.errs.list()})
 	default:
@@ -213,6 +215,12 @@ func (ch *child) open() event {
 		dialers[s] = func() (*client, error) { return dialClient(context.Background(), d, cfg.URL) }
 	}
 	ch.conns = make([]*client, cfg.Conns)
+	if !cfg.Echo {
+		// Read each connection from the moment it is open.
+		if err := ch.startReader(); err != nil {
+			return event{Ev: "opened", Failed: cfg.Conns, Errors: []string{err.Error()}}
+		}
+	}
 	var failed atomic.Int64
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -229,6 +237,12 @@ func (ch *child) open() event {
 						break
 					}
 				}
+				if err == nil && ch.rd != nil {
+					if err = ch.rd.enqueue(i, ch.conns[i]); err != nil {
+						ch.conns[i].abort()
+					}
+					ch.conns[i] = nil
+				}
 				if err != nil {
 					failed.Add(1)
 					ch.errs.add(err)
@@ -241,15 +255,11 @@ func (ch *child) open() event {
 	}
 	close(jobs)
 	wg.Wait()
-	if !cfg.Echo {
-		if err := ch.startReader(); err != nil {
-			return event{Ev: "opened", Failed: cfg.Conns, Errors: []string{err.Error()}}
-		}
-	}
 	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()), Errors: ch.errs.list()}
 }
 
-// startReader moves the idle connections to the reader and starts it.
+// startReader starts the reader of the idle connections, which open hands
+// it one by one.
 func (ch *child) startReader() error {
 	last := make([]int, len(ch.conns)) // per connection, the last round seen
 	for i := range last {
@@ -258,16 +268,6 @@ func (ch *child) startReader() error {
 	rd, err := newReader(func(i int, p []byte, rx int64) { ch.received(i, p, rx, &last[i]) }, ch.lost)
 	if err != nil {
 		return err
-	}
-	for i, c := range ch.conns {
-		if c == nil {
-			continue
-		}
-		ch.conns[i] = nil
-		if err := rd.add(i, c); err != nil {
-			c.abort()
-			ch.lost(err)
-		}
 	}
 	ch.rd = rd
 	ch.wg.Go(rd.run)
@@ -283,6 +283,9 @@ func (ch *child) received(i int, p []byte, rx int64, last *int) {
 		ch.pmu.Lock()
 		ch.recv[i] = append(ch.recv[i], now)
 		ch.pmu.Unlock()
+		if rx != 0 && now-rx > int64(time.Second) {
+			ch.readLate.Add(1) // late on our side, not the server's
+		}
 	}
 	r, stamp, ok := parseStamp(p)
 	if !ok || r == *last {

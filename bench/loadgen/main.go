@@ -49,6 +49,7 @@ type options struct {
 	rate               float64
 	idle               time.Duration
 	chatHistory        string
+	allowFailed        bool
 }
 
 var modeNames = []string{"connect-rate", "idle", "broadcast", "echo", "push", "chat"}
@@ -114,6 +115,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.rate, "rate", 100, "chat: messages said per second, all senders together (the window is -duration after -warmup; the drain waits up to -round-timeout)")
 	fs.DurationVar(&o.idle, "idle", 2*time.Second, "chat: how long the server's idle CPU is measured, every member joined, before anyone says anything")
 	fs.StringVar(&o.chatHistory, "chat-history", "", `chat: "on" fails the run if a said message comes without a position, "off" if one comes with one`)
+	fs.BoolVar(&o.allowFailed, "allow-failed", false, "go on with the connections that opened when some could not be (the result counts them): how far a ceiling is")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -40,6 +40,9 @@ func (r *runner) memory(ctx context.Context, base, kern0 int64) (*record.Memory,
 		v, _ := pssBytes([]int{pid}) // gone since: counts 0
 		m.PerProcess = append(m.PerProcess, v)
 	}
+	m.SlabBytes = slabBytes() - r.slab0
+	m.SlabCaches = slabGrowth(r.slabs0, readSlabs(), 8)
+	m.ClientBytes, _ = pssBytes(r.fleet.pids())
 	return m, nil
 }
 

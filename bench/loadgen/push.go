@@ -61,6 +61,8 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 		return nil, err
 	}
 	mark := time.Now().UnixNano()
+	spids, cpids := procTree(r.o.serverPID), f.pids()
+	s0, c0, m0 := cpuSeconds(spids), cpuSeconds(cpids), machineBusySeconds()
 	var seen []int64
 	wait := time.NewTimer(time.Duration(r.o.ticks+2)*r.o.pushInterval + 10*time.Second)
 	defer wait.Stop()
@@ -80,6 +82,8 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	if err := r.awaitTicks(ctx, seen); err != nil {
 		return nil, err
 	}
+	win := float64(time.Now().UnixNano()-mark) / 1e9
+	s1, c1, m1 := cpuSeconds(spids), cpuSeconds(cpids), machineBusySeconds()
 	// Our subscriber may see a tick after some clients do: anchor each tick
 	// at whichever came first.
 	if err := f.send(command{Cmd: "push-firsts", Ticks: seen}); err != nil {
@@ -103,7 +107,8 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	if err != nil {
 		return nil, err
 	}
-	p := &record.Push{IntervalSeconds: r.o.pushInterval.Seconds(), Ticks: make([]record.Tick, len(seen))}
+	p := &record.Push{IntervalSeconds: r.o.pushInterval.Seconds(), Ticks: make([]record.Tick, len(seen)),
+		WindowSeconds: win, ServerCPUSeconds: s1 - s0, ClientCPUSeconds: c1 - c0, MachineCPUSeconds: m1 - m0}
 	hists := make([]*Hist, len(seen))
 	for i := range hists {
 		hists[i] = newHist()
@@ -111,6 +116,7 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	for _, e := range evs {
 		p.MissedConns += e.Push.MissedConns
 		p.Extra += e.Push.Extra
+		p.ReadLate += e.Push.ReadLate
 		for k, t := range e.Push.Ticks {
 			p.Ticks[k].Delivered += t.Delivered
 			p.Ticks[k].Conns += e.Push.Conns

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -39,6 +40,8 @@ type reader struct {
 	ctl   chan readerCtl // control's requests, one at a time
 	ack   chan struct{}  // run has acted on a request
 	done  chan struct{}  // closed when run returns
+	qmu   sync.Mutex     // guards queue
+	queue []queued       // connections handed over while run runs (enqueue)
 	// onData gets each data message of connection i, valid until it
 	// returns, with its receive timestamp (unix ns); onLost a connection
 	// that ended.
@@ -57,6 +60,12 @@ const (
 	ctlRelease
 	ctlStop // close every connection and return
 )
+
+// queued is a connection enqueue handed to the running reader.
+type queued struct {
+	i, fd int
+	pend  []byte
+}
 
 // rconn is one connection in the reader.
 type rconn struct {
@@ -98,23 +107,53 @@ func (r *reader) closeFDs() {
 	unix.Close(r.evfd)
 }
 
-// add takes c's socket out of Go's netpoller (a non-blocking duplicate; c
-// is closed) with what its bufio.Reader already holds. Call it before run.
-func (r *reader) add(i int, c *client) error {
+// enqueue hands c to the running reader, as add does before run: a client
+// process starts reading each connection as soon as it is open, so that
+// the server's pings are answered while the rest are still being dialed
+// (opening a million takes longer than the server's idle timeout). Safe
+// to call from any goroutine.
+func (r *reader) enqueue(i int, c *client) error {
+	fd, pend, err := take(c)
+	if err != nil {
+		return err
+	}
+	r.qmu.Lock()
+	r.queue = append(r.queue, queued{i: i, fd: fd, pend: pend})
+	r.qmu.Unlock()
+	r.wake()
+	return nil
+}
+
+// adoptQueued adopts what enqueue handed over; run calls it.
+func (r *reader) adoptQueued() {
+	r.qmu.Lock()
+	q := r.queue
+	r.queue = nil
+	r.qmu.Unlock()
+	for _, c := range q {
+		if err := r.adopt(c.i, c.fd, c.pend); err != nil {
+			r.onLost(err)
+		}
+	}
+}
+
+// take returns a non-blocking duplicate of c's socket and what its
+// bufio.Reader already holds, and closes c.
+func take(c *client) (int, []byte, error) {
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
-		return fmt.Errorf("loadgen: %T has no file descriptor", c.nc)
+		return -1, nil, fmt.Errorf("loadgen: %T has no file descriptor", c.nc)
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return fmt.Errorf("loadgen: %w", err)
+		return -1, nil, fmt.Errorf("loadgen: %w", err)
 	}
 	fd, dupErr := -1, error(nil)
 	if err := raw.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return fmt.Errorf("loadgen: %w", err)
+		return -1, nil, fmt.Errorf("loadgen: %w", err)
 	}
 	if dupErr != nil {
-		return fmt.Errorf("loadgen: dup: %w", dupErr)
+		return -1, nil, fmt.Errorf("loadgen: dup: %w", dupErr)
 	}
 	var pend []byte
 	if n := c.br.Buffered(); n > 0 {
@@ -122,7 +161,7 @@ func (r *reader) add(i int, c *client) error {
 		pend = append([]byte(nil), b...)
 	}
 	c.nc.Close()
-	return r.adopt(i, fd, pend)
+	return fd, pend, nil
 }
 
 // adopt takes the socket fd as connection i, with pend, what was read of
@@ -183,6 +222,7 @@ func (r *reader) wake() {
 func (r *reader) obey() (stop bool) {
 	var one [8]byte
 	unix.Read(r.evfd, one[:]) // reset the counter; EAGAIN if already
+	r.adoptQueued()
 	held := false
 	for {
 		var c readerCtl

@@ -41,6 +41,7 @@ type pushReport struct {
 	Ticks       []tickReport `json:"ticks"`
 	MissedConns int          `json:"missed_conns"` // connections that missed at least one tick
 	Extra       int          `json:"extra"`        // receipts of ticks outside the window
+	ReadLate    int          `json:"read_late"`    // messages read over 1 s after the kernel received them
 }
 
 type tickReport struct {

@@ -3,6 +3,10 @@
 // missing or failed (the problems are listed in the report too).
 //
 //	report -in bench/out/full -out docs/benchmarks.md -plots bench/plots -seconds 612
+//	report -million-only -million bench/million -out docs/benchmarks.md
+//
+// The million section (bench/million.sh) comes from the results kept in
+// -million, in every report: a `make bench` keeps the last one.
 package main
 
 import (
@@ -20,16 +24,27 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "the Markdown to write")
 	plots := flag.String("plots", "bench/plots", "folder for the SVG plots")
 	secs := flag.Int("seconds", 0, "how long the whole run took")
+	million := flag.String("million", "bench/million", "the results bench/million.sh kept, for the million section")
+	only := flag.Bool("million-only", false, "replace only the million section of -out, from -million")
 	flag.Parse()
-	if err := generate(*in, *out, *plots, *secs); err != nil {
+	var err error
+	if *only {
+		err = writeMillionOnly(*million, *out)
+	} else {
+		err = generate(*in, *out, *plots, *million, *secs)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func generate(in, out, plots string, secs int) error {
+func generate(in, out, plots, million string, secs int) error {
 	r, err := load(in)
 	if err != nil {
+		return err
+	}
+	if r.million, err = loadMillion(million); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(plots, 0o755); err != nil {

@@ -34,6 +34,9 @@ func (d *doc) render() (string, error) {
 	}
 	d.push()
 	d.history()
+	if !d.quick {
+		d.p("%s", millionSection(d.run.million))
+	}
 	d.problemList()
 	d.method()
 	return d.b.String(), nil

@@ -38,6 +38,7 @@ type run struct {
 	results    map[string]*result // "server label": the median trial
 	raw        []*result          // every result, every trial
 	start, end record.Machine
+	million    *millionRun // bench/million/, nil when never run
 }
 
 func (r *run) get(server, label string) *result { return r.results[server+" "+label] }

@@ -128,7 +128,11 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	tbl := newTable(defaultTimings, execStarter{m}, m.listenSlot, m.lns, procs, m.log)
+	tm := defaultTimings
+	if m.opts.WorkerTimeout > 0 { // 0: a caller that set none
+		tm.stuckAfter = m.opts.WorkerTimeout
+	}
+	tbl := newTable(tm, execStarter{m}, m.listenSlot, m.lns, procs, m.log)
 	tbl.do(func() { tbl.handoff = m.opts.Handoff })
 	m.table.Store(tbl)
 	m.timersCtx, m.stopTimers = context.WithCancel(context.Background())

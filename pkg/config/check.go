@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/pkg/auth"
@@ -28,6 +29,9 @@ func (c *Config) Check() []string {
 	}
 	if c.Grace <= 0 {
 		add("-grace must be positive (got %s)", c.Grace)
+	}
+	if c.WorkerTimeout < time.Second {
+		add("-worker-timeout must be at least 1s (got %s)", c.WorkerTimeout)
 	}
 	if err := bus.ValidToken(c.ClusterName); err != nil {
 		add("-cluster-name %q: letters, digits, '-' and '_' only", c.ClusterName)

@@ -56,6 +56,12 @@ type Config struct {
 	// Off by default while it is new; reload -g, TLS connections and an
 	// application that does not implement app.Handoffer drain with 1012.
 	Handoff bool
+	// WorkerTimeout is how long a worker may leave the master's heartbeat
+	// unanswered before the master kills and restarts it
+	// (-worker-timeout). Default 5s. A machine whose cores are shared by
+	// far more busy processes than it has (a million connections and their
+	// clients on two cores) starves a healthy worker for longer.
+	WorkerTimeout time.Duration
 	// Node is this host's name in connection ids (-node). Default: the
 	// short host name.
 	Node string
@@ -210,6 +216,7 @@ func Default() Config {
 		LogLevel:           slog.LevelInfo,
 		LogFormat:          "text",
 		Grace:              30 * time.Second,
+		WorkerTimeout:      5 * time.Second,
 		Node:               DefaultNode(),
 		ClusterName:        "wsfleet",
 		NATSListen:         "127.0.0.1:4222",

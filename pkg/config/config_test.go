@@ -64,14 +64,14 @@ func TestCodeDefaultsFlagsOverride(t *testing.T) {
 func TestCheckNamesEveryFlag(t *testing.T) {
 	c := Default()
 	c.PIDFile = filepath.Join(t.TempDir(), "master.pid")
-	if err := parse(t, &c, "-count", "0", "-listen", "nope", "-grace", "0", "-node", "a b",
+	if err := parse(t, &c, "-count", "0", "-listen", "nope", "-grace", "0", "-worker-timeout", "100ms", "-node", "a b",
 		"-ping-interval", "30s", "-idle-timeout", "10s", "-max-rooms", "0", "-max-request-head", "100",
 		"-tls-cert", "x.pem", "-jwt-expire-close", "-events-headers", "X-A", "-require-subprotocol",
 		"-routes", "nats://h:1", "-worker-bin", "/nonexistent/worker", "-nats-user", "u"); err != nil {
 		t.Fatal(err)
 	}
 	p := strings.Join(c.Check(), "\n")
-	for _, flag := range []string{"-count", "-listen", "-grace", "-node", "-idle-timeout", "-max-rooms",
+	for _, flag := range []string{"-count", "-listen", "-grace", "-worker-timeout", "-node", "-idle-timeout", "-max-rooms",
 		"-max-request-head", "-tls-cert", "-jwt-expire-close", "-events-headers", "-require-subprotocol",
 		"-routes", "-worker-bin", "-nats-user"} {
 		if !strings.Contains(p, flag) {

@@ -227,7 +227,7 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	c.lastRead.Store(time.Now().UnixNano())
 	c.restore(st)
 	c.setStateLocked(connHanded) // until Start: sends are queued, nothing written (not shared yet: no lock)
-	c.queuedTask = true  // the poller ignores wake-ups until handOver
+	c.queuedTask = true          // the poller ignores wake-ups until handOver
 	s.mu.Lock()
 	if _, dup := s.conns[c.id]; dup || s.stopping {
 		s.mu.Unlock()

@@ -57,6 +57,8 @@ type Connect struct {
 	// PerCPUSecond is Opened / ServerCPUSeconds.
 	PerCPUSecond     float64 `json:"per_server_cpu_second,omitempty"`
 	ClientCPUSeconds float64 `json:"client_cpu_seconds,omitempty"`
+	// Errors samples why connections failed (loadgen -allow-failed).
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Memory is the server's memory with every connection open and idle.
@@ -72,6 +74,23 @@ type Memory struct {
 	// machine-wide, both ends of every connection (/proc/net/sockstat). The
 	// socket structures themselves are in neither figure.
 	KernelTCPBytes int64 `json:"kernel_tcp_bytes"`
+	// SlabBytes is the growth of the kernel's slab memory (Slab in
+	// /proc/meminfo) since before the connections were opened,
+	// machine-wide: both ends' socket structures, files, epoll entries.
+	SlabBytes int64 `json:"slab_bytes,omitempty"`
+	// SlabCaches are the slab caches that grew the most, largest first.
+	SlabCaches []SlabCache `json:"slab_caches,omitempty"`
+	// ClientBytes is the load generator's own PSS, all its processes.
+	ClientBytes int64 `json:"client_bytes,omitempty"`
+}
+
+// SlabCache is one kernel slab cache's growth (/proc/slabinfo: slabs ×
+// pages per slab).
+type SlabCache struct {
+	Name    string `json:"name"`
+	Bytes   int64  `json:"bytes"`
+	Objects int64  `json:"objects"` // growth of its active objects
+	ObjSize int64  `json:"obj_size"`
 }
 
 // Echo is the closed-loop echo: each client sends a message, waits
@@ -151,6 +170,16 @@ type Push struct {
 	AllDelivered bool `json:"all_delivered"`
 	MissedConns  int  `json:"missed_conns"` // connections that missed at least one tick
 	Extra        int  `json:"extra"`        // messages that matched no tick
+	// ReadLate counts messages the clients read more than 1 s after their
+	// kernel received them (SO_TIMESTAMPING): lateness of the load
+	// generator's, not the server's.
+	ReadLate int `json:"read_late"`
+	// CPU from the mark to the last tick's tally, the ticks' and the
+	// pings' (seconds of CPU, and of wall clock for the window).
+	WindowSeconds     float64 `json:"window_seconds,omitempty"`
+	ServerCPUSeconds  float64 `json:"server_cpu_seconds,omitempty"`
+	ClientCPUSeconds  float64 `json:"client_cpu_seconds,omitempty"`
+	MachineCPUSeconds float64 `json:"machine_cpu_seconds,omitempty"` // every process and interrupt, all cores
 }
 
 // Tick is one push as the connections got it; delays count from the moment
