@@ -164,41 +164,7 @@ func (h *netHosts) startOnNATS(i int, app string, extra ...string) *hostMaster {
 		"-count", "2", "-app", app, "-node", fmt.Sprintf("h%d", i),
 		"-listen", h.ip(i) + ":8080", "-nats", strings.Join(urls, ","),
 		"-pid-file", m.pidFile}, extra...)
-	out, err := os.Create(m.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	m.cmd = exec.Command("ip", args...)
-	m.cmd.Stdout, m.cmd.Stderr = out, out
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { m.cmd.Wait(); close(m.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-m.done:
-		default:
-			runCLI(cliTimeout, "stop", "-pid-file", m.pidFile)
-			select {
-			case <-m.done:
-			case <-time.After(30 * time.Second):
-				m.cmd.Process.Kill()
-				t.Errorf("host %d: master did not stop", i)
-			}
-		}
-		if t.Failed() {
-			t.Logf("==== host %d ====\n%s", i, tail(m.out))
-		}
-	})
-	waitFor(t, readyTimeout, func() error {
-		st, err := queryStatus(m.pidFile)
-		if err != nil {
-			return err
-		}
-		return allRunning(st, 2)
-	})
-	return m
+	return h.run(i, m, args)
 }
 
 // historyStream connects to host i's NATS and returns the history

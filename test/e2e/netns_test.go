@@ -145,6 +145,14 @@ func (h *netHosts) start(i int, app string, extra ...string) *hostMaster {
 		"-cluster-listen", h.ip(i) + ":6222", "-routes", strings.Join(routes, ","),
 		"-pid-file", m.pidFile, "-nats-backend-password-file", backendSecretFile()}, h.routes.flags(h.ip(i))...)
 	args = append(args, extra...)
+	return h.run(i, m, args)
+}
+
+// run runs host i's master with the `ip netns exec` arguments args,
+// stops it when the test ends, and waits until its workers run.
+func (h *netHosts) run(i int, m *hostMaster, args []string) *hostMaster {
+	t := h.t
+	t.Helper()
 	out, err := os.Create(m.out)
 	if err != nil {
 		t.Fatal(err)
