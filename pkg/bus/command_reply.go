@@ -30,12 +30,7 @@ func (c *Client) RequestCommand(ctx context.Context, conn string, cmd Command) (
 	if err != nil {
 		return nil, err
 	}
-	token, err := NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	inbox := c.subj.mastersReply() + token
-	sub, err := c.nc.SubscribeSync(inbox)
+	inbox, sub, err := c.replyInbox()
 	if err != nil {
 		return nil, fmt.Errorf("bus: command: %w", err)
 	}

@@ -52,12 +52,7 @@ func (c *Client) ServeMasters(fn func(query []byte) []byte) (*Subscription, erro
 // most MaxMasterAnswers. A master that died meanwhile never answers; the
 // caller sees who did.
 func (c *Client) GatherMasters(ctx context.Context, query []byte, expect int, window time.Duration) ([][]byte, error) {
-	token, err := NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	inbox := c.subj.mastersReply() + token
-	sub, err := c.nc.SubscribeSync(inbox)
+	inbox, sub, err := c.replyInbox()
 	if err != nil {
 		return nil, fmt.Errorf("bus: masters' query: %w", err)
 	}
@@ -79,4 +74,20 @@ func (c *Client) GatherMasters(ctx context.Context, query []byte, expect int, wi
 		out = append(out, m.Data)
 	}
 	return out, nil
+}
+
+// replyInbox subscribes to a new, unguessable subject under the masters'
+// reply prefix (the only replies the bus's accounts let through) and
+// returns it; the caller unsubscribes.
+func (c *Client) replyInbox() (string, *nats.Subscription, error) {
+	token, err := NewSecret()
+	if err != nil {
+		return "", nil, err
+	}
+	inbox := c.subj.mastersReply() + token
+	sub, err := c.nc.SubscribeSync(inbox)
+	if err != nil {
+		return "", nil, err
+	}
+	return inbox, sub, nil
 }
