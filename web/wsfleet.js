@@ -28,8 +28,8 @@
  *  - Inbox (option inbox, default true): the whispers to our name are tracked the same way. The
  *    first join of every connection carries "inbox": the {offset, epoch} of the last whisper seen
  *    ({} before any), so the server replays the whispers missed meanwhile; its answer ("inbox"
- *    with "recovered") is reported as an 'inbox' event, and a resume that is not complete as a
- *    'recovered' event with inbox:true, recovered:false. Whispers at or before the last one seen
+ *    with "recovered") is reported as an 'inbox' event, and a resume that is not complete, on a server
+ *    that keeps our whispers, as a 'recovered' event with inbox:true, recovered:false. Whispers at or before the last one seen
  *    (same epoch) are dropped.
  *  - Queue: send() while disconnected queues the message (at most maxQueue messages and
  *    maxQueueBytes bytes; past that send() throws an Error and nothing is queued); the queue is
@@ -357,7 +357,9 @@
       this._emit('message', m);
       const recovered = m.recovered === true;
       this._emit('inbox', { recovered: recovered, resumed: p.since, message: m });
-      if (p.rejoin && !recovered) this._emit('recovered', { inbox: true, recovered: false, message: m });
+      // An answer without a position: the server keeps no history for us, so there is nothing to
+      // recover and no gap to report (whispers then come live only).
+      if (p.rejoin && !recovered && typeof m.offset === 'number') this._emit('recovered', { inbox: true, recovered: false, message: m });
       return;
     }
     const r = m && typeof m.room === 'string' ? this.rooms[m.room] : null;
