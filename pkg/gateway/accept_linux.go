@@ -52,7 +52,7 @@ func (l *rawListener) Close() error {
 // listener than TCP, or a descriptor that cannot be had.
 func (s *Server) rawListen(ln net.Listener) *rawListener {
 	tl, ok := ln.(*net.TCPListener)
-	if !ok || s.opts.TLS != nil {
+	if !ok || s.opts.TLS != nil || !s.opts.RawAccept {
 		return nil
 	}
 	sc, err := tl.SyscallConn()

@@ -113,6 +113,10 @@ type Options struct {
 	// the cheapest. Otherwise each goes on a goroutine of its own, so that
 	// a slow Admit or OnOpen delays only its own client. Default false.
 	InlineOpen bool
+	// RawAccept accepts plain TCP with a raw accept4 on the accept loop
+	// (accept_linux.go). Off: at EMFILE its fallback to net.Conn cannot dup
+	// the socket and drops it without the door's 503 (TestDoorOutOfFiles).
+	RawAccept bool
 }
 
 // pollers is how many epoll pollers the server runs (see Options.Cores).
