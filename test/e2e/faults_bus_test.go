@@ -42,10 +42,19 @@ func serveNATS(addr string) int {
 		fmt.Fprintf(os.Stderr, "nats: bad address %q\n", addr)
 		return 2
 	}
-	s, err := server.NewServer(&server.Options{Host: host, Port: port, NoSigs: true, NoLog: true})
+	return runNATSServer(&server.Options{Host: host, Port: port, NoSigs: true, NoLog: true}, false)
+}
+
+// runNATSServer runs a NATS server with opts until SIGTERM or an interrupt
+// and returns the process's exit code; logs, when asked for, go to stderr.
+func runNATSServer(opts *server.Options, logs bool) int {
+	s, err := server.NewServer(opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "nats: %v\n", err)
 		return 1
+	}
+	if logs {
+		s.ConfigureLogger()
 	}
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {

@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,23 +41,7 @@ func serveNATSConf(conf string) int {
 		return 2
 	}
 	opts.NoSigs = true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "nats: %v\n", err)
-		return 1
-	}
-	s.ConfigureLogger()
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		fmt.Fprintln(os.Stderr, "nats: not ready in 10s")
-		return 1
-	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	<-sig
-	s.Shutdown()
-	s.WaitForShutdown()
-	return 0
+	return runNATSServer(opts, true)
 }
 
 // hostNATS is a NATS server process on a test host.
