@@ -23,7 +23,9 @@ const (
 	// EnvReadyFD is internal: a daemon's readiness pipe (internal/cli).
 	EnvReadyFD = "WSFLEET_READY_FD"
 	// EnvTestPrefix starts the variables of wsfleet's own tests, which the
-	// programs ignore.
+	// settings ignore. The worker reads two, knobs of the hand-off test that
+	// change nothing when unset and are bounded when set
+	// (internal/worker/handoff_test_knobs.go).
 	EnvTestPrefix = "WSFLEET_E2E_"
 )
 
