@@ -86,13 +86,19 @@ func (m *Master) every(timer int, d time.Duration, fn func(context.Context, app.
 	m.wg.Go(func() {
 		t := time.NewTimer(time.Until(nextMultiple(time.Now(), d)))
 		defer t.Stop()
+		led := false
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
 				at := nextMultiple(now.Add(-d/2), d) // the multiple this wake-up is for
-				if m.lead.leads() {
+				leads := m.lead.leads()
+				if leads != led { // a failover is read from these lines
+					m.log.Info("cluster timer", "timer", timer, "leads", leads, "tick", at.Format(time.RFC3339Nano))
+					led = leads
+				}
+				if leads {
 					fn(ctx, tick{m: m, timer: timer, seq: uint64(at.UnixNano() / int64(d))})
 				}
 				t.Reset(time.Until(nextMultiple(time.Now(), d)))
