@@ -26,6 +26,7 @@ func (d *doc) render() (string, error) {
 	d.header()
 	d.machine()
 	d.targets()
+	d.targets16()
 	d.memory()
 	d.connect()
 	d.echo()

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// targets16 is issue 16's table: handshakes per server CPU-second against
+// the better peer, echo at one worker per core, memory per connection.
+// Every row is judged on this run's figures only (the million has its own
+// run and section).
+func (d *doc) targets16() {
+	r := d.run
+	d.p("## Issue 16's targets\n")
+	d.p("| target (issue 16) | measured in this run | met |\n| --- | --- | --- |")
+	for _, size := range d.sizes() {
+		w := r.get("wsfleet", size)
+		if w == nil || w.Connect == nil || w.Connect.PerCPUSecond <= 0 {
+			continue
+		}
+		best, bestName, wall := 0.0, "", true
+		var parts []string
+		for _, s := range servers[1:] {
+			p := r.get(s, size)
+			if p == nil || p.Connect == nil || p.Connect.PerCPUSecond <= 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s %s per CPU-s, %s/s at %s", s, thousands(p.Connect.PerCPUSecond),
+				thousands(p.Connect.PerSecond), kConns(p.Conns)))
+			if p.Connect.PerCPUSecond > best {
+				best, bestName = p.Connect.PerCPUSecond, s
+			}
+			wall = wall && w.Connect.PerSecond >= p.Connect.PerSecond
+		}
+		if best == 0 {
+			continue
+		}
+		rt := w.Connect.PerCPUSecond / best
+		d.p("| connections per server CPU-second ≥ 1.2 × the better peer's, and connections/s no worse, %s | wsfleet %s per CPU-s, %s/s at %s; %s: %.2f× %s | %s |",
+			size, thousands(w.Connect.PerCPUSecond), thousands(w.Connect.PerSecond), kConns(w.Conns),
+			strings.Join(parts, "; "), rt, bestName, d.met(rt >= 1.2 && wall))
+	}
+	d.p("| the same for `wss://` handshakes served by wsfleet itself (TLS 1.3, resumption), against gorilla behind crypto/tls | not measured by this benchmark yet | %s |", d.met(false))
+	for _, c := range []string{"100", "1000"} {
+		w, g := r.get("wsfleet", "echo-"+c+"-wide"), r.get("gorilla", "echo-"+c)
+		if w == nil || g == nil || w.Echo == nil || g.Echo == nil {
+			continue
+		}
+		rt := w.Echo.PerCPUSecond / g.Echo.PerCPUSecond
+		d.p("| echo round trips per server CPU-second ≥ 1.1 × gorilla's at one worker per core, %s clients | wsfleet `%s` %s%s, gorilla %s%s: %.2f× | %s |",
+			c, w.Config, thousands(w.Echo.PerCPUSecond), trialNote(w, thousands), thousands(g.Echo.PerCPUSecond),
+			trialNote(g, thousands), rt, d.met(rt >= 1.1))
+	}
+	size := d.sizes()[len(d.sizes())-1]
+	if w := r.get("wsfleet", size); w != nil && w.Memory != nil {
+		d.p("| ≤ 512 B per idle connection at 50k on `-count 4` (PSS, all processes) | %.0f B per connection at %s; %s | %s |",
+			w.Memory.PerConnBytes, kConns(w.Conns), w.Config, d.met(w.Memory.PerConnBytes <= 512 && w.Conns >= 50000))
+	}
+	d.p("| a million connections, every tick to each | `make bench-million`, its own run: see its section | – |")
+	d.p("")
+}
