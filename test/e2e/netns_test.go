@@ -192,11 +192,12 @@ func (h *netHosts) run(i int, m *hostMaster, args []string) *hostMaster {
 
 // kill ends host i's master without a word, as a host dying would; its
 // workers follow (their control connections close).
-func (m *hostMaster) kill(t *testing.T) {
+func (m *hostMaster) kill(t *testing.T) (killed time.Time) {
 	st, err := queryStatus(m.pidFile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	killed = time.Now() // after the status query, which may take a while on a busy machine
 	syscall.Kill(st.Master.PID, syscall.SIGKILL)
 	<-m.done
 	waitFor(t, 15*time.Second, func() error {
@@ -208,6 +209,7 @@ func (m *hostMaster) kill(t *testing.T) {
 		return nil
 	})
 	os.Remove(m.pidFile)
+	return killed
 }
 
 // TestThreeHostsChat: three hosts, two clients each, one room. Every message
@@ -311,8 +313,7 @@ func TestThreeHostsPushFailover(t *testing.T) {
 	}
 
 	// The leader (h1 sorts first) dies.
-	killed := time.Now()
-	hosts[0].kill(t)
+	killed := hosts[0].kill(t)
 	for _, cl := range clients[3:] {
 		for {
 			ev := cl.nextMessage(3 * interval)
