@@ -150,13 +150,13 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 func (s *Server) newConn(hs handshake) *Conn {
 	c := &Conn{
 		srv:     s,
-		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
-		remote:  hs.remote,
 		deflate: hs.deflate,
 		created: time.Now().UnixNano(),
 		fd:      -1,
 		Value:   hs.admitted, // Options.Admit's
 	}
+	var seq [20]byte
+	c.setIdent(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
 	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
 		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}
 	}
@@ -213,7 +213,7 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.k.endedOut += c.bytesOut.Load()
 	s.mu.Unlock()
 	s.k.ended(code)
-	s.door.release(clientKey(c.remote))
+	s.door.release(clientKey(c.RemoteAddr()))
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
 	s.live--
