@@ -166,7 +166,7 @@ func (s *Server) Release(c *Conn) {
 	c.mu.Unlock()
 	c.in = input{}
 	s.mu.Lock()
-	delete(s.conns, c.id)
+	s.conns.del(c)
 	s.k.endedIn += c.bytesIn.Load()
 	s.k.endedOut += c.bytesOut.Load()
 	s.live--
@@ -230,12 +230,12 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	c.setStateLocked(connHanded) // until Start: sends are queued, nothing written (not shared yet: no lock)
 	c.queuedTask = true          // the poller ignores wake-ups until handOver
 	s.mu.Lock()
-	if _, dup := s.conns[c.id]; dup || s.stopping {
+	if s.conns.get(c.id) != nil || s.stopping {
 		s.mu.Unlock()
 		unix.Close(fd)
 		return nil, fmt.Errorf("gateway: import %s: %w", c.id, ErrNotHandable)
 	}
-	s.conns[c.id] = c
+	s.conns.put(c)
 	s.live++
 	s.mu.Unlock()
 	s.door.admitMoved(clientKey(c.RemoteAddr()))
