@@ -216,15 +216,15 @@ func (s *sender) snapshot(c *gateway.Conn, app []byte) ([]byte, error) {
 
 // idle waits until c's mailbox has run every callback queued before now.
 func (w *Worker) idle(ctx context.Context, c *gateway.Conn) error {
-	ac, ok := c.Value.(*conn)
+	_, box, _, ok := parts(c.Value)
 	if !ok {
 		return errHandedState
 	}
-	if ac.box == nil {
+	if box == nil {
 		return nil // inline: the poller ran them before the detach
 	}
 	done := make(chan struct{})
-	if !ac.box.post(func() { close(done) }, 0) {
+	if !box.post(func() { close(done) }, 0) {
 		return gateway.ErrHandoffBusy
 	}
 	select {

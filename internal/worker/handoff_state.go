@@ -28,7 +28,7 @@ var errHandedState = errors.New("worker: bad hand-off state")
 
 // encodeHanded is c's worker state for a hand-off.
 func (w *Worker) encodeHanded(c *gateway.Conn, hf app.Handoffer) ([]byte, error) {
-	ac, ok := c.Value.(*conn)
+	ac, _, _, ok := parts(c.Value)
 	if !ok {
 		return nil, errHandedState
 	}

@@ -19,7 +19,7 @@ func registry(n, goroutines int) *Server {
 		if i < n {
 			fd = int32(fds[i])
 		}
-		s.conns[id] = &Conn{id: id, fd: fd}
+		s.conns.put(&Conn{id: id, fd: fd})
 	}
 	return s
 }
@@ -34,8 +34,8 @@ func TestSnapshotInDescriptorOrder(t *testing.T) {
 		for _, c := range cs {
 			seen[c.id] = true
 		}
-		if len(cs) != len(s.conns) || len(seen) != len(s.conns) {
-			t.Fatalf("%+v: snapshot has %d connections (%d distinct), want %d", tc, len(cs), len(seen), len(s.conns))
+		if len(cs) != s.conns.len() || len(seen) != s.conns.len() {
+			t.Fatalf("%+v: snapshot has %d connections (%d distinct), want %d", tc, len(cs), len(seen), s.conns.len())
 		}
 		if !slices.IsSortedFunc(cs, func(a, b *Conn) int { return int(a.fd - b.fd) }) {
 			t.Errorf("%+v: snapshot is not in descriptor order", tc)
@@ -49,16 +49,16 @@ func TestSnapshotInDescriptorOrder(t *testing.T) {
 func TestSnapshotKeepsReusedDescriptor(t *testing.T) {
 	for range 20 { // map order decides which of the two is seen first
 		s := registry(100, 3)
-		s.conns["finished"] = &Conn{id: "finished", fd: 42}
-		s.conns["new"] = &Conn{id: "new", fd: 42}
+		s.conns.put(&Conn{id: "finished", fd: 42})
+		s.conns.put(&Conn{id: "new", fd: 42})
 		cs := s.snapshot()
 		seen := map[string]int{}
 		for _, c := range cs {
 			seen[c.id]++
 		}
-		if len(cs) != len(s.conns) || len(seen) != len(s.conns) || seen["finished"] != 1 || seen["new"] != 1 {
+		if len(cs) != s.conns.len() || len(seen) != s.conns.len() || seen["finished"] != 1 || seen["new"] != 1 {
 			t.Fatalf("snapshot has %d connections (%d distinct; finished %d, new %d), want %d",
-				len(cs), len(seen), seen["finished"], seen["new"], len(s.conns))
+				len(cs), len(seen), seen["finished"], seen["new"], s.conns.len())
 		}
 	}
 }

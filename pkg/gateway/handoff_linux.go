@@ -115,7 +115,7 @@ func (s *Server) Snapshot(c *Conn) (HandoffState, error) {
 		return HandoffState{}, ErrHandoffBusy
 	}
 	st := HandoffState{
-		ID: c.id, Remote: c.remote, Protocol: c.Subprotocol(), URI: c.RequestURI(), Header: c.Header(),
+		ID: c.id, Remote: c.RemoteAddr(), Protocol: c.Subprotocol(), URI: c.RequestURI(), Header: c.Header(),
 		Deflate: uint8(c.deflate), Created: c.created,
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), MsgsIn: c.msgsIn.Load(), MsgsOut: c.msgsOut.Load(),
 	}
@@ -166,13 +166,13 @@ func (s *Server) Release(c *Conn) {
 	c.mu.Unlock()
 	c.in = input{}
 	s.mu.Lock()
-	delete(s.conns, c.id)
+	s.conns.del(c)
 	s.k.endedIn += c.bytesIn.Load()
 	s.k.endedOut += c.bytesOut.Load()
 	s.live--
 	s.signalEmptyLocked()
 	s.mu.Unlock()
-	s.door.release(clientKey(c.remote))
+	s.door.release(clientKey(c.RemoteAddr()))
 }
 
 // restore puts st's input and output in c, which no other goroutine sees
@@ -216,7 +216,8 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 		unix.Close(fd)
 		return nil, ErrNotHandable
 	}
-	c := &Conn{srv: s, id: st.ID, remote: st.Remote, deflate: wbits(st.Deflate), created: st.Created, tr: p, fd: int32(fd)}
+	c := &Conn{srv: s, deflate: wbits(st.Deflate), created: st.Created, tr: p, fd: int32(fd)}
+	c.setIdent(st.ID, nil, st.Remote)
 	if st.Protocol != "" || (st.URI != "" && st.URI != "/") || st.Header != nil {
 		c.extra = &handshakeExtra{protocol: st.Protocol, uri: st.URI, header: st.Header}
 	}
@@ -229,15 +230,15 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 	c.setStateLocked(connHanded) // until Start: sends are queued, nothing written (not shared yet: no lock)
 	c.queuedTask = true          // the poller ignores wake-ups until handOver
 	s.mu.Lock()
-	if _, dup := s.conns[c.id]; dup || s.stopping {
+	if s.conns.get(c.id) != nil || s.stopping {
 		s.mu.Unlock()
 		unix.Close(fd)
 		return nil, fmt.Errorf("gateway: import %s: %w", c.id, ErrNotHandable)
 	}
-	s.conns[c.id] = c
+	s.conns.put(c)
 	s.live++
 	s.mu.Unlock()
-	s.door.admitMoved(clientKey(c.remote))
+	s.door.admitMoved(clientKey(c.RemoteAddr()))
 	if attach != nil {
 		if err := attach(c); err != nil {
 			s.Release(c) // never served here: no OnClose

@@ -89,7 +89,7 @@ func (c *Conn) setStateLocked(next connState) bool {
 		return false
 	}
 	if c.state == connOpen && (next == connKilled || next == connClosed) {
-		c.closeCode, c.closeWhy = ws.StatusAbnormalClosure, ""
+		c.closeCode, c.closeWhy = ws.StatusAbnormalClosure, nil
 	}
 	c.state = next
 	return true
@@ -131,7 +131,10 @@ func (c *Conn) queueCloseLocked(code ws.StatusCode, reason string) bool {
 	if !c.setStateLocked(connCloseSent) {
 		return false
 	}
-	c.closeCode, c.closeWhy = code, reason
+	c.closeCode, c.closeWhy = code, nil
+	if reason != "" {
+		c.closeWhy = &reason // a pointer: Conn keeps 8 bytes, not 16, for what few connections have
+	}
 	c.closeBy.Store(time.Now().Add(c.srv.opts.CloseTimeout).UnixNano())
 	c.appendLocked(closeFrame(code, reason))
 	return true
@@ -164,7 +167,10 @@ func (c *Conn) endLocked() (code ws.StatusCode, why string, ok bool) {
 	if !c.setStateLocked(connClosed) {
 		return 0, "", false
 	}
-	return c.closeCode, c.closeWhy, true
+	if c.closeWhy != nil {
+		why = *c.closeWhy
+	}
+	return c.closeCode, why, true
 }
 
 // shuttingLocked reports whether TCP is to be closed (connCloseDone) or

@@ -132,7 +132,7 @@ func (s *Server) Metrics() Metrics {
 	var m Metrics
 	s.mu.RLock()
 	m.BytesIn, m.BytesOut = s.k.endedIn, s.k.endedOut
-	for _, c := range s.conns {
+	for c := range s.conns.all() {
 		m.BytesIn += c.bytesIn.Load()
 		m.BytesOut += c.bytesOut.Load()
 	}

@@ -26,7 +26,7 @@ type Server struct {
 	seq atomic.Uint64
 
 	mu       sync.RWMutex
-	conns    map[string]*Conn // by id
+	conns    idMap // by id
 	lns      map[net.Listener]struct{}
 	live     int           // connections registered or still in OnClose
 	opening  int           // accepted connections still in their handshake
@@ -67,7 +67,7 @@ func New(opts Options, h Handler, log *slog.Logger) *Server {
 		handler: h,
 		log:     log,
 		ping:    compile(ws.OpPing, nil),
-		conns:   make(map[string]*Conn),
+		conns:   newIDMap(opts.IDPrefix),
 		lns:     make(map[net.Listener]struct{}),
 	}
 }
@@ -103,7 +103,7 @@ func (s *Server) pingDue(slice int64) []*Conn {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*Conn
-	for _, c := range s.conns {
+	for c := range s.conns.all() {
 		if c.pingSlice() == slice {
 			out = append(out, c)
 		}
@@ -150,13 +150,13 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 func (s *Server) newConn(hs handshake) *Conn {
 	c := &Conn{
 		srv:     s,
-		id:      s.opts.IDPrefix + strconv.FormatUint(s.seq.Add(1), 10),
-		remote:  hs.remote,
 		deflate: hs.deflate,
 		created: time.Now().UnixNano(),
 		fd:      -1,
 		Value:   hs.admitted, // Options.Admit's
 	}
+	var seq [20]byte
+	c.setIdent(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
 	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
 		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}
 	}
@@ -166,7 +166,7 @@ func (s *Server) newConn(hs handshake) *Conn {
 
 func (s *Server) register(c *Conn) {
 	s.mu.Lock()
-	s.conns[c.id] = c
+	s.conns.put(c)
 	s.live++
 	s.opening-- // in the same critical section: WaitEmpty never sees neither
 	s.mu.Unlock()
@@ -206,14 +206,14 @@ func (s *Server) closeIfStopping(c *Conn) {
 // connection until its OnClose has returned.
 func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.mu.Lock()
-	delete(s.conns, c.id)
+	s.conns.del(c)
 	// In the same critical section as the delete: Metrics sees the bytes
 	// either in the registry or here, never in neither.
 	s.k.endedIn += c.bytesIn.Load()
 	s.k.endedOut += c.bytesOut.Load()
 	s.mu.Unlock()
 	s.k.ended(code)
-	s.door.release(clientKey(c.remote))
+	s.door.release(clientKey(c.RemoteAddr()))
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
 	s.live--
@@ -229,9 +229,9 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 // 99 % fell from 169 to 158 ms (docs/benchmarks.md, held rounds).
 func (s *Server) snapshot() []*Conn {
 	s.mu.RLock()
-	out := make([]*Conn, 0, len(s.conns))
+	out := make([]*Conn, 0, s.conns.len())
 	top := int32(-1)
-	for _, c := range s.conns {
+	for c := range s.conns.all() {
 		out = append(out, c)
 		top = max(top, c.fd)
 	}
@@ -278,14 +278,14 @@ func byFD(cs []*Conn, top int32) []*Conn {
 func (s *Server) Lookup(id string) *Conn {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.conns[id]
+	return s.conns.get(id)
 }
 
 // Len is the number of live connections.
 func (s *Server) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.conns)
+	return s.conns.len()
 }
 
 // Conns lists the live connections.
