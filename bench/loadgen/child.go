@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -29,9 +29,11 @@ type childConfig struct {
 	Sources     []string      `json:"sources"`     // source addresses, by global index round-robin
 	Concurrency int           `json:"concurrency"` // dials in flight
 	DialTimeout time.Duration `json:"dial_timeout"`
-	Echo        bool          `json:"echo"`    // run the echo loop instead of reading idly
-	Payload     int           `json:"payload"` // echo message size
-	Prefix      string        `json:"prefix"`  // what the server puts before the echo
+	Echo        bool          `json:"echo"`             // run the echo loop instead of reading idly
+	Payload     int           `json:"payload"`          // echo message size
+	Prefix      string        `json:"prefix"`           // what the server puts before the echo
+	CA          string        `json:"ca,omitempty"`     // wss://: the certificate to trust (tls.go)
+	Warmup      int           `json:"warmup,omitempty"` // wss://: connections opened and closed before ready
 }
 
 // command is one line from the coordinator.
@@ -46,6 +48,7 @@ type event struct {
 	Ev      string      `json:"ev"`
 	Child   int         `json:"child"`
 	Opened  int         `json:"opened,omitempty"`
+	Resumed int         `json:"resumed,omitempty"` // wss://: TLS sessions resumed
 	Failed  int         `json:"failed,omitempty"`
 	Dropped int         `json:"dropped,omitempty"`
 	Errors  []string    `json:"errors,omitempty"`
@@ -70,6 +73,7 @@ type child struct {
 	out   *json.Encoder
 	conns []*client      // echo: each with its goroutine
 	rd    *reader        // idle: every connection on one epoll set
+	tls   *tls.Config    // wss://, else nil
 	wg    sync.WaitGroup // connection goroutines, the reader
 
 	closing atomic.Bool
@@ -115,6 +119,15 @@ func runChild() error {
 			}
 		}
 	}()
+	if isWSS(cfg.URL) {
+		var err error
+		if ch.tls, err = clientTLS(cfg.CA); err != nil {
+			return err
+		}
+		if err := ch.warmUp(); err != nil {
+			return err
+		}
+	}
 	ch.emit(event{Ev: "ready"})
 	for {
 		select {
@@ -211,17 +224,17 @@ func (ch *child) open() event {
 	cfg := ch.cfg
 	dialers := make(map[string]func() (*client, error), len(cfg.Sources))
 	for _, s := range cfg.Sources {
-		d := dialer(net.ParseIP(s), cfg.DialTimeout)
+		d := ch.dialer(s)
 		dialers[s] = func() (*client, error) { return dialClient(context.Background(), d, cfg.URL) }
 	}
 	ch.conns = make([]*client, cfg.Conns)
-	if !cfg.Echo {
+	if !cfg.Echo && ch.tls == nil { // wss:// connections are held unread
 		// Read each connection from the moment it is open.
 		if err := ch.startReader(); err != nil {
 			return event{Ev: "opened", Failed: cfg.Conns, Errors: []string{err.Error()}}
 		}
 	}
-	var failed atomic.Int64
+	var failed, resumed atomic.Int64
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range max(cfg.Concurrency, 1) {
@@ -236,6 +249,9 @@ func (ch *child) open() event {
 					if ch.conns[i], err = dial(); err == nil {
 						break
 					}
+				}
+				if err == nil && didResume(ch.conns[i]) {
+					resumed.Add(1)
 				}
 				if err == nil && ch.rd != nil {
 					if err = ch.rd.enqueue(i, ch.conns[i]); err != nil {
@@ -255,7 +271,8 @@ func (ch *child) open() event {
 	}
 	close(jobs)
 	wg.Wait()
-	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()), Errors: ch.errs.list()}
+	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()),
+		Resumed: int(resumed.Load()), Errors: ch.errs.list()}
 }
 
 // startReader starts the reader of the idle connections, which open hands
