@@ -2,19 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gobwas/ws"
 )
 
 // childEnv carries a client process's childConfig, as JSON.
@@ -347,45 +343,6 @@ func (ch *child) reportRound(r int) {
 	delete(ch.rounds, r)
 	ch.bmu.Unlock()
 	ch.emit(event{Ev: "round", Round: r, LatUS: lat})
-}
-
-// echoLoop sends a message, waits for the reply and checks it, until
-// echo-stop; the round trips between mark and echo-stop are recorded.
-func (ch *child) echoLoop(c *client, i int) {
-	defer ch.wg.Done()
-	msg := bytes.Repeat([]byte{'x'}, ch.cfg.Payload)
-	copy(msg, strconv.Itoa(ch.cfg.First+i))
-	frame := maskedFrame(ws.OpText, msg)
-	want := append([]byte(ch.cfg.Prefix), msg...)
-	h := newHist()
-	var n uint64
-	defer func() {
-		ch.echoMu.Lock()
-		ch.echoHist.Merge(h)
-		ch.echoRTs += n
-		ch.echoMu.Unlock()
-	}()
-	for !ch.echoStop.Load() {
-		t0 := time.Now()
-		if err := writeFrame(c.nc, frame); err != nil {
-			ch.lost(err)
-			return
-		}
-		_, p, err := c.next()
-		if err != nil {
-			ch.lost(err)
-			return
-		}
-		if !bytes.Equal(p, want) {
-			ch.errs.add(fmt.Errorf("echo: got %q, want %q", p, want))
-			ch.dropped.Add(1)
-			return
-		}
-		if ch.echoRec.Load() {
-			h.Add(time.Since(t0))
-			n++
-		}
-	}
 }
 
 func (ch *child) closeAll() {
