@@ -41,6 +41,7 @@ if [[ $MODE == quick ]]; then
 	PUSH_TICKS=3
 	PER_PROC=1000 # small, so that quick mode forks several clients too
 	TRIALS=1
+	WSS_CONNS=300 # wss:// connect storm, per server
 else
 	SMALL=10000
 	LARGE=50000       # wsfleet, -count 4: ~12.5k per worker
@@ -57,7 +58,10 @@ else
 	PUSH_TICKS=5
 	PER_PROC=18000
 	TRIALS=3 # runs of each echo and same-N broadcast comparison, interleaved; the report takes the median
+	WSS_CONNS=10000
 fi
+WSS_WARMUP=4       # wss://: connections each client process opens and closes first, filling its session cache
+WSS_PER_SOURCE=100 # wss://: 64 dials in flight spread over sources, under wsfleet's 32 handshakes per address
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
 ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one process
 ECHO_WIDE=$(nproc)    # ...and again with one per core (label echo-N-wide)
@@ -130,10 +134,11 @@ start_wsfleet() {
 	URL="ws://127.0.0.1:$PORT/"
 }
 
+# start_peer NAME [FLAG...]
 start_peer() {
 	PORT=$("$LG" freeport)
-	CONFIG="bench/peers/$1"
-	"$BIN/$1" -listen "127.0.0.1:$PORT" >>"$RUN/$1.log" 2>&1 &
+	CONFIG="bench/peers/$1${2:+ ${*:2}}"
+	"$BIN/$1" -listen "127.0.0.1:$PORT" "${@:2}" >>"$RUN/$1.log" 2>&1 &
 	SERVER_PID=$!
 	"$LG" waitport "127.0.0.1:$PORT"
 	SERVER=$1
@@ -239,6 +244,34 @@ same_n() {
 	fi
 }
 
+# wss_connect: the connect storm over wss:// (issue 16), TLS 1.3 with
+# session resumption: wsfleet serving TLS itself (-count IDLE_COUNT as the
+# ws:// phase, and -count 1), then gorilla behind crypto/tls, with a
+# throwaway self-signed certificate that the clients trust. Each client
+# process first opens and closes WSS_WARMUP connections (its session cache
+# then holds a ticket); the timed storm resumes what the server accepts.
+wss_connect() {
+	local dir=$RUN/tls
+	"$LG" gencert "$dir"
+	local tlsf=(-tls-cert "$dir/cert.pem" -tls-key "$dir/key.pem")
+	local lg=(-mode connect-rate -conns "$WSS_CONNS" -ca "$dir/cert.pem" -tls-warmup "$WSS_WARMUP" -per-source "$WSS_PER_SOURCE")
+	local n label
+	for n in "$IDLE_COUNT" 1; do
+		label=wss
+		((n == IDLE_COUNT)) || label=wss-count$n
+		start_wsfleet push "$n" 1h -ping-interval 0 -idle-timeout 0 "${tlsf[@]}"
+		CONFIG="master start -count $n -app push -ping-interval 0 -idle-timeout 0 -tls-cert … -tls-key …"
+		URL="wss://127.0.0.1:$PORT/"
+		measure "$label" "${lg[@]}"
+		stop_server
+	done
+	start_peer gorilla "${tlsf[@]}"
+	CONFIG="bench/peers/gorilla -tls-cert … -tls-key …"
+	URL="wss://127.0.0.1:$PORT/"
+	measure wss "${lg[@]}"
+	stop_server
+}
+
 main() {
 	local t0=$SECONDS
 	rm -rf "$OUT"
@@ -256,6 +289,7 @@ main() {
 			same_n "$t"
 		done
 	fi
+	wss_connect
 	for t in $(seq "$TRIALS"); do
 		echo_all "$t"
 	done

@@ -2,19 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gobwas/ws"
 )
 
 // childEnv carries a client process's childConfig, as JSON.
@@ -29,9 +25,11 @@ type childConfig struct {
 	Sources     []string      `json:"sources"`     // source addresses, by global index round-robin
 	Concurrency int           `json:"concurrency"` // dials in flight
 	DialTimeout time.Duration `json:"dial_timeout"`
-	Echo        bool          `json:"echo"`    // run the echo loop instead of reading idly
-	Payload     int           `json:"payload"` // echo message size
-	Prefix      string        `json:"prefix"`  // what the server puts before the echo
+	Echo        bool          `json:"echo"`             // run the echo loop instead of reading idly
+	Payload     int           `json:"payload"`          // echo message size
+	Prefix      string        `json:"prefix"`           // what the server puts before the echo
+	CA          string        `json:"ca,omitempty"`     // wss://: the certificate to trust (tls.go)
+	Warmup      int           `json:"warmup,omitempty"` // wss://: connections opened and closed before ready
 }
 
 // command is one line from the coordinator.
@@ -46,6 +44,7 @@ type event struct {
 	Ev      string      `json:"ev"`
 	Child   int         `json:"child"`
 	Opened  int         `json:"opened,omitempty"`
+	Resumed int         `json:"resumed,omitempty"` // wss://: TLS sessions resumed
 	Failed  int         `json:"failed,omitempty"`
 	Dropped int         `json:"dropped,omitempty"`
 	Errors  []string    `json:"errors,omitempty"`
@@ -70,6 +69,7 @@ type child struct {
 	out   *json.Encoder
 	conns []*client      // echo: each with its goroutine
 	rd    *reader        // idle: every connection on one epoll set
+	tls   *tls.Config    // wss://, else nil
 	wg    sync.WaitGroup // connection goroutines, the reader
 
 	closing atomic.Bool
@@ -115,6 +115,15 @@ func runChild() error {
 			}
 		}
 	}()
+	if isWSS(cfg.URL) {
+		var err error
+		if ch.tls, err = clientTLS(cfg.CA); err != nil {
+			return err
+		}
+		if err := ch.warmUp(); err != nil {
+			return err
+		}
+	}
 	ch.emit(event{Ev: "ready"})
 	for {
 		select {
@@ -211,17 +220,17 @@ func (ch *child) open() event {
 	cfg := ch.cfg
 	dialers := make(map[string]func() (*client, error), len(cfg.Sources))
 	for _, s := range cfg.Sources {
-		d := dialer(net.ParseIP(s), cfg.DialTimeout)
+		d := ch.dialer(s)
 		dialers[s] = func() (*client, error) { return dialClient(context.Background(), d, cfg.URL) }
 	}
 	ch.conns = make([]*client, cfg.Conns)
-	if !cfg.Echo {
+	if !cfg.Echo && ch.tls == nil { // wss:// connections are held unread
 		// Read each connection from the moment it is open.
 		if err := ch.startReader(); err != nil {
 			return event{Ev: "opened", Failed: cfg.Conns, Errors: []string{err.Error()}}
 		}
 	}
-	var failed atomic.Int64
+	var failed, resumed atomic.Int64
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range max(cfg.Concurrency, 1) {
@@ -236,6 +245,9 @@ func (ch *child) open() event {
 					if ch.conns[i], err = dial(); err == nil {
 						break
 					}
+				}
+				if err == nil && didResume(ch.conns[i]) {
+					resumed.Add(1)
 				}
 				if err == nil && ch.rd != nil {
 					if err = ch.rd.enqueue(i, ch.conns[i]); err != nil {
@@ -255,7 +267,8 @@ func (ch *child) open() event {
 	}
 	close(jobs)
 	wg.Wait()
-	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()), Errors: ch.errs.list()}
+	return event{Ev: "opened", Opened: cfg.Conns - int(failed.Load()), Failed: int(failed.Load()),
+		Resumed: int(resumed.Load()), Errors: ch.errs.list()}
 }
 
 // startReader starts the reader of the idle connections, which open hands
@@ -332,45 +345,6 @@ func (ch *child) reportRound(r int) {
 	ch.emit(event{Ev: "round", Round: r, LatUS: lat})
 }
 
-// echoLoop sends a message, waits for the reply and checks it, until
-// echo-stop; the round trips between mark and echo-stop are recorded.
-func (ch *child) echoLoop(c *client, i int) {
-	defer ch.wg.Done()
-	msg := bytes.Repeat([]byte{'x'}, ch.cfg.Payload)
-	copy(msg, strconv.Itoa(ch.cfg.First+i))
-	frame := maskedFrame(ws.OpText, msg)
-	want := append([]byte(ch.cfg.Prefix), msg...)
-	h := newHist()
-	var n uint64
-	defer func() {
-		ch.echoMu.Lock()
-		ch.echoHist.Merge(h)
-		ch.echoRTs += n
-		ch.echoMu.Unlock()
-	}()
-	for !ch.echoStop.Load() {
-		t0 := time.Now()
-		if err := writeFrame(c.nc, frame); err != nil {
-			ch.lost(err)
-			return
-		}
-		_, p, err := c.next()
-		if err != nil {
-			ch.lost(err)
-			return
-		}
-		if !bytes.Equal(p, want) {
-			ch.errs.add(fmt.Errorf("echo: got %q, want %q", p, want))
-			ch.dropped.Add(1)
-			return
-		}
-		if ch.echoRec.Load() {
-			h.Add(time.Since(t0))
-			n++
-		}
-	}
-}
-
 func (ch *child) closeAll() {
 	ch.closing.Store(true)
 	ch.echoStop.Store(true)
@@ -383,24 +357,4 @@ func (ch *child) closeAll() {
 		ch.rd.stop()
 	}
 	ch.wg.Wait()
-}
-
-// errSample keeps the first few distinct errors.
-type errSample struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (s *errSample) add(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.errs) < 5 {
-		s.errs = append(s.errs, err.Error())
-	}
-}
-
-func (s *errSample) list() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.errs...)
 }

@@ -58,7 +58,11 @@ func dialClient(ctx context.Context, d ws.Dialer, url string) (*client, error) {
 // abort closes the TCP connection with a reset (SO_LINGER 0), so no
 // TIME_WAIT is left to hold the source port for the next phase.
 func (c *client) abort() {
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	nc := c.nc
+	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok { // wss://: the TCP under the TLS
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = c.nc.Close()

@@ -43,6 +43,8 @@ type fleetPlan struct {
 	Echo        bool
 	Payload     int
 	Prefix      string
+	CA          string // wss://
+	Warmup      int    // wss://
 }
 
 // sources lists the source addresses: FirstSource and the ones after it,
@@ -87,7 +89,7 @@ func startFleet(ctx context.Context, p fleetPlan) (*fleet, error) {
 		cfg := childConfig{
 			Index: i, URL: p.URL, Conns: share, First: first, Sources: srcs,
 			Concurrency: p.Concurrency, DialTimeout: p.DialTimeout,
-			Echo: p.Echo, Payload: p.Payload, Prefix: p.Prefix,
+			Echo: p.Echo, Payload: p.Payload, Prefix: p.Prefix, CA: p.CA, Warmup: p.Warmup,
 		}
 		first += share
 		if err := f.spawn(exe, cfg); err != nil {

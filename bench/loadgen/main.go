@@ -6,7 +6,8 @@
 // prints one JSON result on stdout. See docs/benchmarks.md for the method.
 //
 //	loadgen -server NAME -url ws://127.0.0.1:PORT/ -server-pid PID -mode idle,broadcast -conns N ...
-//	loadgen freeport | waitport ADDR | jsonget PATH < file.json | sysinfo
+//	loadgen -server NAME -url wss://127.0.0.1:PORT/ -ca cert.pem -mode connect-rate ...
+//	loadgen freeport | waitport ADDR | jsonget PATH < file.json | sysinfo | gencert DIR
 package main
 
 import (
@@ -50,6 +51,8 @@ type options struct {
 	idle               time.Duration
 	chatHistory        string
 	allowFailed        bool
+	ca                 string // wss://: the certificate the clients trust
+	tlsWarmup          int
 }
 
 var modeNames = []string{"connect-rate", "idle", "broadcast", "echo", "push", "chat"}
@@ -116,6 +119,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.idle, "idle", 2*time.Second, "chat: how long the server's idle CPU is measured, every member joined, before anyone says anything")
 	fs.StringVar(&o.chatHistory, "chat-history", "", `chat: "on" fails the run if a said message comes without a position, "off" if one comes with one`)
 	fs.BoolVar(&o.allowFailed, "allow-failed", false, "go on with the connections that opened when some could not be (the result counts them): how far a ceiling is")
+	fs.StringVar(&o.ca, "ca", "", "wss://: the server's certificate or its CA (PEM), the clients' only trusted root (loadgen gencert makes one)")
+	fs.IntVar(&o.tlsWarmup, "tls-warmup", 4, "wss://: connections each client process opens and closes, one at a time, before the timed ones, so that its session cache holds a ticket")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -127,8 +132,11 @@ func parseFlags(args []string) (options, error) {
 		o.modes[m] = true
 	}
 	var p []string
-	if !strings.HasPrefix(o.url, "ws://127.") {
-		p = append(p, "-url: want ws://127.x.y.z:PORT/ (loopback only)")
+	if !strings.HasPrefix(o.url, "ws://127.") && !strings.HasPrefix(o.url, "wss://127.") {
+		p = append(p, "-url: want ws://127.x.y.z:PORT/ or wss://127.x.y.z:PORT/ (loopback only)")
+	}
+	if isWSS(o.url) && (len(o.modes) != 1 || !o.modes["connect-rate"] || o.ca == "" || o.tlsWarmup < 0) {
+		p = append(p, "-url wss://: want -mode connect-rate alone, -ca, and -tls-warmup >= 0")
 	}
 	if o.serverPID <= 0 {
 		p = append(p, "-server-pid is required")
@@ -209,6 +217,12 @@ var tools = map[string]func(args []string) error{
 		}
 		fmt.Println(v)
 		return nil
+	},
+	"gencert": func(args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("usage: loadgen gencert DIR")
+		}
+		return genCert(args[0])
 	},
 	"sysinfo": func([]string) error {
 		return json.NewEncoder(os.Stdout).Encode(machineInfo())

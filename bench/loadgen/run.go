@@ -77,6 +77,9 @@ func (r *runner) run(ctx context.Context) error {
 		FirstSource: net.ParseIP(o.src), Concurrency: o.concurrency, DialTimeout: o.dialTimeout,
 		Echo: o.modes["echo"], Payload: o.payload, Prefix: o.prefix,
 	}
+	if isWSS(o.url) {
+		plan.CA, plan.Warmup = o.ca, o.tlsWarmup
+	}
 	srcs, err := plan.sources()
 	if err != nil {
 		return err
@@ -134,9 +137,13 @@ func (r *runner) open(ctx context.Context) error {
 	for _, e := range evs {
 		c.Opened += e.Opened
 		c.Failed += e.Failed
+		c.Resumed += e.Resumed
 		errs = append(errs, e.Errors...)
 	}
 	c.PerSecond = float64(c.Opened) / d
+	if isWSS(r.o.url) {
+		c.TLS, c.Warmup = "TLS 1.3", r.o.tlsWarmup // the clients' MinVersion (tls.go)
+	}
 	if c.ServerCPUSeconds > 0 {
 		c.PerCPUSecond = float64(c.Opened) / c.ServerCPUSeconds
 	}

@@ -29,6 +29,7 @@ func (d *doc) render() (string, error) {
 	d.targets16()
 	d.memory()
 	d.connect()
+	d.wss()
 	d.echo()
 	if err := d.broadcast(); err != nil {
 		return "", err

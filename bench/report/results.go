@@ -87,6 +87,8 @@ func keyFigure(r *result) float64 {
 		return r.bc().P99MS
 	case r.Chat != nil:
 		return r.Chat.CPUUSPerSaid
+	case r.Connect != nil:
+		return r.Connect.PerCPUSecond // a connect-rate run (wss://)
 	}
 	return 0
 }
@@ -138,6 +140,7 @@ func (r *run) problems() []string {
 		p = append(p, "wsfleet push: no result")
 	}
 	p = append(p, r.historyProblems()...)
+	p = append(p, r.wssProblems()...)
 	raw := append([]*result(nil), r.raw...)
 	sort.Slice(raw, func(i, j int) bool {
 		return raw[i].Server+" "+raw[i].Label < raw[j].Server+" "+raw[j].Label

@@ -6,7 +6,8 @@ import (
 )
 
 // targets16 is issue 16's table: handshakes per server CPU-second against
-// the better peer, echo at one worker per core, memory per connection.
+// the better peer (over ws:// and, against gorilla, over wss://), echo at
+// one worker per core, memory per connection.
 // Every row is judged on this run's figures only (the million has its own
 // run and section).
 func (d *doc) targets16() {
@@ -40,7 +41,7 @@ func (d *doc) targets16() {
 			size, thousands(w.Connect.PerCPUSecond), thousands(w.Connect.PerSecond), kConns(w.Conns),
 			strings.Join(parts, "; "), rt, bestName, d.met(rt >= 1.2 && wall))
 	}
-	d.p("| the same for `wss://` handshakes served by wsfleet itself (TLS 1.3, resumption), against gorilla behind crypto/tls | not measured by this benchmark yet | %s |", d.met(false))
+	d.wssTarget()
 	for _, c := range []string{"100", "1000"} {
 		w, g := r.get("wsfleet", "echo-"+c+"-wide"), r.get("gorilla", "echo-"+c)
 		if w == nil || g == nil || w.Echo == nil || g.Echo == nil {

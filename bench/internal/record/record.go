@@ -59,6 +59,16 @@ type Connect struct {
 	ClientCPUSeconds float64 `json:"client_cpu_seconds,omitempty"`
 	// Errors samples why connections failed (loadgen -allow-failed).
 	Errors []string `json:"errors,omitempty"`
+	// TLS is the protocol version of the wss:// connections ("TLS 1.3");
+	// empty for ws://.
+	TLS string `json:"tls,omitempty"`
+	// Resumed counts the wss:// connections whose TLS handshake resumed a
+	// session (tls.ConnectionState.DidResume) instead of a full handshake.
+	Resumed int `json:"resumed,omitempty"`
+	// Warmup is how many wss:// connections each client process opened
+	// and closed, one at a time, before the timed ones, to fill its
+	// session cache with a ticket; they are in no other figure.
+	Warmup int `json:"warmup,omitempty"`
 }
 
 // Memory is the server's memory with every connection open and idle.

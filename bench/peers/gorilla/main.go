@@ -2,11 +2,13 @@
 // the package's examples are: one goroutine per connection reading with
 // ReadMessage, default Upgrader buffers. It echoes every message, and a text
 // message "BROADCAST <payload>" makes it send <payload> to every other
-// connection (encoded once with PreparedMessage, written in turn).
+// connection (encoded once with PreparedMessage, written in turn). With
+// -tls-cert and -tls-key it serves wss:// behind crypto/tls (issue 16).
 package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"log"
 	"net/http"
@@ -30,9 +32,21 @@ type hub struct {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "address to accept on")
+	cert := flag.String("tls-cert", "", "serve wss:// behind crypto/tls with this certificate (PEM; with -tls-key)")
+	key := flag.String("tls-key", "", "the private key of -tls-cert (PEM)")
 	flag.Parse()
 	h := &hub{conns: make(map[*client]struct{})}
-	log.Fatal(http.ListenAndServe(*listen, http.HandlerFunc(h.serve)))
+	if (*cert == "") != (*key == "") {
+		log.Fatal("gorilla: -tls-cert and -tls-key go together")
+	}
+	if *cert == "" {
+		log.Fatal(http.ListenAndServe(*listen, http.HandlerFunc(h.serve)))
+	}
+	// TLS 1.3 only; session tickets are on, as crypto/tls has them by
+	// default (one process: every ticket it issued resumes).
+	srv := &http.Server{Addr: *listen, Handler: http.HandlerFunc(h.serve),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13}}
+	log.Fatal(srv.ListenAndServeTLS(*cert, *key))
 }
 
 func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
