@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -50,7 +51,7 @@ func (s *Server) startEngine() (*engine, error) {
 	for _, p := range e.pollers {
 		e.goroutine(p.run)
 	}
-	e.goroutine(func() { s.runSweeper(e.stop) })
+	e.goroutine(func() { s.runSweeper(e) })
 	return e, nil
 }
 
@@ -173,16 +174,20 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	ep    *os.File        // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
-	rc    syscall.RawConn // ep's
-	evfd  int             // an eventfd in the set: wake-ups from other goroutines
-	buf   []byte          // the read buffer every connection of this poller shares
-	conns []*Conn         // indexed by fd; the poller goroutine only
-	now   int64           // unix nanos when epoll_wait last returned; the poller goroutine only
+	ep    *os.File             // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
+	rc    syscall.RawConn      // ep's
+	evfd  int                  // an eventfd in the set: wake-ups from other goroutines
+	buf   []byte               // the read buffer every connection of this poller shares
+	conns []*Conn              // indexed by fd; the poller goroutine only
+	now   int64                // unix nanos when epoll_wait last returned; the poller goroutine only
+	pend  map[int32]*pendingHS // handshakes waiting for their request, by fd (pending_linux.go); the poller goroutine only
+	npend atomic.Int32         // len(pend), for the sweeper
 
 	mu       sync.Mutex
 	tasks    []*Conn      // connections to look at (Conn.queued guarded by mu)
 	detaches []*detachReq // connections to hand off (handoff_linux.go)
+	newPend  []*pendingHS // handshakes to watch
+	sweepDue bool         // the sweeper asks for a look at pend's timeouts
 	stopping bool
 }
 
@@ -245,7 +250,10 @@ func (p *poller) run() {
 			}
 			c := p.conn(ev.Fd)
 			if c == nil {
-				continue // closed earlier in this batch
+				if ph := p.pend[ev.Fd]; ph != nil {
+					p.pendingReadable(ph)
+				}
+				continue // else closed earlier in this batch
 			}
 			if ev.Events&unix.EPOLLOUT != 0 {
 				p.writable(c)
@@ -300,7 +308,8 @@ func (p *poller) runTasks() bool {
 	unix.Read(p.evfd, b[:])
 	p.mu.Lock()
 	tasks, detaches, stop := p.tasks, p.detaches, p.stopping
-	p.tasks, p.detaches = nil, nil
+	newPend, sweep := p.newPend, p.sweepDue
+	p.tasks, p.detaches, p.newPend, p.sweepDue = nil, nil, nil, false
 	for _, c := range tasks {
 		c.queuedTask = false
 	}
@@ -311,11 +320,25 @@ func (p *poller) runTasks() bool {
 	for _, r := range detaches {
 		r.done <- p.detach(r.c)
 	}
+	for _, ph := range newPend {
+		p.watch(ph)
+	}
+	if sweep {
+		p.sweepPending(nowNano())
+	}
 	return stop
 }
 
 // closeAll ends every connection left when the poller stops.
 func (p *poller) closeAll() {
+	p.mu.Lock()
+	newPend := p.newPend
+	p.newPend = nil
+	p.mu.Unlock()
+	for _, ph := range newPend {
+		p.srv.dropPending(ph)
+	}
+	p.dropAllPending()
 	for _, c := range p.conns {
 		if c != nil {
 			p.finish(c)
