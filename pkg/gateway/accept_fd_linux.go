@@ -50,7 +50,7 @@ func (s *Server) readRequestFD(fd int, ap netip.AddrPort, counted bool) {
 	case hsGone:
 		s.dropPending(ph)
 	default:
-		s.take(ph, o)
+		s.take(ph, o, nil)
 	}
 }
 
@@ -100,7 +100,9 @@ func fdConn(fd int) (net.Conn, error) {
 // upgradeFD answers a complete WebSocket request on fd and hands the
 // connection to a poller: handshake and serveConn's work, on a socket that
 // never was a net.Conn.
-func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head) {
+// on is the poller whose goroutine this is and whose epoll set holds fd
+// already, or nil (runPolledFD).
+func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head, on *poller) {
 	defer s.wg.Done()
 	peer := ap.Addr()
 	if counted {
@@ -127,7 +129,7 @@ func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head) {
 		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
 	}
 	h.release()
-	if s.runPolledFD(c, fd) {
+	if s.runPolledFD(c, fd, on) {
 		return
 	}
 	// No engine: the goroutine engine serves it.

@@ -68,30 +68,47 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
-	s.openPolled(p, c, fd)
+	s.openPolled(p, c, fd, false)
 	return true
 }
 
 // runPolledFD moves c, on the non-blocking socket fd, to a poller, as
-// runPolled does; false when there is no engine (fd is left open).
-func (s *Server) runPolledFD(c *Conn, fd int) bool {
-	p := s.pollerFor()
+// runPolled does; false when there is no engine (fd is left open). on is
+// the poller whose goroutine this is and whose epoll set holds fd already
+// (a handshake that waited there, upgraded inline), or nil.
+func (s *Server) runPolledFD(c *Conn, fd int, on *poller) bool {
+	p := on
+	if p == nil {
+		p = s.pollerFor()
+	}
 	if p == nil {
 		return false
 	}
-	s.openPolled(p, c, fd)
+	s.openPolled(p, c, fd, on != nil)
 	return true
 }
 
-// openPolled registers c, runs OnOpen and hands c to p.
-func (s *Server) openPolled(p *poller, c *Conn, fd int) {
+// openPolled registers c, runs OnOpen and hands c to p. here says that
+// this is p's goroutine and fd is in p's epoll set (with EPOLLIN): c then
+// stays in the set, and p takes it at once.
+func (s *Server) openPolled(p *poller, c *Conn, fd int, here bool) {
 	c.tr, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
+	if here {
+		c.events = unix.EPOLLIN // before added: what the set holds (service)
+	}
 	s.register(c)
 	if err := s.handler.OnOpen(c); err != nil {
 		c.fail(err)
 	} else {
 		s.closeIfStopping(c)
+	}
+	if here {
+		p.mu.Lock()
+		c.queuedTask = false
+		p.mu.Unlock()
+		p.service(c)
+		return
 	}
 	p.handOver(c)
 }

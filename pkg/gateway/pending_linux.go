@@ -152,8 +152,10 @@ func (s *Server) dropPending(ph *pendingHS) {
 }
 
 // take serves a complete request: a WebSocket upgrade on the spot
-// (Options.InlineOpen) or on a goroutine, a page through net.Conn.
-func (s *Server) take(ph *pendingHS, o outcome) {
+// (Options.InlineOpen) or on a goroutine, a page through net.Conn. on is
+// the poller whose goroutine this is, when ph's socket is in its epoll set
+// (an inline upgrade keeps it there), or nil.
+func (s *Server) take(ph *pendingHS, o outcome, on *poller) {
 	fd, h := int(ph.fd), ph.h
 	if o == hsPage {
 		pre := append([]byte(nil), h.buf[:ph.n]...)
@@ -163,10 +165,10 @@ func (s *Server) take(ph *pendingHS, o outcome) {
 	}
 	h.buf, h.n = h.buf[:ph.n], ph.end
 	if s.opts.InlineOpen {
-		s.upgradeFD(fd, ph.ap, ph.counted, h)
+		s.upgradeFD(fd, ph.ap, ph.counted, h, on)
 		return
 	}
-	go s.upgradeFD(fd, ph.ap, ph.counted, h)
+	go s.upgradeFD(fd, ph.ap, ph.counted, h, nil)
 }
 
 // awaitRequest has a poller wait for the rest of ph's request (or the end
@@ -231,15 +233,28 @@ func (p *poller) pendingReadable(ph *pendingHS) {
 	case hsGone:
 		p.forget(ph)
 		p.srv.dropPending(ph)
-	default:
+	case hsUpgrade:
 		p.forget(ph)
-		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(ph.fd), nil); err != nil {
-			p.srv.log.Error("epoll_ctl del failed", "remote", ph.ap.String(), "err", err)
-			p.srv.dropPending(ph)
+		if p.srv.opts.InlineOpen {
+			p.srv.take(ph, o, p) // the connection stays in this poller's set
 			return
 		}
-		p.srv.take(ph, o)
+		p.release(ph, o)
+	default:
+		p.forget(ph)
+		p.release(ph, o)
 	}
+}
+
+// release takes ph's socket out of the epoll set and hands it on, to a
+// goroutine.
+func (p *poller) release(ph *pendingHS, o outcome) {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(ph.fd), nil); err != nil {
+		p.srv.log.Error("epoll_ctl del failed", "remote", ph.ap.String(), "err", err)
+		p.srv.dropPending(ph)
+		return
+	}
+	p.srv.take(ph, o, nil)
 }
 
 // sweepPending answers 408 to the handshakes whose head did not come in
