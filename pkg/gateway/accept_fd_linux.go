@@ -105,11 +105,13 @@ func fdConn(fd int) (net.Conn, error) {
 func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head, on *poller) {
 	defer s.wg.Done()
 	peer := ap.Addr()
-	if counted {
-		defer s.door.endHandshake(peer)
-	}
 	remote := ap.String()
 	hs, err := s.upgrade(fdWriter(fd), remote, h, peer)
+	if counted {
+		// Answered: no longer in progress, as handshake counts it (a
+		// client quick to reconnect is not refused 429 while OnOpen runs).
+		s.door.endHandshake(peer)
+	}
 	if err != nil {
 		var rej *ws.ConnectionRejectedError
 		rejected := errors.As(err, &rej)
