@@ -39,38 +39,35 @@ func (s *Server) acceptFD(fd int, ap netip.AddrPort) {
 
 // readRequestFD reads the request of a socket just accepted. When the
 // whole head is there and asks for a WebSocket, it is upgraded here
-// (Options.InlineOpen) or on a goroutine of its own;
-// anything else (a head still coming, a page, a head to refuse) goes the
-// way of a net.Conn, on a goroutine, with the bytes read so far.
+// (Options.InlineOpen) or on a goroutine of its own; a page goes the way
+// of a net.Conn, on a goroutine; a head still coming waits in a poller
+// (pending_linux.go), and a head to refuse is answered here.
 func (s *Server) readRequestFD(fd int, ap netip.AddrPort, counted bool) {
-	p := headBufs.Get().(*[]byte)
-	h := &head{buf: *p, pool: p}
-	n, err := rawRead(fd, h.buf)
-	var end int
-	if err == nil && n > 0 {
-		var sc headScanner
-		end, err = sc.scan(h.buf[:n])
+	ph := &pendingHS{fd: int32(fd), ap: ap, counted: counted, by: nowNano() + int64(s.opts.HandshakeTimeout)}
+	switch o := s.readSome(ph, nil); o {
+	case hsWait, hsLinger:
+		s.awaitRequest(ph)
+	case hsGone:
+		s.dropPending(ph)
+	default:
+		s.take(ph, o, nil)
 	}
-	if err != nil || end == 0 || !wantsWebSocket(h.buf[:end]) {
-		pre := append([]byte(nil), h.buf[:max(n, 0)]...)
-		h.release()
-		s.slowPath(fd, ap.Addr(), counted, pre)
-		return
-	}
-	h.buf, h.n = h.buf[:n], end
-	if s.opts.InlineOpen {
-		s.upgradeFD(fd, ap, counted, h)
-		return
-	}
-	go s.upgradeFD(fd, ap, counted, h)
 }
 
 // slowPath serves fd as a net.Conn on a goroutine, as Serve does with what
-// net.Listener accepts; pre is what was read of its request.
+// net.Listener accepts; pre is what was read of its request. With no
+// descriptor left for the net.Conn's, the client gets the door's 503 on
+// the socket itself, as Serve's reserve gives it.
 func (s *Server) slowPath(fd int, peer netip.Addr, counted bool, pre []byte) {
 	nc, err := fdConn(fd)
 	if err != nil {
-		s.log.Warn("accepted socket dropped", "err", err)
+		if outOfFiles(err) {
+			s.countRefusal(reasonFiles, http.StatusServiceUnavailable, "peer", peer)
+			rawWrite(fd, refusal(http.StatusServiceUnavailable))
+		} else {
+			s.log.Warn("accepted socket dropped", "err", err)
+		}
+		unix.Close(fd)
 		if counted {
 			s.door.endHandshake(peer)
 		}
@@ -81,28 +78,40 @@ func (s *Server) slowPath(fd int, peer netip.Addr, counted bool, pre []byte) {
 	go s.serveConn(nc, peer, counted, pre)
 }
 
-// fdConn makes a net.Conn of fd, which it takes.
+// fdConn makes a net.Conn of fd. On success fd is closed (the net.Conn
+// holds a duplicate); on failure it is left open, for the caller to
+// answer on it: the duplicates are what fails when the process is out of
+// descriptors.
 func fdConn(fd int) (net.Conn, error) {
-	f := os.NewFile(uintptr(fd), "")
-	defer f.Close() // FileConn holds a duplicate
-	nc, err := net.FileConn(f)
+	d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: dup socket: %w", err)
+	}
+	f := os.NewFile(uintptr(d), "")
+	nc, err := net.FileConn(f) // another duplicate
+	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	unix.Close(fd)
 	return nc, nil
 }
 
 // upgradeFD answers a complete WebSocket request on fd and hands the
 // connection to a poller: handshake and serveConn's work, on a socket that
 // never was a net.Conn.
-func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head) {
+// on is the poller whose goroutine this is and whose epoll set holds fd
+// already, or nil (runPolledFD).
+func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head, on *poller) {
 	defer s.wg.Done()
 	peer := ap.Addr()
-	if counted {
-		defer s.door.endHandshake(peer)
-	}
 	remote := ap.String()
 	hs, err := s.upgrade(fdWriter(fd), remote, h, peer)
+	if counted {
+		// Answered: no longer in progress, as handshake counts it (a
+		// client quick to reconnect is not refused 429 while OnOpen runs).
+		s.door.endHandshake(peer)
+	}
 	if err != nil {
 		var rej *ws.ConnectionRejectedError
 		rejected := errors.As(err, &rej)
@@ -122,13 +131,14 @@ func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head) {
 		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
 	}
 	h.release()
-	if s.runPolledFD(c, fd) {
+	if s.runPolledFD(c, fd, on) {
 		return
 	}
 	// No engine: the goroutine engine serves it.
 	nc, err := fdConn(fd)
 	if err != nil {
 		s.log.Warn("upgraded socket dropped", "conn", c.id, "err", err)
+		unix.Close(fd)
 		s.register(c)
 		s.end(c, ws.StatusAbnormalClosure, "")
 		return

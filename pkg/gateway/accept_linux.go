@@ -23,10 +23,13 @@ import (
 // accept4(SOCK_NONBLOCK), which inherit TCP_NODELAY and the keep-alive
 // settings from the listening socket, reads the request at once (it has
 // usually arrived with the connection), upgrades it, and hands the socket
-// to a poller: accept4, read, write and epoll_ctl. Whatever is not that
-// plain case (no complete request yet, a page, an error to answer) leaves
-// on the path through net.Conn, with the bytes read so far, so every bound
-// and answer of that path holds.
+// to a poller: accept4, read, write and epoll_ctl. A request not complete
+// yet waits in a poller's epoll set, on no goroutine (pending_linux.go); a
+// head to refuse is answered on the socket; only a page leaves on the path
+// through net.Conn, with the bytes read so far. This is the path of every
+// plain TCP listener on Linux; TLS, and listeners of other types, accept
+// through net.Listener (wrap a listener in a type of your own to have
+// that path for plain TCP too).
 
 // rawListener is a TCP listener whose sockets the accept loop takes itself.
 // lf is a non-blocking duplicate of the listening socket registered with
@@ -37,6 +40,7 @@ type rawListener struct {
 	lf     *os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
+	early  bool // the backlog of before the listener had its options is not drained yet; the accept loop only
 }
 
 // Close closes the listener and its duplicate.
@@ -52,7 +56,7 @@ func (l *rawListener) Close() error {
 // listener than TCP, or a descriptor that cannot be had.
 func (s *Server) rawListen(ln net.Listener) *rawListener {
 	tl, ok := ln.(*net.TCPListener)
-	if !ok || s.opts.TLS != nil || !s.opts.RawAccept {
+	if !ok || s.opts.TLS != nil {
 		return nil
 	}
 	sc, err := tl.SyscallConn()
@@ -61,7 +65,8 @@ func (s *Server) rawListen(ln net.Listener) *rawListener {
 	}
 	fd, ferr := -1, error(nil)
 	err = sc.Control(func(lfd uintptr) {
-		if ferr = inheritOptions(int(lfd)); ferr != nil {
+		if ferr = setSocketOptions(int(lfd)); ferr != nil {
+			ferr = fmt.Errorf("gateway: the listener: %w", ferr)
 			return
 		}
 		fd, ferr = unix.FcntlInt(lfd, unix.F_DUPFD_CLOEXEC, 0)
@@ -84,14 +89,20 @@ func (s *Server) rawListen(ln net.Listener) *rawListener {
 		lf.Close()
 		return nil
 	}
-	return &rawListener{Listener: ln, lf: lf, rc: rc}
+	return &rawListener{Listener: ln, lf: lf, rc: rc, early: true}
 }
 
-// inheritOptions sets on the listening socket what Go sets on each
-// accepted one (TCP_NODELAY, keep-alive every 15 s, 9 probes): Linux
-// copies them to the sockets accept4 returns, so they cost no system call
-// per connection.
-func inheritOptions(fd int) error {
+// setSocketOptions sets on a socket what Go sets on each one it accepts
+// (TCP_NODELAY, keep-alive every 15 s, 9 probes). Set on the listening
+// socket, Linux copies them to every socket established after that
+// (sock_copy clones the listener's, and tcp_create_openreq_child starts
+// the keep-alive timer), so they cost no system call per connection. The
+// sockets established before, waiting in the backlog when Serve began
+// (a worker's listener is open before its accept loop runs; a client
+// quick after Listen), were cloned without them: the accept loop sets
+// them on each socket it takes until it first finds the backlog empty
+// (rawListener.early; TestSocketsQueuedBeforeServeGetOptions).
+func setSocketOptions(fd int) error {
 	for _, o := range [...]struct{ level, opt, v int }{
 		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
 		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
@@ -100,7 +111,7 @@ func inheritOptions(fd int) error {
 		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
 	} {
 		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
-			return fmt.Errorf("gateway: setsockopt on the listener: %w", err)
+			return fmt.Errorf("setsockopt: %w", err)
 		}
 	}
 	return nil
@@ -111,7 +122,8 @@ func inheritOptions(fd int) error {
 // sends its request later (across a graceful reload, the old worker's
 // listener closed meanwhile) was then never accepted by the worker that
 // should serve it (TestReloadGracefulHandshakeInFlight). A head not
-// complete at accept takes the goroutine path instead.
+// complete at accept waits in a poller instead (pending_linux.go), which
+// serves it whether the listener is still open or not.
 
 // acceptAll accepts every connection waiting on l, and waits for more,
 // until an accept fails: it returns that error (net.ErrClosed once l is
@@ -123,8 +135,14 @@ func (s *Server) acceptAll(l *rawListener) error {
 			fd, ap, err := accept4(int(lfd))
 			switch err {
 			case nil:
+				if l.early {
+					if err := setSocketOptions(fd); err != nil {
+						s.log.Debug("accepted socket without its options", "err", err)
+					}
+				}
 				s.acceptFD(fd, ap)
 			case unix.EAGAIN:
+				l.early = false
 				return false // wait for the next
 			case unix.EINTR, unix.ECONNABORTED:
 			default:

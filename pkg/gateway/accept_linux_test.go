@@ -3,9 +3,16 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +39,13 @@ func TestAcceptedSocketsInheritOptions(t *testing.T) {
 		}
 		return false
 	})
+	checkSocketOptions(t, fd)
+}
+
+// checkSocketOptions checks that fd has the options Go sets on the sockets
+// it accepts.
+func checkSocketOptions(t *testing.T, fd int) {
+	t.Helper()
 	for _, o := range []struct {
 		name       string
 		level, opt int
@@ -47,6 +61,61 @@ func TestAcceptedSocketsInheritOptions(t *testing.T) {
 		if err != nil || got != o.want {
 			t.Errorf("%s = %d (%v), want %d", o.name, got, err, o.want)
 		}
+	}
+}
+
+// TestSocketsQueuedBeforeServeGetOptions: sockets established before Serve
+// set the options on the listener (a worker's listener is open before its
+// accept loop runs) were cloned without them; the accept loop sets them
+// itself on what it finds in the backlog at first. Here two clients, one
+// with its request sent and one without, wait in the backlog before Serve
+// is called.
+func TestSocketsQueuedBeforeServeGetOptions(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	var clients []net.Conn
+	for i := range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String()) // established: in the backlog
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close() // before Shutdown, which would wait for their close frames
+		if i == 0 {
+			io.WriteString(c, req)
+		}
+		clients = append(clients, c)
+	}
+	s := New(Options{PingInterval: -1}, &echo{}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		s.Serve(ctx, ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		s.Shutdown(sctx, ws.StatusGoingAway, "test over")
+	})
+	waitFor(t, func() bool { return s.Stats().Accepted == 2 })
+	io.WriteString(clients[1], req)
+	for _, c := range clients {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, resp, http.StatusSwitchingProtocols)
+	}
+	waitFor(t, func() bool { return s.Len() == 2 })
+	for _, c := range s.snapshot() {
+		checkSocketOptions(t, int(c.fd))
 	}
 }
 
@@ -85,8 +154,8 @@ func TestStopAcceptingClosesTheSocket(t *testing.T) {
 }
 
 // TestRequestInPieces: a request that is not complete when the socket is
-// accepted (here its head comes in three writes, the first alone) leaves the accept loop for
-// the goroutine path with the bytes read so far, and is upgraded there.
+// accepted (here its head comes in three writes, the first alone) waits in
+// a poller with the bytes read so far, and is upgraded there.
 func TestRequestInPieces(t *testing.T) {
 	s, url := startServer(t, Options{PingInterval: -1}, &echo{})
 	c, err := net.Dial("tcp", addrOf(url))
@@ -115,4 +184,154 @@ func TestRequestInPieces(t *testing.T) {
 		t.Fatalf("answer %q, want 101", buf[:n])
 	}
 	waitFor(t, func() bool { return s.Len() == 1 })
+}
+
+// TestPageOutOfFilesAnswers503: a page request is served through a
+// net.Conn, which takes duplicates of the socket; with the socket
+// accepted on the last free descriptor, the duplicate fails, and the
+// client gets the door's 503 on the socket itself instead of a silent
+// close.
+func TestPageOutOfFilesAnswers503(t *testing.T) {
+	s, url := startServer(t, Options{PingInterval: -1}, &echo{})
+	dial(t, url) // the engine runs: its descriptors are taken
+	waitFor(t, func() bool { return s.Len() == 1 })
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = uint64(len(fds) + 64)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var fill []*os.File
+	t.Cleanup(func() {
+		for _, f := range fill {
+			f.Close()
+		}
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	})
+	for {
+		f, err := os.Open(os.DevNull)
+		if errors.Is(err, syscall.EMFILE) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill = append(fill, f)
+		if len(fill) > int(low.Cur) {
+			t.Fatal("the lowered limit did not hold")
+		}
+	}
+	// Two free slots: the client's socket and the server's, none for a
+	// duplicate.
+	for range 2 {
+		fill[len(fill)-1].Close()
+		fill = fill[:len(fill)-1]
+	}
+	nc, err := net.DialTimeout("tcp", addrOf(url), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, resp, http.StatusServiceUnavailable)
+	if r := s.Stats().Refused; r.Files != 1 || r.Total() != 1 {
+		t.Fatalf("refused %+v, want one files", r)
+	}
+}
+
+// TestPendingHandshakesHoldNoGoroutine: sockets whose request has not
+// come wait in a poller's epoll set, not each on a goroutine; their
+// requests are served when they come.
+func TestPendingHandshakesHoldNoGoroutine(t *testing.T) {
+	const n = 200
+	s, url := startServer(t, Options{PingInterval: -1, MaxHandshakesPerIP: 2 * n}, &echo{})
+	dial(t, url) // the engine runs
+	waitFor(t, func() bool { return s.Len() == 1 })
+	base := runtime.NumGoroutine()
+	var cs []net.Conn
+	for i := range n {
+		c, err := net.Dial("tcp", addrOf(url))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if i%2 == 0 {
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n") // half a head
+		}
+		cs = append(cs, c)
+	}
+	waitFor(t, func() bool { return pendingIn(s) == n })
+	if g := runtime.NumGoroutine(); g > base+10 {
+		t.Fatalf("%d goroutines with %d handshakes pending, %d before", g, n, base)
+	}
+	for i, c := range cs {
+		req := "GET / HTTP/1.1\r\nHost: x\r\n"
+		if i%2 == 0 {
+			req = ""
+		}
+		io.WriteString(c, req+"Upgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	}
+	for _, c := range cs {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, resp, http.StatusSwitchingProtocols)
+	}
+	waitFor(t, func() bool { return s.Len() == n+1 && pendingIn(s) == 0 })
+}
+
+// pendingIn counts the handshakes the pollers of s hold.
+func pendingIn(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	if s.eng != nil {
+		for _, p := range s.eng.pollers {
+			n += int(p.npend.Load())
+		}
+	}
+	return n
+}
+
+// BenchmarkSetSocketOptions is what setting the options on each accepted
+// socket would cost, rather than having them inherited from the listener:
+// five setsockopt calls on a connected TCP socket.
+func BenchmarkSetSocketOptions(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	sc.Control(func(fd uintptr) {
+		for range b.N {
+			if err := setSocketOptions(int(fd)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

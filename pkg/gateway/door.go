@@ -107,12 +107,7 @@ func (s *Server) handshake(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 // The answer gets a short deadline of its own: the handshake's may be the
 // one that just passed.
 func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
-	s.door.refused(s.log, r, attrs...)
-	if f := failOf(r); f == FailBadRequest && (status == http.StatusRequestURITooLong || status == http.StatusRequestHeaderFieldsTooLarge) {
-		s.k.failed(FailHeadTooLarge)
-	} else {
-		s.k.failed(f)
-	}
+	s.countRefusal(r, status, attrs...)
 	if _, secure := nc.(*tls.Conn); s.opts.TLS != nil && !secure {
 		// Before the TLS handshake: an HTTP answer would be garbage to
 		// the client's TLS stack.
@@ -126,6 +121,16 @@ func (s *Server) refuse(nc net.Conn, r reason, status int, attrs ...any) {
 		return
 	}
 	nc.Close()
+}
+
+// countRefusal counts and logs a refusal for r, answered with status.
+func (s *Server) countRefusal(r reason, status int, attrs ...any) {
+	s.door.refused(s.log, r, attrs...)
+	if f := failOf(r); f == FailBadRequest && (status == http.StatusRequestURITooLong || status == http.StatusRequestHeaderFieldsTooLarge) {
+		s.k.failed(FailHeadTooLarge)
+	} else {
+		s.k.failed(f)
+	}
 }
 
 // lingerClose closes nc after the client has read our answer: a client

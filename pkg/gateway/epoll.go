@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -50,7 +51,7 @@ func (s *Server) startEngine() (*engine, error) {
 	for _, p := range e.pollers {
 		e.goroutine(p.run)
 	}
-	e.goroutine(func() { s.runSweeper(e.stop) })
+	e.goroutine(func() { s.runSweeper(e) })
 	return e, nil
 }
 
@@ -67,30 +68,47 @@ func (s *Server) runPolled(c *Conn, nc net.Conn) bool {
 		s.log.Warn("connection stays on a goroutine", "conn", c.id, "err", err)
 		return false
 	}
-	s.openPolled(p, c, fd)
+	s.openPolled(p, c, fd, false)
 	return true
 }
 
 // runPolledFD moves c, on the non-blocking socket fd, to a poller, as
-// runPolled does; false when there is no engine (fd is left open).
-func (s *Server) runPolledFD(c *Conn, fd int) bool {
-	p := s.pollerFor()
+// runPolled does; false when there is no engine (fd is left open). on is
+// the poller whose goroutine this is and whose epoll set holds fd already
+// (a handshake that waited there, upgraded inline), or nil.
+func (s *Server) runPolledFD(c *Conn, fd int, on *poller) bool {
+	p := on
+	if p == nil {
+		p = s.pollerFor()
+	}
 	if p == nil {
 		return false
 	}
-	s.openPolled(p, c, fd)
+	s.openPolled(p, c, fd, on != nil)
 	return true
 }
 
-// openPolled registers c, runs OnOpen and hands c to p.
-func (s *Server) openPolled(p *poller, c *Conn, fd int) {
+// openPolled registers c, runs OnOpen and hands c to p. here says that
+// this is p's goroutine and fd is in p's epoll set (with EPOLLIN): c then
+// stays in the set, and p takes it at once.
+func (s *Server) openPolled(p *poller, c *Conn, fd int, here bool) {
 	c.tr, c.fd = p, int32(fd)
 	c.queuedTask = true // the poller ignores wake-ups until handOver
+	if here {
+		c.events = unix.EPOLLIN // before added: what the set holds (service)
+	}
 	s.register(c)
 	if err := s.handler.OnOpen(c); err != nil {
 		c.fail(err)
 	} else {
 		s.closeIfStopping(c)
+	}
+	if here {
+		p.mu.Lock()
+		c.queuedTask = false
+		p.mu.Unlock()
+		p.service(c)
+		return
 	}
 	p.handOver(c)
 }
@@ -173,16 +191,20 @@ func (e *engine) shutdown() {
 type poller struct {
 	srv   *Server
 	epfd  int
-	ep    *os.File        // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
-	rc    syscall.RawConn // ep's
-	evfd  int             // an eventfd in the set: wake-ups from other goroutines
-	buf   []byte          // the read buffer every connection of this poller shares
-	conns []*Conn         // indexed by fd; the poller goroutine only
-	now   int64           // unix nanos when epoll_wait last returned; the poller goroutine only
+	ep    *os.File             // epfd, in Go's netpoller: the poller waits there (epoll_wait_linux.go)
+	rc    syscall.RawConn      // ep's
+	evfd  int                  // an eventfd in the set: wake-ups from other goroutines
+	buf   []byte               // the read buffer every connection of this poller shares
+	conns []*Conn              // indexed by fd; the poller goroutine only
+	now   int64                // unix nanos when epoll_wait last returned; the poller goroutine only
+	pend  map[int32]*pendingHS // handshakes waiting for their request, by fd (pending_linux.go); the poller goroutine only
+	npend atomic.Int32         // len(pend), for the sweeper
 
 	mu       sync.Mutex
 	tasks    []*Conn      // connections to look at (Conn.queued guarded by mu)
 	detaches []*detachReq // connections to hand off (handoff_linux.go)
+	newPend  []*pendingHS // handshakes to watch
+	sweepDue bool         // the sweeper asks for a look at pend's timeouts
 	stopping bool
 }
 
@@ -245,7 +267,10 @@ func (p *poller) run() {
 			}
 			c := p.conn(ev.Fd)
 			if c == nil {
-				continue // closed earlier in this batch
+				if ph := p.pend[ev.Fd]; ph != nil {
+					p.pendingReadable(ph)
+				}
+				continue // else closed earlier in this batch
 			}
 			if ev.Events&unix.EPOLLOUT != 0 {
 				p.writable(c)
@@ -300,7 +325,8 @@ func (p *poller) runTasks() bool {
 	unix.Read(p.evfd, b[:])
 	p.mu.Lock()
 	tasks, detaches, stop := p.tasks, p.detaches, p.stopping
-	p.tasks, p.detaches = nil, nil
+	newPend, sweep := p.newPend, p.sweepDue
+	p.tasks, p.detaches, p.newPend, p.sweepDue = nil, nil, nil, false
 	for _, c := range tasks {
 		c.queuedTask = false
 	}
@@ -311,11 +337,25 @@ func (p *poller) runTasks() bool {
 	for _, r := range detaches {
 		r.done <- p.detach(r.c)
 	}
+	for _, ph := range newPend {
+		p.watch(ph)
+	}
+	if sweep {
+		p.sweepPending(nowNano())
+	}
 	return stop
 }
 
 // closeAll ends every connection left when the poller stops.
 func (p *poller) closeAll() {
+	p.mu.Lock()
+	newPend := p.newPend
+	p.newPend = nil
+	p.mu.Unlock()
+	for _, ph := range newPend {
+		p.srv.dropPending(ph)
+	}
+	p.dropAllPending()
 	for _, c := range p.conns {
 		if c != nil {
 			p.finish(c)

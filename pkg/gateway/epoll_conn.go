@@ -29,11 +29,21 @@ func (p *poller) service(c *Conn) {
 		return
 	}
 	if !c.added {
-		c.added = true
+		// Events set before the connection was added: the socket is in
+		// the set already, with that interest (openPolled's here).
+		in := c.events
+		c.added, c.events = true, 0
 		p.set(c.fd, c)
 		c.events = c.interestLocked()
 		ev := unix.EpollEvent{Events: c.events, Fd: c.fd}
-		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev); err != nil {
+		var err error
+		switch {
+		case in == 0:
+			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
+		case in != c.events:
+			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
+		}
+		if err != nil {
 			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
 			c.setStateLocked(connKilled)
 		}

@@ -53,6 +53,16 @@ func startServer(t testing.TB, opts Options, h Handler) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startServerOn(t, ln, opts, h)
+}
+
+// netListener hides a *net.TCPListener's type, so that Serve accepts
+// through net.Listener (the path of TLS and of other listeners).
+type netListener struct{ net.Listener }
+
+// startServerOn is startServer on the listener ln.
+func startServerOn(t testing.TB, ln net.Listener, opts Options, h Handler) (*Server, string) {
+	t.Helper()
 	s := New(opts, h, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

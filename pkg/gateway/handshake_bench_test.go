@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"syscall"
 	"testing"
 
@@ -12,13 +13,25 @@ import (
 // real loopback sockets: each op dials, upgrades and closes one
 // connection. Client and server share the process; profile it
 // (-cpuprofile) and read the server's functions.
+//
+// goroutine and inline are the raw accept path (accept_linux.go) with
+// OnOpen on a goroutine or on the loop; netlistener is the path through
+// net.Listener, which TLS takes.
 func BenchmarkHandshake(b *testing.B) {
-	b.Run("goroutine", func(b *testing.B) { benchHandshake(b, Options{PingInterval: -1}) })
-	b.Run("inline", func(b *testing.B) { benchHandshake(b, Options{PingInterval: -1, InlineOpen: true}) })
+	b.Run("goroutine", func(b *testing.B) { benchHandshake(b, false, Options{PingInterval: -1}) })
+	b.Run("inline", func(b *testing.B) { benchHandshake(b, false, Options{PingInterval: -1, InlineOpen: true}) })
+	b.Run("netlistener", func(b *testing.B) { benchHandshake(b, true, Options{PingInterval: -1}) })
 }
 
-func benchHandshake(b *testing.B, opts Options) {
-	_, url := startServer(b, opts, &echo{})
+func benchHandshake(b *testing.B, viaNet bool, opts Options) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if viaNet {
+		ln = netListener{ln}
+	}
+	_, url := startServerOn(b, ln, opts, &echo{})
 	b.ReportAllocs()
 	b.SetParallelism(4)
 	cpu0 := processCPU()

@@ -113,15 +113,6 @@ type Options struct {
 	// the cheapest. Otherwise each goes on a goroutine of its own, so that
 	// a slow Admit or OnOpen delays only its own client. Default false.
 	InlineOpen bool
-	// RawAccept accepts plain TCP with a raw accept4 on the accept loop
-	// (accept_linux.go). Off, and set by nothing but the handshake
-	// benchmark, until two faults of its fallback to net.Conn (taken when
-	// the head has not come yet) are mended: at EMFILE the fallback cannot
-	// dup the socket and drops it without the door's 503
-	// (TestDoorOutOfFiles), and the socket it makes does not always carry
-	// the listener's TCP_NODELAY and keep-alive (TestAcceptedSocketsInheritOptions
-	// with RawAccept set fails about one run in two).
-	RawAccept bool
 }
 
 // pollers is how many epoll pollers the server runs (see Options.Cores).

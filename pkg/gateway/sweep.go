@@ -9,16 +9,20 @@ import "time"
 // (nothing read), the close timeout (a close handshake or a lingering close
 // not over) and the write timeout (a full socket that took no byte).
 
-// runSweeper checks every poller connection each sweepInterval until stop
-// is closed.
-func (s *Server) runSweeper(stop <-chan struct{}) {
+// runSweeper checks every poller connection, and has every poller check
+// its pending handshakes (pending_linux.go), each sweepInterval until the
+// engine stops.
+func (s *Server) runSweeper(e *engine) {
 	t := time.NewTicker(s.sweepInterval())
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-e.stop:
 			return
 		case <-t.C:
+			for _, p := range e.pollers {
+				p.requestSweep()
+			}
 			now := nowNano()
 			for _, c := range s.snapshot() {
 				if _, polled := c.tr.(*poller); polled {
@@ -29,11 +33,12 @@ func (s *Server) runSweeper(stop <-chan struct{}) {
 	}
 }
 
-// sweepInterval is a quarter of the shortest timeout, between 10ms and 1s:
+// sweepInterval is a quarter of the shortest timeout (the handshake's
+// included), between 10ms and 1s:
 // a timeout fires at most that late.
 func (s *Server) sweepInterval() time.Duration {
 	o := s.opts
-	d := min(o.CloseTimeout, o.WriteTimeout)
+	d := min(o.CloseTimeout, o.WriteTimeout, o.HandshakeTimeout)
 	if o.IdleTimeout > 0 {
 		d = min(d, o.IdleTimeout)
 	}
