@@ -218,6 +218,9 @@ func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (int, handedConn,
 	// they change (rooms, the app's value) and what they answer (queued
 	// for the snapshot) carried over.
 	err = s.w.idle(ctx, c)
+	if err == nil && s.w.hub.Keeping() {
+		err = gateway.ErrHandoffBusy // its last message may wait to be kept: later
+	}
 	var hc handedConn
 	if err == nil {
 		hc, err = s.w.handedOf(c, s.hf)

@@ -171,3 +171,8 @@ func (h *Hub) Freeze(c *gateway.Conn, snap func() error) (Cuts, error) {
 	}
 	return cuts, nil
 }
+
+// Keeping reports whether room messages wait in the worker's keeper
+// (keeper.go): a sender's connection moving now could have its next
+// message kept, by the new worker, before its last one.
+func (h *Hub) Keeping() bool { return h.keeper.busy() }
