@@ -130,9 +130,12 @@ func waitExit(pidfd, pid int, limit time.Duration) error {
 func runReload(ctx context.Context, env Env, args []string) int {
 	fs, pidFile := newFlags(env, "reload", "[-g] [-grace DUR]",
 		"Replace the workers: every replacement accepts on the port before any old worker stops,\n"+
-			"so the port never stops accepting and bounced clients reconnect to new workers. Clients\n"+
-			"of a replaced worker get close code 1012 (service restart); with -g the old workers first\n"+
-			"let them finish for up to -grace. A replacement that cannot start ends the reload (exit 1).")
+			"so the port never stops accepting. Each old worker hands its live ws:// connections to its\n"+
+			"replacement, unnoticed by the clients (-handoff, on by default); clients it cannot hand off\n"+
+			"(-handoff=false, TLS, -webhook, -jwt-expire-close, an app without app.Handoffer) get close\n"+
+			"code 1012 (service restart) and reconnect to new workers. With -g there is no hand-off: the\n"+
+			"old workers let their clients finish for up to -grace, then send 1012. A replacement that\n"+
+			"cannot start, or a hand-off that fails, ends the reload (exit 1).")
 	sf := addStopFlags(fs, "reload")
 	if code, ok := parseVerb(env, fs, pidFile, args); !ok {
 		return code

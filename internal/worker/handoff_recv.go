@@ -2,6 +2,7 @@ package worker
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +45,10 @@ func (w *Worker) listenHandoff(req ctl.HandoffListen) error {
 		defer uc.Close()
 		uc.SetDeadline(deadline)
 		n, err := w.receive(uc, hf)
+		// Filters and buffers go once what both workers got has come.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		w.hub.EndReceive(ctx)
+		cancel()
 		if err != nil {
 			w.log.Warn("hand-off ended early", "received", n, "err", err)
 			return
@@ -90,9 +95,15 @@ func (w *Worker) receive(uc *net.UnixConn, hf app.Handoffer) (int, error) {
 	total := 0
 	delay := handoffAckDelay()
 	for {
-		items, err := gateway.RecvHandoffBatch(uc)
+		items, note, err := gateway.RecvHandoff(uc)
 		if err != nil {
 			return total, err
+		}
+		if note != nil {
+			if err := w.answerPrepare(context.Background(), uc, note); err != nil {
+				return total, err
+			}
+			continue
 		}
 		if len(items) == 0 {
 			return total, nil
@@ -110,7 +121,9 @@ func (w *Worker) receive(uc *net.UnixConn, hf app.Handoffer) (int, error) {
 		if delay > 0 {
 			time.Sleep(delay) // a test's window to kill this worker mid-way
 		}
-		if err := gateway.SendHandoffAck(uc, ok); err != nil {
+		err = gateway.SendHandoffAck(uc, ok)
+		w.hub.EndBatch()
+		if err != nil {
 			// The old worker takes them back: let go of our copies.
 			for _, c := range cs {
 				if c != nil {

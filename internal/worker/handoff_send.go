@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -32,6 +33,7 @@ func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.Handof
 		return ctl.HandoffResult{Kept: w.gw.Len(), Error: why}
 	}
 	hf := w.opts.App.(app.Handoffer)
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(req.TimeoutMillis)*time.Millisecond)
 	defer cancel()
 	var d net.Dialer
@@ -45,6 +47,9 @@ func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.Handof
 		uc.SetDeadline(dl)
 	}
 	s := sender{w: w, hf: hf, uc: uc}
+	// From here on the hub records where each stream's deliveries stand.
+	w.hub.Track(true)
+	defer w.hub.Track(false)
 	// The master had this worker stop accepting: a client still in its
 	// handshake becomes a connection soon, and moves too.
 	if err := w.gw.WaitHandshakes(ctx); err != nil {
@@ -77,7 +82,7 @@ func (w *Worker) handOff(ctx context.Context, req ctl.HandoffRequest) ctl.Handof
 		s.res.Error = err.Error()
 	}
 	s.res.Kept = w.gw.Len()
-	w.log.Info("connections handed off", "moved", s.res.Moved, "kept", s.res.Kept)
+	w.log.Info("connections handed off", "moved", s.res.Moved, "kept", s.res.Kept, "took", time.Since(start).Round(time.Millisecond))
 	return s.res
 }
 
@@ -105,13 +110,13 @@ type sender struct {
 // what the receiver took or reattaches what it did not. It returns the
 // connections that were busy, to try again; an error ends the hand-off
 // (what it had detached is reattached). What is sent to a detached
-// connection is queued until its snapshot, which is taken for the whole
-// batch right before it is sent: a message published after it reaches
-// the connection only once the new worker has it in its rooms.
+// connection is queued until its snapshot, which is taken once the
+// receiver buffers the batch's streams (prepareBatch): the snapshot's
+// positions (hub.Freeze) tell it what the queue holds.
 func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway.Conn, err error) {
 	type prepared struct {
 		fd  int
-		app []byte
+		hc  handedConn
 		err error
 	}
 	// Each connection waits for its poller and its mailbox: many at once.
@@ -121,7 +126,7 @@ func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway
 	for range min(len(cs), prepareParallel) {
 		wg.Go(func() {
 			for i := range next {
-				res[i].fd, res[i].app, res[i].err = s.prepare(ctx, cs[i])
+				res[i].fd, res[i].hc, res[i].err = s.prepare(ctx, cs[i])
 			}
 		})
 	}
@@ -132,7 +137,7 @@ func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway
 	wg.Wait()
 	var sent []*gateway.Conn
 	var fds []int
-	var apps [][]byte
+	var hcs []handedConn
 	for i, c := range cs {
 		switch err := res[i].err; {
 		case errors.Is(err, gateway.ErrHandoffBusy):
@@ -141,21 +146,41 @@ func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway
 			// Not movable (closing, or its state would not encode): it
 			// stays.
 		default:
-			sent, fds, apps = append(sent, c), append(fds, res[i].fd), append(apps, res[i].app)
+			sent, fds, hcs = append(sent, c), append(fds, res[i].fd), append(hcs, res[i].hc)
 		}
+	}
+	if len(sent) == 0 {
+		return busy, nil
+	}
+	late, err := s.prepareBatch(ctx, sent, hcs)
+	if err != nil {
+		for _, c := range sent {
+			s.w.gw.Reattach(c)
+		}
+		return busy, err
 	}
 	items := make([]gateway.HandoffItem, 0, len(sent))
 	keep := sent[:0]
+	var stay int
+	var why error
 	for i, c := range sent {
-		b, err := s.snapshot(c, apps[i])
+		var b []byte
+		err := errInexactRoom
+		if !anyLate(hcs[i], late) {
+			b, err = s.snapshot(c, hcs[i])
+		}
 		if err != nil {
 			s.w.gw.Reattach(c)
+			stay, why = stay+1, err
 			continue
 		}
 		keep = append(keep, c)
 		items = append(items, gateway.HandoffItem{State: b, FD: fds[i]})
 	}
 	sent = keep
+	if stay > 0 {
+		s.w.log.Warn("hand-off: connections stay", "count", stay, "last_reason", why)
+	}
 	if len(items) == 0 {
 		return busy, nil
 	}
@@ -171,6 +196,10 @@ func (s *sender) batch(ctx context.Context, cs []*gateway.Conn) (busy []*gateway
 	return busy, err
 }
 
+// errInexactRoom: a room of the connection had not delivered as far as the
+// receiver's: it stays.
+var errInexactRoom = errors.New("worker: hand-off: a room's position is not known")
+
 func (s *sender) exchange(items []gateway.HandoffItem) ([]bool, error) {
 	if err := gateway.SendHandoffBatch(s.uc, items); err != nil {
 		return nil, err
@@ -178,35 +207,46 @@ func (s *sender) exchange(items []gateway.HandoffItem) ([]bool, error) {
 	return gateway.RecvHandoffAck(s.uc, len(items))
 }
 
-// prepare detaches c once its mailbox is idle and encodes its worker
-// state (rooms, user, the application's), which nothing changes any more.
-func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (int, []byte, error) {
+// prepare detaches c once its mailbox is idle and takes its worker state
+// (rooms, user, the application's), which nothing changes any more.
+func (s *sender) prepare(ctx context.Context, c *gateway.Conn) (int, handedConn, error) {
 	fd, err := s.w.gw.Detach(ctx, c)
 	if err != nil {
-		return -1, nil, err
+		return -1, handedConn{}, err
 	}
 	// The messages read before the detach are handled here, with what
 	// they change (rooms, the app's value) and what they answer (queued
 	// for the snapshot) carried over.
 	err = s.w.idle(ctx, c)
-	var app []byte
+	if err == nil && s.w.hub.Keeping() {
+		err = gateway.ErrHandoffBusy // its last message may wait to be kept: later
+	}
+	var hc handedConn
 	if err == nil {
-		app, err = s.w.encodeHanded(c, s.hf)
+		hc, err = s.w.handedOf(c, s.hf)
 	}
 	if err != nil {
 		s.w.gw.Reattach(c)
-		return -1, nil, err
+		return -1, handedConn{}, err
 	}
-	return fd, app, nil
+	return fd, hc, nil
 }
 
-// snapshot encodes a detached connection's whole state.
-func (s *sender) snapshot(c *gateway.Conn, app []byte) ([]byte, error) {
-	st, err := s.w.gw.Snapshot(c)
+// snapshot encodes a detached connection's whole state, its queue and
+// its positions taken together (hub.Freeze).
+func (s *sender) snapshot(c *gateway.Conn, hc handedConn) ([]byte, error) {
+	var st gateway.HandoffState
+	cuts, err := s.w.hub.Freeze(c, func() (err error) {
+		st, err = s.w.gw.Snapshot(c)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	st.App = app
+	hc.Cuts = cuts
+	if st.App, err = json.Marshal(hc); err != nil {
+		return nil, fmt.Errorf("worker: hand-off state of %s: %w", c.ID(), err)
+	}
 	b, err := st.MarshalBinary()
 	if err != nil || len(b) > gateway.MaxHandoffOutbox+gateway.MaxHandoffApp {
 		return nil, fmt.Errorf("worker: hand-off state of %s: %d bytes, %v", c.ID(), len(b), err)

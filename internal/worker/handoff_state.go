@@ -6,7 +6,9 @@ import (
 	"fmt"
 
 	"github.com/wsfleet/wsfleet/pkg/app"
+	"github.com/wsfleet/wsfleet/pkg/bus"
 	"github.com/wsfleet/wsfleet/pkg/gateway"
+	"github.com/wsfleet/wsfleet/pkg/hub"
 )
 
 // handedConn is the worker's own state of a connection in a hand-off, the
@@ -19,24 +21,29 @@ type handedConn struct {
 	User  string   `json:"user,omitempty"`
 	Rooms []string `json:"rooms,omitempty"`
 	App   []byte   `json:"app,omitempty"`
+	// Cuts are where each of its streams stood at its snapshot (version
+	// 2): the receiver delivers what came after, once (pkg/hub/stream.go).
+	Cuts hub.Cuts `json:"cuts,omitempty"`
 }
 
-// handedVersion is handedConn's version; a receiver refuses any other.
-const handedVersion = 1
+// handedVersion is handedConn's version; a receiver refuses any other (a
+// version 1 sender did not say where its messages stood: its connections
+// drain with 1012).
+const handedVersion = 2
 
 var errHandedState = errors.New("worker: bad hand-off state")
 
-// encodeHanded is c's worker state for a hand-off.
-func (w *Worker) encodeHanded(c *gateway.Conn, hf app.Handoffer) ([]byte, error) {
+// handedOf is c's worker state for a hand-off, without its Cuts yet.
+func (w *Worker) handedOf(c *gateway.Conn, hf app.Handoffer) (handedConn, error) {
 	ac, _, _, ok := parts(c.Value)
 	if !ok {
-		return nil, errHandedState
+		return handedConn{}, errHandedState
 	}
 	b, err := hf.EncodeConn(ac)
 	if err != nil {
-		return nil, fmt.Errorf("worker: app state: %w", err)
+		return handedConn{}, fmt.Errorf("worker: app state: %w", err)
 	}
-	return json.Marshal(handedConn{V: handedVersion, User: w.hub.ConnUser(c), Rooms: w.hub.ConnRooms(c), App: b})
+	return handedConn{V: handedVersion, User: w.hub.ConnUser(c), Rooms: w.hub.ConnRooms(c), App: b}, nil
 }
 
 // decodeHanded checks a handed connection's worker state.
@@ -51,7 +58,33 @@ func decodeHanded(b []byte, maxRooms int) (handedConn, error) {
 	case len(hc.Rooms) > maxRooms:
 		return hc, fmt.Errorf("%w: %d rooms", errHandedState, len(hc.Rooms))
 	}
-	return hc, nil
+	return hc, checkCuts(hc)
+}
+
+// checkCuts refuses Cuts that name a stream the connection does not get
+// messages on, or hold more than a sender keeps.
+func checkCuts(hc handedConn) error {
+	if len(hc.Cuts) > len(hc.Rooms)+3 {
+		return fmt.Errorf("%w: %d cuts", errHandedState, len(hc.Cuts))
+	}
+	names := map[string]bool{hub.StreamAll: true, hub.StreamConn: true}
+	if hc.User != "" {
+		names[hub.UserStream(hc.User)] = true
+	}
+	for _, r := range hc.Rooms {
+		names[hub.RoomStream(r)] = true
+	}
+	for name, cut := range hc.Cuts {
+		if !names[name] || len(cut) > hub.MaxCutPublishers+1 {
+			return fmt.Errorf("%w: cut %q of %d", errHandedState, name, len(cut))
+		}
+		for pub := range cut {
+			if pub == "" || len(pub) > bus.MaxPublisher {
+				return fmt.Errorf("%w: cut %q: publisher of %d bytes", errHandedState, name, len(pub))
+			}
+		}
+	}
+	return nil
 }
 
 // attachHanded makes c, imported from an old worker, this worker's: its
@@ -66,18 +99,8 @@ func (w *Worker) attachHanded(c *gateway.Conn, hc handedConn, hf app.Handoffer) 
 			w.hub.Remove(c)
 		}
 	}()
-	if err := w.hub.AdoptConn(c.ID()); err != nil {
-		return err
-	}
-	if hc.User != "" {
-		if err := w.hub.Bind(c, hc.User); err != nil {
-			return fmt.Errorf("worker: hand-off: bind: %w", err)
-		}
-	}
-	for _, room := range hc.Rooms {
-		if err := w.hub.Join(c, room); err != nil {
-			return fmt.Errorf("worker: hand-off: join: %w", err)
-		}
+	if err := w.hub.AdoptMember(c, hc.User, hc.Rooms, hc.Cuts); err != nil {
+		return fmt.Errorf("worker: hand-off: %w", err)
 	}
 	if err := hf.DecodeConn(ac, hc.App); err != nil {
 		return fmt.Errorf("worker: hand-off: app state: %w", err)

@@ -241,7 +241,9 @@ func (w *Worker) deliver(m bus.Message) {
 	if m.Binary {
 		op = ws.OpBinary
 	}
-	w.gw.Broadcast(op, m.Data, m.Exclude)
+	// Through the hub: one at a time, and exactly once for connections
+	// in a hand-off (pkg/hub/stream.go).
+	w.hub.DeliverAll(m, func(skip func(*gateway.Conn) bool) { w.gw.BroadcastSkip(op, m.Data, m.Exclude, skip) })
 	if !m.Sent.IsZero() {
 		w.latency.observe(m.Sent)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,13 @@ type Client struct {
 	log  *slog.Logger
 
 	reconnects atomic.Uint64
+
+	// pub is this client's publisher id in HeaderSeq; seq counts what it
+	// published. seqMu keeps the numbering in the order the messages reach
+	// the connection, which is the order NATS keeps.
+	pub   string
+	seqMu sync.Mutex
+	seq   uint64
 }
 
 // Subscription is an active subscription; Unsubscribe ends it.
@@ -75,7 +83,11 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < opts.ConnectTimeout {
 		opts.ConnectTimeout = time.Until(dl)
 	}
-	c := &Client{subj: subjects{opts.Prefix}, log: log}
+	pub, err := newPublisherID()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{subj: subjects{opts.Prefix}, log: log, pub: pub}
 	nc, err := nats.Connect(opts.URL, append(opts.Auth.natsOptions(),
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
@@ -197,12 +209,25 @@ func (c *Client) PublishEvent(kind string, data []byte) error {
 
 func (c *Client) publish(subject string, m Message) error { return c.send(m.natsMsg(subject, "")) }
 
+// send publishes nm stamped with HeaderSeq: this client's id and the next
+// number, taken in the order the messages are written.
 func (c *Client) send(nm *nats.Msg) error {
-	if err := c.nc.PublishMsg(nm); err != nil {
+	if nm.Header == nil {
+		nm.Header = nats.Header{}
+	}
+	c.seqMu.Lock()
+	c.seq++
+	nm.Header[HeaderSeq] = []string{seqValue(c.pub, c.seq)}
+	err := c.nc.PublishMsg(nm)
+	c.seqMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("bus: publish %s: %w", nm.Subject, err)
 	}
 	return nil
 }
+
+// Publisher is this client's publisher id, which HeaderSeq carries.
+func (c *Client) Publisher() string { return c.pub }
 
 func (c *Client) subscribe(subject string, fn func(Message)) (*Subscription, error) {
 	return c.subscribeNATS(subject, func(nm *nats.Msg) { fn(messageOf(nm)) })

@@ -47,7 +47,19 @@ const (
 	// its history, "<offset>:<epoch>": the kept messages after it are
 	// replayed first (package history).
 	HeaderSince = "Wsfleet-Since"
+	// HeaderSeq holds "<publisher>:<sequence>": the id of the bus client
+	// that published the message (random, per process connection) and its
+	// count of messages published so far. A worker receiving a hand-off
+	// uses it to deliver each message exactly once across the move (NATS
+	// keeps one publisher's order on a subject); it is advisory: a message
+	// without it, or with one that does not parse, is delivered as any
+	// other.
+	HeaderSeq = "Wsfleet-Seq"
 )
+
+// MaxPublisher is the longest publisher id HeaderSeq may carry; a longer
+// one is ignored (the message counts as unstamped).
+const MaxPublisher = 32
 
 // Message is one WebSocket message on its way to connections: to every
 // connection, a room's, a user's, or one connection's.
@@ -69,6 +81,12 @@ type Message struct {
 	// Offset is the message's offset in its room's history (HeaderOffset);
 	// 0 for a message not kept.
 	Offset uint64
+	// Pub and Seq are the received message's HeaderSeq: its publisher's id
+	// and sequence number; "" and 0 when it carries none (or one that does
+	// not parse). The publishing client sets them; a value given here is
+	// not sent.
+	Pub string
+	Seq uint64
 }
 
 // stamped is m with Sent set to now, unless it was set.
@@ -178,7 +196,21 @@ func messageOf(nm *nats.Msg) Message {
 	if v := nm.Header.Get(HeaderOffset); v != "" {
 		m.Offset, _ = strconv.ParseUint(v, 10, 64) // not a number: 0, not kept
 	}
+	m.Pub, m.Seq = parseSeq(nm.Header.Get(HeaderSeq))
 	return m
+}
+
+// parseSeq reads a HeaderSeq value; anything malformed is "", 0.
+func parseSeq(v string) (string, uint64) {
+	pub, n, ok := strings.Cut(v, ":")
+	if !ok || pub == "" || len(pub) > MaxPublisher {
+		return "", 0
+	}
+	seq, err := strconv.ParseUint(n, 10, 64)
+	if err != nil || seq == 0 {
+		return "", 0
+	}
+	return pub, seq
 }
 
 // commandOf decodes the command headers of a message on a worker's

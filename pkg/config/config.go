@@ -52,8 +52,9 @@ type Config struct {
 	Grace time.Duration
 	// Handoff makes a reload hand every live plain TCP connection to the
 	// slot's new worker, with its rooms, user and application state,
-	// instead of closing it with 1012 (-handoff; docs/architecture.md).
-	// Off by default while it is new; reload -g, TLS connections and an
+	// instead of closing it with 1012 (-handoff; docs/architecture.md),
+	// every message to it delivered exactly once across the move. Default
+	// true; reload -g, TLS connections, -webhook, -jwt-expire-close and an
 	// application that does not implement app.Handoffer drain with 1012.
 	Handoff bool
 	// WorkerTimeout is how long a worker may leave the master's heartbeat
@@ -216,6 +217,7 @@ func Default() Config {
 		LogLevel:           slog.LevelInfo,
 		LogFormat:          "text",
 		Grace:              30 * time.Second,
+		Handoff:            true,
 		WorkerTimeout:      5 * time.Second,
 		Node:               DefaultNode(),
 		ClusterName:        "wsfleet",

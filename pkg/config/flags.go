@@ -25,7 +25,7 @@ func (c *Config) masterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.APIKeyFile, "api-key-file", c.APIKeyFile, "with -admin-listen: enable the HTTP API (docs/backend.md), asking for the key in this file (trimmed) in X-API-Key")
 	fs.StringVar(&c.AdminPasswordFile, "admin-password-file", c.AdminPasswordFile, "with -admin-listen: enable the admin page /admin/ (docs/admin.md), signing in with the password in this file (trimmed, mode 0600)")
 	fs.DurationVar(&c.Grace, "grace", c.Grace, "how long graceful stops and reloads wait for clients before closing them")
-	fs.BoolVar(&c.Handoff, "handoff", c.Handoff, "reload hands live connections to the new workers (rooms, user, app state) instead of closing them with 1012")
+	fs.BoolVar(&c.Handoff, "handoff", c.Handoff, "reload hands live connections to the new workers (rooms, user, app state; every message exactly once) instead of closing them with 1012; -handoff=false to close them")
 	fs.DurationVar(&c.WorkerTimeout, "worker-timeout", c.WorkerTimeout, "how long a worker may leave the master's heartbeat unanswered before it is killed and restarted")
 	fs.StringVar(&c.Node, "node", c.Node, "this host's name in connection ids")
 	fs.StringVar(&c.ClusterName, "cluster-name", c.ClusterName, "the prefix of every NATS subject")

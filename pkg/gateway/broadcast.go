@@ -54,3 +54,17 @@ func count(cs []*Conn, f func(*Conn) bool) int {
 	}
 	return n
 }
+
+// BroadcastSkip is Broadcast to every connection but exclude and those skip
+// refuses (a receiving worker's hand-off filter, which runs on the
+// fan-out's goroutines, so it must be safe for concurrent use); skip nil is
+// Broadcast.
+func (s *Server) BroadcastSkip(op ws.OpCode, data []byte, exclude string, skip func(*Conn) bool) int {
+	if skip == nil {
+		return s.Broadcast(op, data, exclude)
+	}
+	f := PrepareFrame(op, data)
+	return s.fanOut(s.snapshot(), func(c *Conn) bool {
+		return c.id != exclude && !skip(c) && c.SendFrame(f) == nil
+	})
+}

@@ -141,7 +141,14 @@ func TestHandoffReattach(t *testing.T) {
 	gc := <-h.conns
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := a.Detach(ctx, gc); err != nil {
+	// OnOpen ran on the poller (the inline upgrade): until it is back
+	// there, the connection is busy.
+	var err error
+	waitFor(t, func() bool {
+		_, err = a.Detach(ctx, gc)
+		return err != ErrHandoffBusy
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := gc.Send(ws.OpText, []byte("meanwhile")); err != nil {

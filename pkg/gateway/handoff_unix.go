@@ -17,7 +17,9 @@ import (
 // length) sent with the batch's descriptors (SCM_RIGHTS) in one sendmsg,
 // then the payload: each state length-prefixed (u32). The receiver answers
 // each batch with one status byte per connection. An empty batch ends the
-// hand-off.
+// hand-off. A note (SendHandoffNote) is a head with its own magic and no
+// descriptors, then its bytes: what the two workers say to each other
+// between batches (the subjects a batch needs, and the answer).
 
 // HandoffBatch is the most connections in one batch: SCM_RIGHTS carries at
 // most 253 descriptors per message (SCM_MAX_FD).
@@ -30,7 +32,44 @@ const maxBatchPayload = 64 << 20
 var (
 	batchMagic = [4]byte{'W', 'S', 'H', 'O'}
 	ackMagic   = [4]byte{'W', 'S', 'H', 'A'}
+	noteMagic  = [4]byte{'W', 'S', 'H', 'N'}
 )
+
+// SendHandoffNote sends b (at most 64 MiB) as a note on uc.
+func SendHandoffNote(w io.Writer, b []byte) error {
+	if len(b) > maxBatchPayload {
+		return fmt.Errorf("gateway: hand-off note of %d bytes", len(b))
+	}
+	msg := make([]byte, 12, 12+len(b))
+	copy(msg, noteMagic[:])
+	binary.BigEndian.PutUint32(msg[8:], uint32(len(b)))
+	if _, err := w.Write(append(msg, b...)); err != nil {
+		return fmt.Errorf("gateway: send hand-off note: %w", err)
+	}
+	return nil
+}
+
+// RecvHandoffNote reads a note from r (which carries no descriptors).
+func RecvHandoffNote(r io.Reader) ([]byte, error) {
+	head := make([]byte, 12)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, fmt.Errorf("gateway: receive hand-off note: %w", err)
+	}
+	return readNote(r, head)
+}
+
+// readNote checks a note's head and reads its bytes.
+func readNote(r io.Reader, head []byte) ([]byte, error) {
+	size := binary.BigEndian.Uint32(head[8:])
+	if [4]byte(head[:4]) != noteMagic || binary.BigEndian.Uint32(head[4:]) != 0 || size > maxBatchPayload {
+		return nil, fmt.Errorf("%w: not a note", ErrHandoffState)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("gateway: receive hand-off note: %w", err)
+	}
+	return b, nil
+}
 
 // HandoffItem is one connection in a batch: its encoded state and its
 // socket.
@@ -86,11 +125,21 @@ func SendHandoffBatch(uc *net.UnixConn, items []HandoffItem) error {
 // the caller's to close, on every path but an error (they are closed
 // then). An empty batch (nil, nil) ends the hand-off.
 func RecvHandoffBatch(uc *net.UnixConn) ([]HandoffItem, error) {
+	items, note, err := RecvHandoff(uc)
+	if err == nil && note != nil {
+		err = fmt.Errorf("%w: a note where a batch was due", ErrHandoffState)
+	}
+	return items, err
+}
+
+// RecvHandoff reads one batch, or one note, from uc: a note comes as its
+// bytes (never nil), with no items; otherwise as RecvHandoffBatch.
+func RecvHandoff(uc *net.UnixConn) ([]HandoffItem, []byte, error) {
 	head := make([]byte, 12)
 	oob := make([]byte, unix.CmsgSpace(4*HandoffBatch))
 	n, oobn, flags, _, err := uc.ReadMsgUnix(head, oob)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: receive hand-off batch: %w", err)
+		return nil, nil, fmt.Errorf("gateway: receive hand-off batch: %w", err)
 	}
 	fds, err := parseRights(oob[:oobn])
 	if err == nil && flags&unix.MSG_CTRUNC != 0 {
@@ -99,14 +148,18 @@ func RecvHandoffBatch(uc *net.UnixConn) ([]HandoffItem, error) {
 	if err == nil && n < len(head) {
 		_, err = io.ReadFull(uc, head[n:])
 	}
+	if err == nil && len(fds) == 0 && [4]byte(head[:4]) == noteMagic {
+		note, err := readNote(uc, head)
+		return nil, note, err
+	}
 	items, err := readBatch(uc, head, fds, err)
 	if err != nil {
 		for _, fd := range fds {
 			unix.Close(fd)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return items, nil
+	return items, nil, nil
 }
 
 // readBatch checks a batch's head against the descriptors that came with

@@ -222,10 +222,25 @@ func (s *Store) FollowUser(ctx context.Context, uid string, fn func(app.Kept)) (
 	return s.follow(ctx, s.user(uid), fn)
 }
 
-func (s *Store) follow(ctx context.Context, k key, fn func(app.Kept)) (stop func(), err error) {
-	cons, err := s.js.OrderedConsumer(ctx, s.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{k.subj}, DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
+// FollowAfter is Follow from the message after offset after on: with
+// after the room's Current offset, no message kept meanwhile is missed.
+func (s *Store) FollowAfter(ctx context.Context, room string, after uint64, fn func(app.Kept)) (stop func(), err error) {
+	return s.follow(ctx, s.room(room), fn, after)
+}
+
+// FollowUserAfter is FollowAfter for the messages to user uid.
+func (s *Store) FollowUserAfter(ctx context.Context, uid string, after uint64, fn func(app.Kept)) (stop func(), err error) {
+	return s.follow(ctx, s.user(uid), fn, after)
+}
+
+// follow delivers k's messages from the one after offset after[0],
+// or those kept from now on.
+func (s *Store) follow(ctx context.Context, k key, fn func(app.Kept), after ...uint64) (stop func(), err error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{k.subj}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	if len(after) > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after[0]+1
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.name, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("history: follow %q: %w", k.name, err)
 	}

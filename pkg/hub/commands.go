@@ -7,9 +7,36 @@ import (
 	"github.com/wsfleet/wsfleet/pkg/gateway"
 )
 
+// directTo returns the delivery of the messages on w's subject, one at a
+// time through the subject's stream (stream.go).
+func (h *Hub) directTo(w bus.WorkerID) func(string, bus.Message) {
+	h.adoptMu.Lock()
+	defer h.adoptMu.Unlock()
+	if h.direct == nil {
+		h.direct = make(map[bus.WorkerID]*stream)
+	}
+	s := h.direct[w]
+	if s == nil {
+		s = &stream{}
+		h.direct[w] = s
+	}
+	return func(conn string, m bus.Message) { h.deliverDirect(s, conn, m) }
+}
+
+// directStream is the stream of w's subject, or nil.
+func (h *Hub) directStream(w bus.WorkerID) *stream {
+	h.adoptMu.Lock()
+	defer h.adoptMu.Unlock()
+	return h.direct[w]
+}
+
 // deliverDirect writes a message to one of this worker's connections.
-func (h *Hub) deliverDirect(conn string, m bus.Message) {
-	if c := h.opts.Conns.Lookup(conn); c != nil { // else gone meanwhile: at most once
+func (h *Hub) deliverDirect(s *stream, conn string, m bus.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.beforeLocked(s, m, conn)
+	defer h.afterLocked(s, m)
+	if c := h.opts.Conns.Lookup(conn); c != nil && !h.skipLocked(s, c, m, h.receiving.Load()) { // else gone meanwhile: at most once
 		c.Send(opOf(m.Binary), m.Data)
 	}
 }

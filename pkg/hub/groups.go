@@ -50,6 +50,11 @@ type group struct {
 	// following is set while follow delivers the kept messages: their
 	// copies on the room's subject are then skipped.
 	following atomic.Bool
+	// st orders the group's deliveries for hand-offs (stream.go).
+	st stream
+	// pins counts the hand-offs that need the group subscribed before any
+	// member comes (Prepare): a pinned group stays without members.
+	pins int
 }
 
 type groupState uint8
@@ -141,7 +146,7 @@ func (h *Hub) subscribe(g *group) {
 		if m.Offset != 0 && g.following.Load() {
 			return // it comes in offset order through g.follow
 		}
-		h.deliverGroup(g, m)
+		h.deliverGroup(g, m, false)
 	}
 	var sub *bus.Subscription
 	var err error
@@ -164,7 +169,7 @@ func (h *Hub) subscribe(g *group) {
 			h.unholdLocked(g, c)
 		}
 		clear(g.members)
-	case len(g.members) == 0: // everyone left while it subscribed
+	case len(g.members) == 0 && g.pins == 0: // everyone left while it subscribed
 		h.dropLocked(g)
 	default:
 		g.state = active
@@ -216,7 +221,7 @@ func (h *Hub) removeLocked(k groupKind, name string, c *gateway.Conn) *group {
 	}
 	delete(g.members, c)
 	h.unholdLocked(g, c)
-	if len(g.members) > 0 || g.state != active {
+	if len(g.members) > 0 || g.pins > 0 || g.state != active {
 		return nil // a subscribing group is settled by its subscribe
 	}
 	h.dropLocked(g)
@@ -248,12 +253,25 @@ func (h *Hub) end(gs ...*group) {
 }
 
 // deliverGroup writes a bus message to g's local members. It runs on the
-// subscription's goroutine.
-func (h *Hub) deliverGroup(g *group, m bus.Message) {
+// subscription's goroutine, or the JetStream consumer's for a kept message
+// (kept), one delivery at a time (stream.go).
+func (h *Hub) deliverGroup(g *group, m bus.Message, kept bool) {
+	s := &g.st
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kept && m.Offset > s.lastOffset {
+		s.lastOffset = m.Offset
+	}
+	h.beforeLocked(s, m, "")
+	defer h.afterLocked(s, m)
+	receiving := h.receiving.Load()
 	h.mu.RLock()
 	members := make([]*gateway.Conn, 0, len(g.members))
 	for c := range g.members {
 		if c.ID() == m.Exclude {
+			continue
+		}
+		if h.skipLocked(s, c, m, receiving) {
 			continue
 		}
 		if len(g.held) > 0 && h.heldLocked(g, c, m) {

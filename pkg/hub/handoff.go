@@ -20,6 +20,7 @@ func (h *Hub) AdoptConn(id string) error {
 	if cid.Worker == h.opts.Self {
 		return nil
 	}
+	deliver := h.directTo(cid.Worker)
 	h.adoptMu.Lock()
 	defer h.adoptMu.Unlock()
 	if h.adopted == nil {
@@ -28,7 +29,7 @@ func (h *Hub) AdoptConn(id string) error {
 	if h.adopted[cid.Worker] {
 		return nil
 	}
-	s, err := h.opts.Bus.SubscribeWorker(cid.Worker, h.deliverDirect, h.deliverCommand)
+	s, err := h.opts.Bus.SubscribeWorker(cid.Worker, deliver, h.deliverCommand)
 	if err != nil {
 		return fmt.Errorf("hub: adopt %s: %w", cid.Worker, err)
 	}
@@ -37,4 +38,14 @@ func (h *Hub) AdoptConn(id string) error {
 	h.subs = append(h.subs, s)
 	h.mu.Unlock()
 	return nil
+}
+
+// parseOwner is the worker whose subject carries messages for connection
+// id.
+func parseOwner(id string) (bus.WorkerID, error) {
+	cid, err := bus.ParseConnID(id)
+	if err != nil {
+		return bus.WorkerID{}, fmt.Errorf("hub: %q: %w", id, err)
+	}
+	return cid.Worker, nil
 }

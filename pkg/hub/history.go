@@ -209,15 +209,35 @@ func (h *Hub) follow(g *group) func() {
 	deliver := func(k app.Kept) {
 		bm := busMsg(h.formatKept(g.kind, g.name, k))
 		bm.Offset = k.Offset
-		h.deliverGroup(g, bm)
+		h.deliverGroup(g, bm, true)
 	}
 	st := h.history.Load()
 	var stop func()
 	var err error
+	// From the last kept message on: the group's lastOffset is where its
+	// deliveries start, which a hand-off needs (stream.go).
+	var start app.Position
 	if g.kind == userKind {
-		stop, err = st.FollowUser(ctx, g.name, deliver)
+		start, err = st.CurrentUser(ctx, g.name)
 	} else {
-		stop, err = st.Follow(ctx, g.name, deliver)
+		start, err = st.Current(ctx, g.name)
+	}
+	switch {
+	case err != nil: // from now on, without a known start
+		if g.kind == userKind {
+			stop, err = st.FollowUser(ctx, g.name, deliver)
+		} else {
+			stop, err = st.Follow(ctx, g.name, deliver)
+		}
+	default:
+		g.st.mu.Lock()
+		g.st.lastOffset = max(g.st.lastOffset, start.Offset)
+		g.st.mu.Unlock()
+		if g.kind == userKind {
+			stop, err = st.FollowUserAfter(ctx, g.name, start.Offset, deliver)
+		} else {
+			stop, err = st.FollowAfter(ctx, g.name, start.Offset, deliver)
+		}
 	}
 	if err != nil {
 		g.following.Store(false)

@@ -105,6 +105,8 @@ type Hub struct {
 	// hand-off, and whose subjects it subscribes to (handoff.go).
 	adoptMu sync.Mutex
 	adopted map[bus.WorkerID]bool
+	// exact is the hand-offs' bookkeeping (stream.go).
+	exact
 }
 
 // membership is what one local connection belongs to.
@@ -143,7 +145,7 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	h.peers = peers
-	s1, err := b.SubscribeWorker(h.opts.Self, h.deliverDirect, h.deliverCommand)
+	s1, err := b.SubscribeWorker(h.opts.Self, h.directTo(h.opts.Self), h.deliverCommand)
 	if err != nil {
 		peers.Stop()
 		return err

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,10 +12,12 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsfleet/wsfleet/pkg/bus"
 )
 
-// handoffClients is how many clients the hand-off's chat test holds:
-// WSFLEET_E2E_HANDOFF_CLIENTS, default 200 (the issue asks 2,000; the test
+// handoffClients is how many clients the hand-off's tests hold:
+// WSFLEET_E2E_HANDOFF_CLIENTS, default 2,000 as the issue asks (the test
 // process keeps two descriptors per client under its 20,000 files).
 func handoffClients(t *testing.T) int {
 	if v := os.Getenv("WSFLEET_E2E_HANDOFF_CLIENTS"); v != "" {
@@ -24,7 +27,7 @@ func handoffClients(t *testing.T) int {
 		}
 		return n
 	}
-	return 200
+	return 2000
 }
 
 // chatLog is what one client received of the senders' messages.
@@ -51,6 +54,14 @@ func (l *chatLog) collect(cl *wsClient, stop <-chan struct{}) {
 				l.ended = ev.String()
 				l.mu.Unlock()
 				return
+			}
+			// The backend's numbered broadcasts and direct messages.
+			if kind, n, ok := strings.Cut(string(ev.data), ":"); ok && (kind == "tick" || kind == "direct") {
+				seq, _ := strconv.Atoi(n)
+				l.mu.Lock()
+				l.got[kind] = append(l.got[kind], seq)
+				l.mu.Unlock()
+				continue
 			}
 			var m chatMsg
 			if err := json.Unmarshal(ev.data, &m); err != nil || m.Type != "said" {
@@ -95,18 +106,31 @@ func (l *chatLog) check(sender string, last int) (lost, dup, disorder int) {
 
 // TestReloadHandoffChat: 10 reloads in a row with -handoff on 4 workers,
 // while clients sit in 10 rooms and one member of each room talks every
-// 50 ms: no connection is closed, no dial refused or bounced, every
-// member keeps getting its room's messages. Exactly once is not reached
-// yet: what the hand-off windows lose or double is counted and logged.
+// 50 ms, and a backend broadcasts a numbered tick to everyone and sends a
+// numbered message to each of ten connections every 100 ms (the path of a
+// push timer's ticks: a bus client publishing to everyone): no connection
+// is closed, no dial refused or bounced, and every client gets every
+// message of its room's sender, every tick, and its direct messages,
+// exactly once and in order (issue 15, point 3).
 func TestReloadHandoffChat(t *testing.T) {
 	t.Parallel()
 	n := handoffClients(t)
-	const rooms, reloads = 10, 10
-	c := startCluster(t, clusterOpts{count: 4, app: "chat", extra: []string{"-handoff"}})
+	const rooms, reloads, direct = 10, 10, 10
+	// Room history only: with the chat's default user history each user
+	// costs a JetStream consumer on every worker holding one of its
+	// connections, and thousands of users, over a few generations of
+	// workers, pass JetStream's 1,000 consumers per stream (the users past
+	// it are served unordered, and their connections cannot move exactly).
+	c := startCluster(t, clusterOpts{count: 4, app: "chat", extra: []string{"-handoff", "-history", "*=100,1h"}})
 	clients := c.dialN(n)
 	for i, cl := range clients {
 		cl.sendChat(chatMsg{Type: "join", Room: fmt.Sprintf("r%d", i%rooms), Name: fmt.Sprintf("u%d", i)})
 		cl.expectChat("joined", "joined")
+	}
+	ids := make([]string, direct)
+	for i := range ids {
+		clients[i].sendChat(chatMsg{Type: "whoami"})
+		ids[i] = clients[i].expectChat("you", "joined").Conn
 	}
 	stop := make(chan struct{})
 	logs := make([]*chatLog, n)
@@ -137,6 +161,34 @@ func TestReloadHandoffChat(t *testing.T) {
 			}
 		})
 	}
+	backend, err := bus.Connect(context.Background(), bus.Options{URL: c.status().Master.NATSURL, Name: "e2e backend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close(context.Background())
+	var lastTick int
+	senders.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for seq := 1; ; seq++ {
+			select {
+			case <-quiet:
+				return
+			case <-tick.C:
+			}
+			if err := backend.PublishAll(bus.Message{Data: fmt.Appendf(nil, "tick:%d", seq)}); err != nil {
+				t.Errorf("tick %d: %v", seq, err)
+				return
+			}
+			for _, id := range ids {
+				if err := backend.PublishConn(id, bus.Message{Data: fmt.Appendf(nil, "direct:%d", seq)}); err != nil {
+					t.Errorf("direct %d: %v", seq, err)
+					return
+				}
+			}
+			lastTick = seq
+		}
+	})
 	done := make(chan struct{})
 	dials := goChatDialLoop(c.addr, done)
 	for k := range reloads {
@@ -151,16 +203,29 @@ func TestReloadHandoffChat(t *testing.T) {
 	if d.failures != nil {
 		t.Errorf("dials during the reloads: %d answered, failures: %v", d.answered, d.failures)
 	}
-	// Every member has its sender's last message, or the poll ends.
+	// wants is what client i must have: its sender's, the ticks, and for
+	// the first ones their direct messages.
+	wants := func(i int) map[string]int {
+		w := map[string]int{fmt.Sprintf("u%d", i%rooms): lasts[i%rooms], "tick": lastTick}
+		if i < direct {
+			w["direct"] = lastTick
+		}
+		return w
+	}
+	// Every client has the last of each, or the poll ends.
 	_ = poll(20*time.Second, func() error {
 		for i, l := range logs {
-			r := i % rooms
 			l.mu.Lock()
-			got := l.got[fmt.Sprintf("u%d", r)]
 			ended := l.ended
+			var missing string
+			for from, last := range wants(i) {
+				if got := l.got[from]; len(got) == 0 || got[len(got)-1] < last {
+					missing = fmt.Sprintf("%s:%d", from, last)
+				}
+			}
 			l.mu.Unlock()
-			if ended == "" && (len(got) == 0 || got[len(got)-1] < lasts[r]) {
-				return fmt.Errorf("client %d waits for u%d:%d", i, r, lasts[r])
+			if ended == "" && missing != "" {
+				return fmt.Errorf("client %d waits for %s", i, missing)
 			}
 		}
 		return nil
@@ -169,28 +234,73 @@ func TestReloadHandoffChat(t *testing.T) {
 	wg.Wait()
 	var lostAll, dupAll, disorderAll, bad int
 	for i, l := range logs {
-		r := i % rooms
 		if l.ended != "" {
 			t.Errorf("client %d: connection ended: %s", i, l.ended)
 			continue
 		}
-		lost, dup, disorder := l.check(fmt.Sprintf("u%d", r), lasts[r])
-		// Not yet exactly once (issue 15, point 3): a room message
-		// published in a connection's hand-off window, between the old
-		// worker's snapshot and the new worker's taking the connection
-		// into its rooms, reaches it through neither (lost) or both
-		// (doubled); this counts them, for the report, until the bus's
-		// messages carry the positions that make exactly once possible.
-		lostAll, dupAll, disorderAll = lostAll+lost, dupAll+dup, disorderAll+disorder
-		if lost+dup+disorder > 0 {
-			bad++
-		}
-		if got := len(l.got[fmt.Sprintf("u%d", r)]); got < lasts[r]/2 {
-			t.Errorf("client %d: only %d of u%d's %d messages", i, got, r, lasts[r])
+		for from, last := range wants(i) {
+			lost, dup, disorder := l.check(from, last)
+			lostAll, dupAll, disorderAll = lostAll+lost, dupAll+dup, disorderAll+disorder
+			if lost+dup+disorder > 0 {
+				bad++
+				if bad <= 10 {
+					t.Errorf("client %d, %s's messages 1..%d: %d lost, %d doubled, %d out of order", i, from, last, lost, dup, disorder)
+				}
+			}
 		}
 	}
-	t.Logf("%d clients, %d reloads, %d messages per room; in hand-off windows %d messages lost, %d doubled, %d out of order, at %d clients",
-		n, reloads, lasts[0], lostAll, dupAll, disorderAll, bad)
+	t.Logf("%d clients, %d reloads, %d messages per room, %d ticks: %d lost, %d doubled, %d out of order, at %d clients",
+		n, reloads, lasts[0], lastTick, lostAll, dupAll, disorderAll, bad)
+	t.Logf("hand-offs (moved, kept, took): %s", handoffTimes(c))
+	if t.Failed() {
+		t.Logf("hand-off warnings:\n%s", handoffWarnings(c))
+	}
+}
+
+// handoffWarnings is the first warnings the workers logged about
+// hand-offs.
+func handoffWarnings(c *cluster) string {
+	var out []string
+	for _, f := range c.logFiles() {
+		b, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "level=WARN") && (strings.Contains(line, "hand-off") || strings.Contains(line, "history")) && len(out) < 30 {
+				out = append(out, line)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// handoffTimes lists what the workers' "connections handed off" log lines
+// say, for the report: how many moved and how long each hand-off took.
+func handoffTimes(c *cluster) string {
+	var out []string
+	for _, f := range c.logFiles() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.Contains(line, "connections handed off") {
+				continue
+			}
+			var moved, kept, took string
+			for _, field := range strings.Fields(line) {
+				k, v, _ := strings.Cut(field, "=")
+				switch k {
+				case "moved":
+					moved = v
+				case "kept":
+					kept = v
+				case "took":
+					took = v
+				}
+			}
+			out = append(out, moved+"/"+kept+"/"+took)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // goChatDialLoop opens a chat connection, asks whoami and closes it, over
@@ -213,8 +323,10 @@ func goChatDialLoop(addr string, done <-chan struct{}) <-chan dialStats {
 			}
 			err = cl.write(ws.OpText, []byte(`{"type":"whoami"}`))
 			var ev wsEvent
-			if err == nil {
-				ev, err = cl.readMessage(expectTimeout)
+			for err == nil { // past the backend's ticks
+				if ev, err = cl.readMessage(expectTimeout); err != nil || !strings.HasPrefix(string(ev.data), "tick:") {
+					break
+				}
 			}
 			if err == nil && strings.Contains(string(ev.data), `"you"`) {
 				s.answered++

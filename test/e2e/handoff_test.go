@@ -8,12 +8,13 @@ import (
 	"time"
 )
 
-// TestReloadHandoffEcho: with -handoff, `reload` moves every live
-// connection to its slot's new worker: no client is closed, each keeps its
-// id (now served by a new pid), and each is answered after the reload.
+// TestReloadHandoffEcho: by default (-handoff is on), `reload` moves every
+// live connection to its slot's new worker: no client is closed, each
+// keeps its id (now served by a new pid), and each is answered after the
+// reload.
 func TestReloadHandoffEcho(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, clusterOpts{count: 2, extra: []string{"-handoff"}})
+	c := startCluster(t, clusterOpts{count: 2})
 	before := c.status()
 	clients := c.dialN(40)
 	for _, cl := range clients {

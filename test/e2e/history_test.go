@@ -256,7 +256,8 @@ func TestChatHistoryReplayBound(t *testing.T) {
 // nothing missing.
 func TestChatHistoryAcrossReload(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, clusterOpts{count: 2, app: "chat", grace: 2 * time.Second})
+	// Clients that reconnect: the drain path (-handoff would move them).
+	c := startCluster(t, clusterOpts{count: 2, app: "chat", grace: 2 * time.Second, extra: []string{"-handoff=false"}})
 	a := c.dial()
 	_, j := a.joinHist("lobby", "alice", nil)
 	a.say("lobby", "m", 3)

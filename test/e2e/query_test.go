@@ -120,7 +120,7 @@ func dialMany(t *testing.T, addr string, n int) []string {
 // accepting.
 func TestReloadBouncedClientsLandOnNewWorkers(t *testing.T) {
 	t.Parallel()
-	c := startCluster(t, clusterOpts{count: 4})
+	c := startCluster(t, clusterOpts{count: 4, extra: []string{"-handoff=false"}})
 	before := c.status()
 	old := map[int]bool{}
 	for _, w := range before.Workers {

@@ -20,7 +20,8 @@ const statusServiceRestart ws.StatusCode = 1012
 func TestReload(t *testing.T) {
 	t.Parallel()
 	const count = 4
-	c := startCluster(t, clusterOpts{count: count})
+	// The drain path: hand-off (the default) would move the clients.
+	c := startCluster(t, clusterOpts{count: count, extra: []string{"-handoff=false"}})
 	before := c.status()
 	clients := c.dialN(20)
 	for _, cl := range clients {
@@ -273,7 +274,7 @@ func TestReloadSignals(t *testing.T) {
 	} {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			t.Parallel()
-			c := startCluster(t, clusterOpts{count: 2, grace: grace})
+			c := startCluster(t, clusterOpts{count: 2, grace: grace, extra: []string{"-handoff=false"}})
 			before := c.status()
 			clients := c.dialN(4)
 			sent := signalMaster(t, c, tc.sig)

@@ -194,7 +194,7 @@ func newBrowserTabs(t *testing.T, n int, timeout time.Duration) []context.Contex
 func TestWsfleetJSAcrossReloadRestart(t *testing.T) {
 	const total = 300
 	c := startCluster(t, clusterOpts{count: 2, app: "chat", grace: 2 * time.Second,
-		extra: []string{"-history", "lobby=1000,1h;*=100,1h"}})
+		extra: []string{"-history", "lobby=1000,1h;*=100,1h", "-handoff=false"}}) // clients that reconnect
 	opts := map[string]string{"heartbeat": "2000", "deadAfter": "5000", "minDelay": "200", "maxDelay": "1000"}
 	names := []string{"p1", "p2", "p3"}
 	tabs := newBrowserTabs(t, len(names), 5*time.Minute)

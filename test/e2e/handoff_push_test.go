@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsfleet/wsfleet/pkg/bus"
+)
+
+// tickLog is when one party got the push app's ticks.
+type tickLog struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *tickLog) add(t time.Time) {
+	l.mu.Lock()
+	l.at = append(l.at, t)
+	l.mu.Unlock()
+}
+
+// count is how many ticks came in [from, to).
+func (l *tickLog) count(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, t := range l.at {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *tickLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.at)
+}
+
+// TestReloadHandoffPush: the push app's cluster timer fires every 500 ms
+// while 10 reloads hand its clients over: every client gets every tick
+// once. The ticks all read the same, so they are counted: a spy on the bus
+// sees each tick the master publishes, and each client must have exactly
+// as many as the spy between two ticks taken before and after the reloads,
+// at a quiet time (the window's edges are half a period away from them).
+func TestReloadHandoffPush(t *testing.T) {
+	t.Parallel()
+	// Half a period is the edges' tolerance to a tick's lag at a client.
+	const interval, reloads = 500 * time.Millisecond, 10
+	n := handoffClients(t)
+	c := startCluster(t, clusterOpts{count: 4, app: "push", pushInterval: interval, extra: []string{"-handoff"}})
+	spy, err := bus.Connect(context.Background(), bus.Options{URL: c.status().Master.NATSURL, Name: "e2e spy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spy.Close(context.Background())
+	var ticks tickLog
+	if _, err := spy.SubscribeAll(func(m bus.Message) {
+		if m.Tick != nil {
+			ticks.add(time.Now())
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clients := c.dialN(n)
+	logs := make([]*tickLog, n)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		logs[i] = &tickLog{}
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case ev := <-cl.events:
+					switch ev.kind {
+					case evPing, evPong:
+					case evMessage:
+						if string(ev.data) == pushText {
+							logs[i].add(ev.at)
+						}
+					default:
+						t.Errorf("client %d: %v", i, ev)
+						return
+					}
+				}
+			}
+		})
+	}
+	// The first edge: two ticks after every client is reading.
+	base := ticks.len()
+	waitFor(t, 10*time.Second, func() error {
+		if ticks.len() < base+2 {
+			return fmt.Errorf("%d ticks", ticks.len()-base)
+		}
+		return nil
+	})
+	for k := range reloads {
+		if out, errOut, code := c.cli("reload"); code != 0 {
+			t.Fatalf("reload %d: exit %d: %s %s", k+1, code, out, errOut)
+		}
+	}
+	last := ticks.len()
+	waitFor(t, 20*time.Second, func() error {
+		if ticks.len() < last+3 {
+			return fmt.Errorf("%d ticks since the reloads", ticks.len()-last)
+		}
+		return nil
+	})
+	ticks.mu.Lock()
+	from, to := ticks.at[base+1].Add(-interval/2), ticks.at[last+1].Add(interval/2)
+	ticks.mu.Unlock()
+	want := ticks.count(from, to)
+	close(stop)
+	wg.Wait()
+	bad := 0
+	for i, l := range logs {
+		if got := l.count(from, to); got != want {
+			bad++
+			if bad <= 10 {
+				t.Errorf("client %d: %d ticks, want %d", i, got, want)
+			}
+		}
+	}
+	t.Logf("%d clients, %d reloads, %d ticks in the window: %d clients got another count", n, reloads, want, bad)
+	t.Logf("hand-offs (moved, kept, took): %s", handoffTimes(c))
+}
