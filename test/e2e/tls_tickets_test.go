@@ -97,4 +97,3 @@ func resumeOnAll(t *testing.T, c *cluster, d ws.Dialer, url string, n int, old m
 	}
 	return pids
 }
-
