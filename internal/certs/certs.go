@@ -6,6 +6,7 @@ package certs
 import (
 	"crypto/tls"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -14,11 +15,21 @@ import (
 type Store struct {
 	certFile, keyFile string
 	cur               atomic.Pointer[tls.Certificate]
+	conf              *tls.Config // made once: its session ticket keys are set on it (tickets.go)
+
+	ticketMu  sync.Mutex
+	ticketGen uint64 // of the keys set last; 0: none
 }
 
 // Load reads the pair once and returns a Store serving it.
 func Load(certFile, keyFile string) (*Store, error) {
 	s := &Store{certFile: certFile, keyFile: keyFile}
+	s.conf = &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.cur.Load(), nil
+		},
+	}
 	if err := s.Reload(); err != nil {
 		return nil, err
 	}
@@ -35,13 +46,8 @@ func (s *Store) Reload() error {
 	return nil
 }
 
-// Config returns a server configuration (TLS 1.2 and newer) that always
-// presents the current certificate.
-func (s *Store) Config() *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return s.cur.Load(), nil
-		},
-	}
-}
+// Config returns the server configuration (TLS 1.2 and newer) that always
+// presents the current certificate. It is the same configuration at every
+// call, so that the session ticket keys set later (SetTicketKeys) apply
+// to the handshakes of whoever serves it.
+func (s *Store) Config() *tls.Config { return s.conf }

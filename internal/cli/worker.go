@@ -125,6 +125,11 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 		if o.Certs, err = certs.Load(cfg.TLSCert, cfg.TLSKey); err != nil {
 			return o, fmt.Errorf("-tls-cert/-tls-key: %w", err)
 		}
+		if k := s.TicketKeys; len(k.Keys) > 0 { // the master's, shared by its workers
+			if err := o.Certs.SetTicketKeys(k.Gen, k.Keys); err != nil {
+				return o, fmt.Errorf("the master's session ticket keys: %w", err)
+			}
+		}
 	}
 	if o.Tokens, err = loadVerifier(cfg.JWTSecretFile, cfg.JWTKeyFile); err != nil {
 		return o, fmt.Errorf("-jwt-secret-file/-jwt-key-file: %w", err)

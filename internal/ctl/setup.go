@@ -43,6 +43,10 @@ type Setup struct {
 	// NATSURL and NATSAuth reach the bus.
 	NATSURL  string   `json:"nats_url"`
 	NATSAuth bus.Auth `json:"nats_auth"`
+	// TicketKeys are the master's TLS session ticket keys, current at
+	// the worker's start (OpTicketKeys brings the later ones); empty
+	// without TLS.
+	TicketKeys TicketKeys `json:"ticket_keys"`
 	// Cores is how many cores the worker may use at once.
 	Cores int `json:"cores"`
 	// MaxConns and MaxConnsPerIP are this worker's shares of the host's

@@ -75,7 +75,8 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 	}
 	defer lnFile.Close()
 
-	setup, err := ctl.SetupPipe(m.setup(slot)) // the settings and bus credentials, off argv
+	su := m.setup(slot)
+	setup, err := ctl.SetupPipe(su) // the settings and bus credentials, off argv
 	if err != nil {
 		ctlConn.Close()
 		return nil, err
@@ -118,6 +119,11 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 		return nil, fmt.Errorf("master: worker %d (pid %d) did not start: %w", slot, c.pid, err)
 	}
 	c.ready.Store(true) // from now on nobody else reads its events
+	if err := m.catchUpTicketKeys(ctx, c, su.TicketKeys.Gen); err != nil {
+		// It serves, with keys one rotation old: its tickets resume
+		// elsewhere until the next rotation.
+		m.log.Error("worker missed a session ticket key rotation", "slot", slot, "pid", c.pid, "err", err)
+	}
 	return c, nil
 }
 
@@ -126,7 +132,7 @@ func (m *Master) setup(slot int) ctl.Setup {
 	o := m.opts
 	return ctl.Setup{
 		Slot: slot, Config: o.Config, AppName: o.AppName, AppFlags: o.AppFlags,
-		NATSURL: m.natsURL, NATSAuth: o.NATSAuth,
+		NATSURL: m.natsURL, NATSAuth: o.NATSAuth, TicketKeys: m.ticketKeys(),
 		Cores:         CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0)),
 		MaxConns:      Share(o.MaxConns, o.Count),
 		MaxConnsPerIP: Share(o.MaxConnsPerIP, o.Count),

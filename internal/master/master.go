@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsfleet/wsfleet/internal/admin"
 	"github.com/wsfleet/wsfleet/internal/adminui"
+	"github.com/wsfleet/wsfleet/internal/certs"
 	"github.com/wsfleet/wsfleet/internal/ctl"
 	"github.com/wsfleet/wsfleet/internal/httpapi"
 	"github.com/wsfleet/wsfleet/internal/sdnotify"
@@ -56,6 +57,8 @@ type Master struct {
 
 	ui        *adminui.Handler // nil without -admin-password-file (admin_ui.go)
 	uiQuerier *hub.Querier     // the page's own, when the API has none
+
+	tickets *certs.Ring // TLS session ticket keys; nil without -tls-cert (tickets.go)
 
 	metrics       metricsState  // the workers' last figures, for /metrics (metrics.go)
 	reloads       atomic.Uint64 // reloads asked for
@@ -103,6 +106,9 @@ func (m *Master) Start(ctx context.Context) (err error) {
 			m.teardown()
 		}
 	}()
+	if err := m.newTicketRing(); err != nil {
+		return err
+	}
 	if err := reuse.CheckFree(m.opts.Listen); err != nil {
 		if errors.Is(err, reuse.ErrAddrInUse) {
 			return fmt.Errorf("master: -listen %s: address already in use", m.opts.Listen)
@@ -147,6 +153,7 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err := m.serveClusterStatus(); err != nil {
 		return err
 	}
+	m.rotateTickets(m.timersCtx)
 	m.checkMigrateReq()
 	m.log.Info("cluster started", "listen", m.addr, "workers", m.opts.Count, "app", m.opts.AppName, "nats", m.natsURL)
 	m.notifyReady(m.timersCtx) // systemd: READY=1 (notify.go)

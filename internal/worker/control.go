@@ -65,6 +65,19 @@ func (w *Worker) handleControl(ctx context.Context, op string, args json.RawMess
 		}
 		w.log.Info("TLS certificate reloaded")
 		return "reloaded", nil
+	case ctl.OpTicketKeys:
+		if w.opts.Certs == nil {
+			return "no TLS", nil
+		}
+		var k ctl.TicketKeys
+		if err := json.Unmarshal(args, &k); err != nil {
+			return nil, fmt.Errorf("worker: %s: %w", op, err)
+		}
+		if err := w.opts.Certs.SetTicketKeys(k.Gen, k.Keys); err != nil {
+			return nil, fmt.Errorf("worker: %s: %w", op, err)
+		}
+		w.log.Info("TLS session ticket keys set", "generation", w.opts.Certs.TicketGen())
+		return "set", nil
 	case ctl.OpStop:
 		var req ctl.StopRequest
 		if err := json.Unmarshal(args, &req); err != nil {
