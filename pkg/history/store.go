@@ -51,6 +51,14 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// maxFollowers bounds the stream's consumers. Every worker follows each
+// room and each user with history that it holds a connection of (Follow,
+// FollowUser: one ordered consumer each), so the count grows with the
+// users online; the NATS server's default of 1,000 consumers per stream
+// would leave the 1,001st user's inbox unfollowed. A client's joins are
+// bounded per connection and per worker, which bounds this in practice.
+const maxFollowers = 1 << 20
+
 // Open finds the cluster's history stream, making it when missing, and
 // fits its limits to the rules. It fails when the NATS server has no
 // JetStream: the caller then runs without history.
@@ -78,6 +86,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		Name: s.name, Subjects: []string{s.prefix + ">"}, Storage: jetstream.FileStorage,
 		Replicas: o.Replicas, MaxMsgsPerSubject: int64(count), MaxAge: age,
 		Discard: jetstream.DiscardOld, AllowDirect: true, MaxBytes: cmp.Or(o.MaxBytes, -1),
+		MaxConsumers: maxFollowers,
 	}
 	st, err := js.Stream(ctx, s.name)
 	switch {
@@ -98,7 +107,8 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 				"to change", fmt.Sprintf("nats stream edit %s --replicas %d", s.name, o.Replicas))
 			cfg.Replicas = old.Replicas
 		}
-		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.MaxBytes != cfg.MaxBytes {
+		if old.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || old.MaxAge != cfg.MaxAge || old.MaxBytes != cfg.MaxBytes ||
+			old.MaxConsumers != cfg.MaxConsumers {
 			cfg.Metadata = old.Metadata
 			if _, uerr := js.UpdateStream(ctx, cfg); uerr != nil {
 				return nil, fmt.Errorf("history: update stream %s: %w", s.name, uerr)

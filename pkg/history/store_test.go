@@ -3,6 +3,7 @@ package history
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/wsfleet/wsfleet/pkg/app"
 )
 
 // jetStreamServer runs a NATS server with JetStream, not clustered, for
@@ -74,5 +77,40 @@ func TestOpenReplicas(t *testing.T) {
 	}
 	if l := logs.String(); !strings.Contains(l, "-history-replicas=3") || !strings.Contains(l, "replicas=1") || !strings.Contains(l, "--replicas 3") {
 		t.Fatalf("warning %q: want the flag, both counts and the command", l)
+	}
+}
+
+// TestFollowPastServerDefault: the stream takes more followers than the
+// NATS server's default of 1,000 consumers per stream (a user online with
+// history is one on each worker holding it), and a stream made before
+// the limit was set gets it when opened.
+func TestFollowPastServerDefault(t *testing.T) {
+	nc := jetStreamServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rules, err := ParseRules("*=100,1h;@*=100,1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(ctx, nc, Options{Prefix: "t", Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stream as an older wsfleet made it: the server's default.
+	cfg := st.stream.CachedInfo().Config
+	cfg.MaxConsumers = 0
+	if _, err := st.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = Open(ctx, nc, Options{Prefix: "t", Rules: rules}); err != nil {
+		t.Fatal(err)
+	}
+	const users = 1100
+	for i := range users {
+		stop, err := st.FollowUser(ctx, fmt.Sprintf("u%d", i), func(app.Kept) {})
+		if err != nil {
+			t.Fatalf("follower %d: %v", i+1, err)
+		}
+		defer stop()
 	}
 }
