@@ -205,6 +205,10 @@ func (s *Server) closeIfStopping(c *Conn) {
 // end takes c out of the registry, then runs OnClose; WaitEmpty counts a
 // connection until its OnClose has returned.
 func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
+	// The door first: once a connection is out of the registry, its
+	// place at the door is free too (TestMaxConnsPerIP reconnects as soon
+	// as Len drops, and once got 429).
+	s.door.release(clientKey(c.RemoteAddr()))
 	s.mu.Lock()
 	s.conns.del(c)
 	// In the same critical section as the delete: Metrics sees the bytes
@@ -213,7 +217,6 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.k.endedOut += c.bytesOut.Load()
 	s.mu.Unlock()
 	s.k.ended(code)
-	s.door.release(clientKey(c.RemoteAddr()))
 	s.handler.OnClose(c, int(code), reason)
 	s.mu.Lock()
 	s.live--
