@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -62,6 +63,7 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 	cfg := setup.Config
 	log := newLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).With("worker", setup.Slot, "pid", os.Getpid())
 	setMemoryLimit(setup.MemoryLimit, log)
+	setProcs(setup.Cores, log)
 	opts, err := workerOptions(env, setup, log)
 	if err != nil {
 		log.Error("worker: " + err.Error())
@@ -181,4 +183,22 @@ func setMemoryLimit(limit int64, log *slog.Logger) {
 		debug.SetMemoryLimit(limit)
 		log.Debug("memory limit", "bytes", limit)
 	}
+}
+
+// setProcs sizes the Go scheduler to the worker's share of the cores: at
+// most cores Ps (never more than the runtime's own default, the CPUs this
+// process may use), unless the environment's GOMAXPROCS (which the runtime
+// already applied) says otherwise. Every P a worker has beyond its share
+// costs it idle Ps spinning for work and sysmon's wake-ups, paid once per
+// process: with -count 4 on two cores, about a third of a worker's CPU in a
+// connect storm (docs/architecture.md, issue 16).
+func setProcs(cores int, log *slog.Logger) {
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		log.Debug("GOMAXPROCS from the environment", "GOMAXPROCS", env)
+		return
+	}
+	if cores > 0 && cores < runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(cores)
+	}
+	log.Debug("GOMAXPROCS", "procs", runtime.GOMAXPROCS(0))
 }
