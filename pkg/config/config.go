@@ -111,8 +111,10 @@ type Config struct {
 	RequireSubprotocol bool
 	// Deflate negotiates permessage-deflate (-deflate).
 	Deflate bool
-	// WorkerCores is how many cores each worker may use at once (-worker-cores).
-	// 0: the cores divided among the workers (see CoresFor).
+	// WorkerCores is how many cores each worker may use at once
+	// (-worker-cores): its GOMAXPROCS (at most the CPUs it may use, and
+	// the environment's GOMAXPROCS wins), its epoll pollers and broadcast
+	// writers. 0: the cores divided among the workers (see CoresFor).
 	WorkerCores int
 	// PingInterval is how often every connection is pinged
 	// (-ping-interval). 0: never. Default 25s.
