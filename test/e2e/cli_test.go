@@ -280,9 +280,10 @@ func TestHelp(t *testing.T) {
 }
 
 // TestWorkerCores: every worker is started with its share of the cores,
-// -worker-cores when given, the cores divided among the workers otherwise,
-// and runs as many Ps (GOMAXPROCS) as its share, never more than the CPUs
-// it may use; a GOMAXPROCS in the environment wins over the share.
+// -worker-cores when given, the cores divided among the workers otherwise.
+// With -worker-cores it runs that many Ps (GOMAXPROCS), never more than the
+// CPUs it may use; without, the runtime's default; a GOMAXPROCS in the
+// environment wins over both.
 func TestWorkerCores(t *testing.T) {
 	t.Parallel()
 	if env := os.Getenv("GOMAXPROCS"); env != "" {
@@ -293,12 +294,10 @@ func TestWorkerCores(t *testing.T) {
 		extra, env  []string
 		cores, want int // want: the workers' GOMAXPROCS
 	}{
-		{nil, nil, max(1, cpus/2), max(1, cpus/2)},
+		{nil, nil, max(1, cpus/2), cpus},
 		{[]string{"-worker-cores", "1"}, nil, 1, 1},
 		{[]string{"-worker-cores", "3"}, nil, 3, min(3, cpus)},
-		// The master divides its own GOMAXPROCS: 3 among 2 workers is 1
-		// core each, and the workers keep the 3 Ps they were told to run.
-		{nil, []string{"GOMAXPROCS=3"}, 1, 3},
+		{[]string{"-worker-cores", "1"}, []string{"GOMAXPROCS=3"}, 1, 3},
 	} {
 		c := startCluster(t, clusterOpts{count: 2, extra: tc.extra, env: tc.env})
 		for _, w := range c.status().Workers {
