@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -62,6 +63,7 @@ func runWorker(ctx context.Context, env Env, args []string) int {
 	cfg := setup.Config
 	log := newLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).With("worker", setup.Slot, "pid", os.Getpid())
 	setMemoryLimit(setup.MemoryLimit, log)
+	setProcs(setup.Procs, log)
 	opts, err := workerOptions(env, setup, log)
 	if err != nil {
 		log.Error("worker: " + err.Error())
@@ -186,4 +188,23 @@ func setMemoryLimit(limit int64, log *slog.Logger) {
 		debug.SetMemoryLimit(limit)
 		log.Debug("memory limit", "bytes", limit)
 	}
+}
+
+// setProcs sizes the Go scheduler to -worker-cores: at most cores Ps
+// (never more than the runtime's own default, the CPUs this process may
+// use; 0 leaves that default), unless the environment's GOMAXPROCS (which
+// the runtime already applied) says otherwise. Fewer Ps than the CPUs
+// spare a worker idle Ps spinning for work, which a connect storm on
+// -count 4 pays once per process; they also leave it fewer threads to
+// claim CPU with when the machine is busy, which delayed broadcasts
+// (docs/architecture.md, issue 16), so the default keeps the runtime's.
+func setProcs(cores int, log *slog.Logger) {
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		log.Debug("GOMAXPROCS from the environment", "GOMAXPROCS", env)
+		return
+	}
+	if cores > 0 && cores < runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(cores)
+	}
+	log.Debug("GOMAXPROCS", "procs", runtime.GOMAXPROCS(0))
 }

@@ -49,6 +49,9 @@ type Setup struct {
 	TicketKeys TicketKeys `json:"ticket_keys"`
 	// Cores is how many cores the worker may use at once.
 	Cores int `json:"cores"`
+	// Procs is the worker's GOMAXPROCS, at most the CPUs it may use; 0
+	// leaves the runtime's default. The environment's GOMAXPROCS wins.
+	Procs int `json:"procs,omitempty"`
 	// MaxConns and MaxConnsPerIP are this worker's shares of the host's
 	// limits (0: none).
 	MaxConns      int `json:"max_conns"`

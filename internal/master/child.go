@@ -134,6 +134,7 @@ func (m *Master) setup(slot int) ctl.Setup {
 		Slot: slot, Config: o.Config, AppName: o.AppName, AppFlags: o.AppFlags,
 		NATSURL: m.natsURL, NATSAuth: o.NATSAuth, TicketKeys: m.ticketKeys(),
 		Cores:         CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0)),
+		Procs:         o.WorkerCores, // only when asked for: see CoresFor
 		MaxConns:      Share(o.MaxConns, o.Count),
 		MaxConnsPerIP: Share(o.MaxConnsPerIP, o.Count),
 		MemoryLimit:   o.WorkerMemoryLimit,

@@ -64,6 +64,8 @@ type WorkerStatus struct {
 	// it may use at once, its Go memory limit in bytes (0: none).
 	Cores       int   `json:"cores"`
 	MemoryLimit int64 `json:"memory_limit"`
+	// Procs is the worker's GOMAXPROCS (see ctl.WorkerStatus.Procs).
+	Procs int `json:"procs"`
 	// Build is the build the worker runs, which after a reload may differ
 	// from the master's ("" when it did not answer).
 	Build string `json:"build,omitempty"`
@@ -185,7 +187,7 @@ func (m *Master) workerStatus(ctx context.Context, r childRef) (WorkerStatus, *U
 	w.MessagesIn, w.MessagesOut, w.SendFailures = ans.MessagesIn, ans.MessagesOut, ans.SendFailures
 	w.BusConnected = ans.BusConnected
 	w.Refused = ans.Refused
-	w.Cores, w.MemoryLimit, w.Build = ans.Cores, ans.MemoryLimit, ans.Build
+	w.Cores, w.MemoryLimit, w.Procs, w.Build = ans.Cores, ans.MemoryLimit, ans.Procs, ans.Build
 	return w, nil
 }
 

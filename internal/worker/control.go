@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/gobwas/ws"
@@ -27,7 +28,8 @@ func (w *Worker) handleControl(ctx context.Context, op string, args json.RawMess
 		return ctl.WorkerStatus{
 			PID: os.Getpid(), Slot: w.opts.Slot, Started: w.started,
 			BusConnected: w.bc.Connected(), Draining: draining, Stats: wireStats(w.gw.Stats()),
-			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(), Build: version.Get().String(),
+			Cores: w.opts.Gateway.Cores, MemoryLimit: memoryLimit(), Procs: runtime.GOMAXPROCS(0),
+			Build: version.Get().String(),
 		}, nil
 	case ctl.OpMetrics:
 		return w.metrics(), nil

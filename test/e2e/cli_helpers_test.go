@@ -123,6 +123,7 @@ type workerJSON struct {
 	UptimeSeconds float64 `json:"uptime_seconds"`
 	Cores         int     `json:"cores"`
 	MemoryLimit   int64   `json:"memory_limit"`
+	Procs         int     `json:"procs"`
 }
 
 // connectionsJSON is `master connections -json`.

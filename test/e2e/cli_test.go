@@ -281,19 +281,31 @@ func TestHelp(t *testing.T) {
 
 // TestWorkerCores: every worker is started with its share of the cores,
 // -worker-cores when given, the cores divided among the workers otherwise.
+// With -worker-cores it runs that many Ps (GOMAXPROCS), never more than the
+// CPUs it may use; without, the runtime's default; a GOMAXPROCS in the
+// environment wins over both.
 func TestWorkerCores(t *testing.T) {
 	t.Parallel()
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		t.Fatalf("TestWorkerCores needs the default GOMAXPROCS, and this test runs with GOMAXPROCS=%s", env)
+	}
+	cpus := runtime.GOMAXPROCS(0) // the workers' default, as the master's
 	for _, tc := range []struct {
-		extra []string
-		want  int
+		extra, env  []string
+		cores, want int // want: the workers' GOMAXPROCS
 	}{
-		{nil, max(1, runtime.GOMAXPROCS(0)/2)},
-		{[]string{"-worker-cores", "3"}, 3},
+		{nil, nil, max(1, cpus/2), cpus},
+		{[]string{"-worker-cores", "1"}, nil, 1, 1},
+		{[]string{"-worker-cores", "3"}, nil, 3, min(3, cpus)},
+		{[]string{"-worker-cores", "1"}, []string{"GOMAXPROCS=3"}, 1, 3},
 	} {
-		c := startCluster(t, clusterOpts{count: 2, extra: tc.extra})
+		c := startCluster(t, clusterOpts{count: 2, extra: tc.extra, env: tc.env})
 		for _, w := range c.status().Workers {
-			if w.Cores != tc.want {
-				t.Errorf("%v: worker %d may use %d cores, want %d", tc.extra, w.PID, w.Cores, tc.want)
+			if w.Cores != tc.cores {
+				t.Errorf("%v %v: worker %d may use %d cores, want %d", tc.env, tc.extra, w.PID, w.Cores, tc.cores)
+			}
+			if w.Procs != tc.want {
+				t.Errorf("%v %v: worker %d runs GOMAXPROCS %d, want %d", tc.env, tc.extra, w.PID, w.Procs, tc.want)
 			}
 		}
 	}

@@ -30,6 +30,7 @@ type clusterOpts struct {
 	daemon       bool          // start with -d instead of in the foreground
 	pidFile      string        // -pid-file; default master.pid in a temp dir
 	extra        []string      // more flags, passed last
+	env          []string      // more environment (KEY=VALUE) for a foreground master and its workers
 }
 
 // cluster is one running master with its workers, started by startCluster.
@@ -130,6 +131,9 @@ func (c *cluster) startForeground() {
 	defer out.Close()
 	c.fg = exec.Command(masterBin, append([]string{"start"}, c.startArgs()...)...)
 	c.fg.Stdout, c.fg.Stderr = out, out
+	if len(c.opts.env) > 0 {
+		c.fg.Env = append(os.Environ(), c.opts.env...)
+	}
 	if err := c.fg.Start(); err != nil {
 		t.Fatalf("master start: %v", err)
 	}
