@@ -40,6 +40,15 @@ func (d *doc) reload() {
 		d.p("The master's log: %d workers handed off, the longest in %s ms; %s connections kept (drained with 1012).\n",
 			rl.HandoffSlots, ms(rl.HandoffMaxMS), thousands(float64(rl.Kept)))
 	}
+	worst := 0.0
+	for _, t := range p.Ticks {
+		worst = max(worst, t.MaxMS)
+	}
+	if worst > p.IntervalSeconds*1000 {
+		d.p("A tick took %s ms to reach its last connection, longer than the interval: the tally, which matches a "+
+			"connection's receipts to the ticks in order from the window's first, may count a late receipt of an older "+
+			"tick as doubled (and the longest waits include the backlog).\n", ms(worst))
+	}
 	ok := rl.ExitCode == 0 && rl.Closed == 0 && p.AllDelivered && p.Doubled == 0 && rl.Kept == 0
 	d.p("No connection closed, every tick to every connection exactly once: %s.\n", yes(ok))
 }

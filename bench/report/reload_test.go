@@ -39,6 +39,14 @@ func TestReloadSection(t *testing.T) {
 	if md := render(push(3)); !strings.Contains(md, "| 0 | 0 | 3 |") || !strings.Contains(md, "exactly once: **no**") {
 		t.Errorf("3 doubled ticks: want them in the row and the verdict no:\n%s", md)
 	}
+	if strings.Contains(md, "longer than the interval") {
+		t.Errorf("ticks without delays: want no backlog note:\n%s", md)
+	}
+	late := push(0)
+	late.Ticks[1].MaxMS = 3400
+	if md := render(late); !strings.Contains(md, "A tick took 3400 ms to reach its last connection, longer than the interval") {
+		t.Errorf("a tick later than the interval: want the backlog note:\n%s", md)
+	}
 	d := &doc{run: &run{results: map[string]*result{}}}
 	if d.reload(); d.b.Len() != 0 {
 		t.Errorf("no reload phase: want no section, got %q", d.b.String())
