@@ -42,8 +42,9 @@ if [[ $MODE == quick ]]; then
 	PER_PROC=1000 # small, so that quick mode forks several clients too
 	TRIALS=1
 	WSS_CONNS=300 # wss:// connect storm, per server
-	RELOAD_CONNS=2000 # reload with hand-off, -count RELOAD_COUNT
-	RELOAD_TICKS=5    # ticks watched: RELOAD_AFTER before the reload, the rest after its exit
+	RELOAD_CONNS=2000   # reload with hand-off, -count RELOAD_COUNT
+	RELOAD_TICKS=5      # ticks watched: RELOAD_AFTER before the reload, the rest after its exit
+	RELOAD_INTERVAL=1s  # the push app's tick during the reload phase
 else
 	SMALL=10000
 	LARGE=50000       # wsfleet, -count 4: ~12.5k per worker
@@ -62,14 +63,18 @@ else
 	TRIALS=3 # runs of each echo and same-N broadcast comparison, interleaved; the report takes the median
 	WSS_CONNS=10000
 	RELOAD_CONNS=50000 # issue 15: 50k idle connections on -count 4
-	RELOAD_TICKS=6
+	RELOAD_TICKS=5
+	# Long enough for a tick to reach all 50k before the next: the tally
+	# matches receipts to ticks in order (the message has no tick id), so a
+	# tick later than the interval could count as doubled. At 1 s a tick
+	# took 1.4-3.9 s here before any reload (2 cores, clients included).
+	RELOAD_INTERVAL=5s
 fi
 WSS_WARMUP=4       # wss://: connections each client process opens and closes first, filling its session cache
 WSS_PER_SOURCE=100 # wss://: 64 dials in flight spread over sources, under wsfleet's 32 handshakes per address
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
 RELOAD_COUNT=4        # wsfleet workers for the reload phase
 RELOAD_AFTER=2        # ticks of the window before the reload
-RELOAD_INTERVAL=1s    # the push app's tick during the reload phase
 ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one process
 ECHO_WIDE=$(nproc)    # ...and again with one per core (label echo-N-wide)
 PEERS="gorilla nbio"
