@@ -42,6 +42,9 @@ if [[ $MODE == quick ]]; then
 	PER_PROC=1000 # small, so that quick mode forks several clients too
 	TRIALS=1
 	WSS_CONNS=300 # wss:// connect storm, per server
+	RELOAD_CONNS=2000   # reload with hand-off, -count RELOAD_COUNT
+	RELOAD_TICKS=5      # ticks watched: RELOAD_AFTER before the reload, the rest after its exit
+	RELOAD_INTERVAL=1s  # the push app's tick during the reload phase
 else
 	SMALL=10000
 	LARGE=50000       # wsfleet, -count 4: ~12.5k per worker
@@ -59,10 +62,19 @@ else
 	PER_PROC=18000
 	TRIALS=3 # runs of each echo and same-N broadcast comparison, interleaved; the report takes the median
 	WSS_CONNS=10000
+	RELOAD_CONNS=50000 # issue 15: 50k idle connections on -count 4
+	RELOAD_TICKS=5
+	# Long enough for a tick to reach all 50k before the next: the tally
+	# matches receipts to ticks in order (the message has no tick id), so a
+	# tick later than the interval could count as doubled. At 1 s a tick
+	# took 1.4-3.9 s here before any reload (2 cores, clients included).
+	RELOAD_INTERVAL=5s
 fi
 WSS_WARMUP=4       # wss://: connections each client process opens and closes first, filling its session cache
 WSS_PER_SOURCE=100 # wss://: 64 dials in flight spread over sources, under wsfleet's 32 handshakes per address
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
+RELOAD_COUNT=4        # wsfleet workers for the reload phase
+RELOAD_AFTER=2        # ticks of the window before the reload
 ECHO_COUNT=1          # wsfleet workers for echo: one, as each peer is one process
 ECHO_WIDE=$(nproc)    # ...and again with one per core (label echo-N-wide)
 PEERS="gorilla nbio"
@@ -125,7 +137,7 @@ start_wsfleet() {
 	bin/master start -d -count "$2" -app "$1" -push-interval "$3" "${@:4}" \
 		-listen "127.0.0.1:$PORT" -nats-listen 127.0.0.1:0 \
 		-nats-backend-password-file "$RUN/backend.secret" \
-		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
+		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level "${LOG_LEVEL:-warn}" >/dev/null
 	bin/master status -json -pid-file "$RUN/master.pid" >"$RUN/status.json"
 	SERVER=wsfleet
 	PID=$("$LG" jsonget master.pid <"$RUN/status.json")
@@ -272,6 +284,18 @@ wss_connect() {
 	stop_server
 }
 
+# reload_phase: `master reload` (hand-off, issue 15) while every connection
+# gets the push app's tick each RELOAD_INTERVAL: the reload's time, and per
+# connection the ticks missed or doubled and the longest wait for a message.
+reload_phase() {
+	# At info, the master logs each worker's hand-off (moved, kept, took).
+	LOG_LEVEL=info start_wsfleet push "$RELOAD_COUNT" "$RELOAD_INTERVAL" -ping-interval 0 -idle-timeout 0
+	measure reload -mode push -conns "$RELOAD_CONNS" -nats "$NATS" \
+		-ticks "$RELOAD_TICKS" -push-interval "$RELOAD_INTERVAL" -reload-after "$RELOAD_AFTER" \
+		-reload-cmd "bin/master reload -pid-file $RUN/master.pid" -reload-log "$RUN/master.log"
+	stop_server
+}
+
 main() {
 	local t0=$SECONDS
 	rm -rf "$OUT"
@@ -297,6 +321,7 @@ main() {
 	measure push -mode push -conns "$PUSH_CONNS" -nats "$NATS" \
 		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL"
 	stop_server
+	reload_phase
 	history_phase
 
 	"$LG" sysinfo >"$OUT/machine-end.json"

@@ -44,6 +44,9 @@ type options struct {
 	hold               time.Duration
 	ticks              int
 	pushInterval       time.Duration
+	reloadCmd          string
+	reloadAfter        int
+	reloadLog          string
 	timeout            time.Duration
 	room               string
 	senders            int
@@ -112,6 +115,9 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.hold, "hold", 0, "broadcast: also run held rounds, alternating with the live ones: the clients read nothing for this long after the publish, and each delivery is timed by the kernel's receive timestamp (0: live rounds only)")
 	fs.IntVar(&o.ticks, "ticks", 5, "push: ticks to watch")
 	fs.DurationVar(&o.pushInterval, "push-interval", 2*time.Second, "push: the server's -push-interval")
+	fs.StringVar(&o.reloadCmd, "reload-cmd", "", "push: a shell command (the cluster's master reload) run once -reload-after ticks of the window have arrived (the window then goes on for -ticks less -reload-after ticks after its exit); the result times it, and the ticks' tally then says what the connections saw of it (closed, missed, doubled, the longest gap)")
+	fs.StringVar(&o.reloadLog, "reload-log", "", "push: the master's log file (at -log-level info), whose lines \"reload: connections handed off\" after -reload-cmd give the hand-off's counts and times")
+	fs.IntVar(&o.reloadAfter, "reload-after", 2, "push: ticks of the window before -reload-cmd runs")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
 	fs.StringVar(&o.room, "room", "bench", "chat: the room the -conns members join")
 	fs.IntVar(&o.senders, "senders", 10, "chat: how many of the members say messages")
@@ -146,6 +152,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if (o.modes["push"] || o.trigger == "nats") && o.natsURL == "" {
 		p = append(p, "-nats is required for push and for -trigger nats")
+	}
+	if o.reloadCmd != "" && (!o.modes["push"] || o.reloadAfter < 1 || o.reloadAfter >= o.ticks) {
+		p = append(p, "-reload-cmd: want -mode push and 1 <= -reload-after < -ticks")
 	}
 	if o.modes["chat"] && len(o.modes) > 1 {
 		p = append(p, "-mode chat runs alone")

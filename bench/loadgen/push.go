@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,13 +65,26 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	spids, cpids := procTree(r.o.serverPID), f.pids()
 	s0, c0, m0 := cpuSeconds(spids), cpuSeconds(cpids), machineBusySeconds()
 	var seen []int64
-	wait := time.NewTimer(time.Duration(r.o.ticks+2)*r.o.pushInterval + 10*time.Second)
+	var reload *record.Reload
+	bound := time.Duration(r.o.ticks+2)*r.o.pushInterval + 10*time.Second
+	wait := time.NewTimer(bound)
 	defer wait.Stop()
-	for len(seen) < r.o.ticks {
+	target := r.o.ticks
+	for len(seen) < target {
 		select {
 		case t := <-ticks:
 			if t > mark {
 				seen = append(seen, t)
+			}
+			if r.o.reloadCmd != "" && reload == nil && len(seen) == r.o.reloadAfter {
+				// The subscriber keeps timing ticks meanwhile (buffered);
+				// after the reload's exit, -ticks less -reload-after more.
+				reload = r.runReload(ctx, len(seen))
+				for len(ticks) > 0 {
+					seen = append(seen, <-ticks)
+				}
+				target = len(seen) + r.o.ticks - r.o.reloadAfter
+				wait.Reset(bound)
 			}
 		case <-wait.C:
 			return nil, fmt.Errorf("push: saw %d of %d ticks on NATS", len(seen), r.o.ticks)
@@ -109,6 +123,8 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 	}
 	p := &record.Push{IntervalSeconds: r.o.pushInterval.Seconds(), Ticks: make([]record.Tick, len(seen)),
 		WindowSeconds: win, ServerCPUSeconds: s1 - s0, ClientCPUSeconds: c1 - c0, MachineCPUSeconds: m1 - m0}
+	p.Reload = reload
+	gaps, closed := newHist(), 0
 	hists := make([]*Hist, len(seen))
 	for i := range hists {
 		hists[i] = newHist()
@@ -117,6 +133,11 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 		p.MissedConns += e.Push.MissedConns
 		p.Extra += e.Push.Extra
 		p.ReadLate += e.Push.ReadLate
+		p.Doubled += e.Push.Doubled
+		closed += e.Dropped
+		if e.Push.Gaps != nil {
+			gaps.Merge(e.Push.Gaps)
+		}
 		for k, t := range e.Push.Ticks {
 			p.Ticks[k].Delivered += t.Delivered
 			p.Ticks[k].Conns += e.Push.Conns
@@ -127,10 +148,14 @@ func (r *runner) push(ctx context.Context, ticks chan int64) (*record.Push, erro
 		p.Ticks[k].P50MS, p.Ticks[k].P99MS, p.Ticks[k].MaxMS = h.QuantileMS(0.5), h.QuantileMS(0.99), h.QuantileMS(1)
 	}
 	p.AllDelivered = p.MissedConns == 0 && len(evs) == len(f.kids)
-	if !p.AllDelivered {
-		return p, fmt.Errorf("push: %d connections missed a tick", p.MissedConns)
+	var rerr error
+	if reload != nil {
+		rerr = reloadFigures(p, gaps, closed)
 	}
-	return p, nil
+	if !p.AllDelivered {
+		return p, errors.Join(fmt.Errorf("push: %d connections missed a tick", p.MissedConns), rerr)
+	}
+	return p, rerr
 }
 
 // awaitTicks asks the clients every 200 ms how many connections have had

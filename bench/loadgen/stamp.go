@@ -42,6 +42,10 @@ type pushReport struct {
 	MissedConns int          `json:"missed_conns"` // connections that missed at least one tick
 	Extra       int          `json:"extra"`        // receipts of ticks outside the window
 	ReadLate    int          `json:"read_late"`    // messages read over 1 s after the kernel received them
+	Doubled     int          `json:"doubled"`      // receipts in the window beyond the ticks
+	// Gaps holds, per connection with two receipts in the window or more,
+	// its longest gap between consecutive ones.
+	Gaps *Hist `json:"gaps"`
 }
 
 type tickReport struct {
@@ -88,13 +92,17 @@ func pushFirsts(recv [][]int64, ticks []int64) []int64 {
 // pushTally counts, per tick (unix ns, ascending), the connections that got
 // it and their delays; recv holds each connection's receipt times in order.
 func pushTally(recv [][]int64, ticks []int64) *pushReport {
-	rep := &pushReport{Conns: len(recv), Ticks: make([]tickReport, len(ticks))}
+	rep := &pushReport{Conns: len(recv), Ticks: make([]tickReport, len(ticks)), Gaps: newHist()}
 	for k := range rep.Ticks {
 		rep.Ticks[k].Hist = newHist()
 	}
 	for _, rs := range recv {
 		w := inWindow(rs, ticks)
 		rep.Extra += len(rs) - len(w) + max(len(w)-len(ticks), 0)
+		rep.Doubled += max(len(w)-len(ticks), 0)
+		if g, ok := longestGap(w); ok {
+			rep.Gaps.Add(time.Duration(g))
+		}
 		if len(w) < len(ticks) {
 			rep.MissedConns++
 		}
@@ -104,4 +112,17 @@ func pushTally(recv [][]int64, ticks []int64) *pushReport {
 		}
 	}
 	return rep
+}
+
+// longestGap is the longest time between two consecutive receipts (unix
+// ns, ascending); false for fewer than two.
+func longestGap(rs []int64) (int64, bool) {
+	if len(rs) < 2 {
+		return 0, false
+	}
+	var g int64
+	for i := 1; i < len(rs); i++ {
+		g = max(g, rs[i]-rs[i-1])
+	}
+	return g, true
 }

@@ -6,7 +6,7 @@ func (d *doc) method() {
 
 ` + "`bench/run.sh`" + ` builds everything (wsfleet with ` + "`make build`" + `, the peers from their own module in
 ` + "`bench/peers`" + `, the load generator ` + "`bench/loadgen`" + ` and this report ` + "`bench/report`" + `), then runs
-the phases in order: idle + broadcast at the small size, at the large size, echo, push, and the history phase (the chat app's room with and without history; its section says how). Within a phase every
+the phases in order: idle + broadcast at the small size, at the large size, echo, push, reload (with hand-off; its section says how), and the history phase (the chat app's room with and without history; its section says how). Within a phase every
 server is measured in turn, each freshly started on a free port of 127.0.0.1 and stopped afterwards, so that
 whatever else the machine is doing falls on every server alike.
 

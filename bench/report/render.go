@@ -35,6 +35,7 @@ func (d *doc) render() (string, error) {
 		return "", err
 	}
 	d.push()
+	d.reload()
 	d.history()
 	if !d.quick {
 		d.p("%s", millionSection(d.run.million))

@@ -190,6 +190,12 @@ type Push struct {
 	ServerCPUSeconds  float64 `json:"server_cpu_seconds,omitempty"`
 	ClientCPUSeconds  float64 `json:"client_cpu_seconds,omitempty"`
 	MachineCPUSeconds float64 `json:"machine_cpu_seconds,omitempty"` // every process and interrupt, all cores
+	// Doubled counts receipts in the window beyond the ticks published, on
+	// all connections: a tick delivered twice.
+	Doubled int `json:"doubled,omitempty"`
+	// Reload is the reload run in the middle of the ticks (loadgen
+	// -reload-cmd), nil without one.
+	Reload *Reload `json:"reload,omitempty"`
 }
 
 // Tick is one push as the connections got it; delays count from the moment
