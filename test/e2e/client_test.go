@@ -109,6 +109,11 @@ func tryDialWS(addr string) (*wsClient, error) {
 func tryDialWSURL(d ws.Dialer, url string) (*wsClient, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	return tryDialWSContext(ctx, d, url)
+}
+
+// tryDialWSContext is tryDialWSURL with the caller's deadline.
+func tryDialWSContext(ctx context.Context, d ws.Dialer, url string) (*wsClient, error) {
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err

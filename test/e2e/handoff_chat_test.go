@@ -304,7 +304,9 @@ func handoffTimes(c *cluster) string {
 }
 
 // goChatDialLoop opens a chat connection, asks whoami and closes it, over
-// and over until done is closed: every dial must be answered.
+// and over until done is closed: every dial must be answered. A dial may
+// wait: with race-built workers busy with 2,000 chatting clients a
+// handshake took over 5 s on two cores; refused or reset is the fault.
 func goChatDialLoop(addr string, done <-chan struct{}) <-chan dialStats {
 	out := make(chan dialStats, 1)
 	go func() {
@@ -316,7 +318,9 @@ func goChatDialLoop(addr string, done <-chan struct{}) <-chan dialStats {
 				return
 			default:
 			}
-			cl, err := tryDialWS(addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			cl, err := tryDialWSContext(ctx, ws.Dialer{}, "ws://"+addr+"/")
+			cancel()
 			if err != nil {
 				s.failures = append(s.failures, fmt.Sprintf("dial %d: %v", i, err))
 				continue
