@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsfleet/wsfleet/internal/testcert"
 )
 
 // wss:// connects (issue 16): the clients speak TLS 1.3 only and trust the
@@ -84,45 +78,16 @@ func (ch *child) warmUp() error {
 	return nil
 }
 
-// genCert writes a throwaway self-signed ECDSA P-256 certificate for
-// 127.0.0.1 (its own CA, valid a day) and its key to dir/cert.pem and
-// dir/key.pem, for the wss:// phase: loadgen gencert DIR.
+// genCert writes a throwaway self-signed certificate for 127.0.0.1 (its
+// own CA, valid a day) and its key to dir/cert.pem and dir/key.pem, for
+// the wss:// phase: loadgen gencert DIR. It is the tests' certificate
+// (internal/testcert).
 func genCert(dir string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("loadgen gencert: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(now.UnixNano()),
-		Subject:               pkix.Name{CommonName: "wsfleet bench"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return fmt.Errorf("loadgen gencert: %w", err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return fmt.Errorf("loadgen gencert: %w", err)
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("loadgen gencert: %w", err)
 	}
-	for name, b := range map[string]*pem.Block{
-		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
-		"key.pem":  {Type: "PRIVATE KEY", Bytes: kder},
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(b), 0o600); err != nil {
-			return fmt.Errorf("loadgen gencert: %w", err)
-		}
+	if _, err := testcert.Write(dir, "wsfleet bench"); err != nil {
+		return fmt.Errorf("loadgen gencert: %w", err)
 	}
 	return nil
 }
