@@ -5,14 +5,11 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -195,39 +192,7 @@ func TestPageOutOfFilesAnswers503(t *testing.T) {
 	s, url := startServer(t, Options{PingInterval: -1}, &echo{})
 	dial(t, url) // the engine runs: its descriptors are taken
 	waitFor(t, func() bool { return s.Len() == 1 })
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		t.Fatal(err)
-	}
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	low := old
-	low.Cur = uint64(len(fds) + 64)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	var fill []*os.File
-	t.Cleanup(func() {
-		for _, f := range fill {
-			f.Close()
-		}
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
-	})
-	for {
-		f, err := os.Open(os.DevNull)
-		if errors.Is(err, syscall.EMFILE) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		fill = append(fill, f)
-		if len(fill) > int(low.Cur) {
-			t.Fatal("the lowered limit did not hold")
-		}
-	}
+	fill := exhaustFiles(t)
 	// Two free slots: the client's socket and the server's, none for a
 	// duplicate.
 	for range 2 {
