@@ -1,7 +1,9 @@
 // Command tutorial is the tutorial's second server, built on wsfleet: it
 // pushes 你好! to every connection every 10 seconds, prints each message it
 // gets and answers it. Build it, then `./tutorial start -d`, `./tutorial
-// reload`, `./tutorial stop`, as the PHP script is run with Workerman.
+// reload`, `./tutorial stop`, as the PHP script is run with Workerman; a
+// reload moves the live connections to the new workers (the clients see
+// nothing), where Workerman closes them.
 package main
 
 import (
@@ -32,6 +34,12 @@ func (server) OnMessage(c app.Conn, m app.Message) {
 }
 
 func (server) OnClose(app.Conn, int) {}
+
+// EncodeConn and DecodeConn let a reload move the live connections to the
+// new workers, unseen by the clients (app.Handoffer): this server keeps
+// nothing per connection, so there is nothing to carry.
+func (server) EncodeConn(app.Conn) ([]byte, error) { return nil, nil }
+func (server) DecodeConn(app.Conn, []byte) error   { return nil }
 
 func main() {
 	s := wsfleet.New(func() (app.App, error) { return server{}, nil })

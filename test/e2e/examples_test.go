@@ -144,12 +144,16 @@ func TestExampleTutorial(t *testing.T) {
 	})
 	waitMessage(t, cl, "你好!") // the push, every -push-every
 
+	// The program opts in to the hand-off: the open connection moves to
+	// the new build and gets its answer.
 	reloadExample(t, c, bin, next)
-	cl.expectClose(readyTimeout, statusServiceRestart)
+	cl.send("again")
+	waitMessage(t, cl, "服務器已經收到了你的消息 (v2)")
 	nc := c.dial()
-	nc.send("again")
+	nc.send("and again")
 	waitMessage(t, nc, "服務器已經收到了你的消息 (v2)")
 	program(t, bin, "stop", "-pid-file", c.pidFile)
+	cl.expectClose(readyTimeout, 1001)
 	nc.expectClose(readyTimeout, 1001)
 	c.waitGone(readyTimeout) // every process it ever ran, and its pid file
 }

@@ -81,9 +81,19 @@ func (c *wsClient) say(room, prefix string, n int) {
 // with text last, and returns them.
 func (c *wsClient) saidUntil(last string) []histMsg {
 	c.t.Helper()
+	return c.saidUntilWithin(last, 10*time.Second)
+}
+
+// saidUntilWithin is saidUntil waiting up to wait for each message.
+func (c *wsClient) saidUntilWithin(last string, wait time.Duration) []histMsg {
+	c.t.Helper()
 	var out []histMsg
 	for {
-		m := c.nextHist()
+		ev := c.nextMessage(wait)
+		var m histMsg
+		if err := json.Unmarshal(ev.data, &m); err != nil {
+			c.t.Fatalf("not chat JSON: %q", ev.data)
+		}
 		switch m.Type {
 		case "joined", "left":
 			continue

@@ -109,14 +109,12 @@ func pingSync(conn net.Conn) error {
 // they were served while the attack was held, not only before it.
 func waitTrips(t *testing.T, b *bystanders, n int) {
 	t.Helper()
-	b.mu.Lock()
-	target := b.trips + n
-	b.mu.Unlock()
+	target := b.trips() + n
 	waitFor(t, 60*time.Second, func() error {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		if b.trips < target || len(b.failures) > 0 {
-			return fmt.Errorf("bystanders at %d trips of %d, %d failures", b.trips, target, len(b.failures))
+		if len(b.rtts) < target || len(b.failures) > 0 {
+			return fmt.Errorf("bystanders at %d trips of %d, %d failures", len(b.rtts), target, len(b.failures))
 		}
 		return nil
 	})
