@@ -8,6 +8,10 @@
 #              held rounds, as bench/run.sh measures it) and the memory per
 #              idle connection before it;
 #   echo       the echo of 100 clients (-count 1);
+#   echo-wide  the same with one worker per core (-count $(nproc), issue 16);
+#   gorilla    bench/peers/gorilla's echo of 100 clients, once per trial after
+#              the revisions: the yardstick the echo targets are ratios to
+#              (its row in the tables; not in the default PHASES);
 #   chat       the chat app's room without history (bench/history.sh's full
 #              size: 200 members, 10 senders, 100 messages/s, -count 4;
 #              -history off where the revision has the flag), and, where it
@@ -34,7 +38,9 @@ BIN=bench/out/bin
 LG=$BIN/loadgen
 RUN=$(mktemp -d /tmp/wsfleet-ab.XXXXXX)
 PHASE=0
+GPID=
 cleanup() {
+	[[ -n $GPID ]] && kill "$GPID" 2>/dev/null || true
 	for d in "$RUN"/bin-*; do
 		[[ -f $RUN/master.pid ]] && "$d/master" stop -pid-file "$RUN/master.pid" >/dev/null 2>&1 || true
 	done
@@ -45,6 +51,9 @@ log() { echo "ab: $(date +%T) $*" >&2; }
 
 mkdir -p "$OUT" "$BIN"
 go build -o "$BIN/" ./bench/loadgen
+if [[ " $PHASES " == *" gorilla "* ]]; then
+	(cd bench/peers && go build -o "../../$BIN/" ./gorilla)
+fi
 for rev in "$@"; do
 	dir=$RUN/bin-${rev//\//_}
 	mkdir -p "$dir"
@@ -123,6 +132,12 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 				measure "$rev" "echo-100@$t" -mode echo -conns 100 -prefix "hello " -warmup 1s -duration 10s
 				"${STOP[@]}" >/dev/null
 				;;
+			echo-wide)
+				start "$rev" echo "$(nproc)"
+				measure "$rev" "echo-100-wide@$t" -mode echo -conns 100 -prefix "hello " -warmup 1s -duration 10s
+				"${STOP[@]}" >/dev/null
+				;;
+			gorilla) ;; # after the revisions
 			chat)
 				if has "$rev" history; then
 					chat "$rev" "chat@$t" off -history off
@@ -132,13 +147,28 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 				fi
 				;;
 			*)
-				echo "ab: unknown phase $phase in PHASES (broadcast, echo, chat)" >&2
+				echo "ab: unknown phase $phase in PHASES (broadcast, echo, echo-wide, chat, gorilla)" >&2
 				exit 2
 				;;
 			esac
 		done
 	done
+	if [[ " $PHASES " == *" gorilla "* ]]; then
+		port=$("$LG" freeport)
+		"$BIN/gorilla" -listen "127.0.0.1:$port" >>"$RUN/gorilla.log" 2>&1 &
+		GPID=$!
+		"$LG" waitport "127.0.0.1:$port"
+		PHASE=$((PHASE + 1))
+		log "gorilla echo-100@$t"
+		"$LG" -server gorilla -label "echo-100@$t" -config bench/peers/gorilla -url "ws://127.0.0.1:$port/" -server-pid "$GPID" \
+			-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m -mode echo -conns 100 -warmup 1s -duration 10s >"$OUT/gorilla-echo-100@$t.json" || log "gorilla echo-100@$t FAILED"
+		kill "$GPID"
+		wait "$GPID" || true # killed by our signal
+		GPID=
+	fi
 done
+ROWS=("$@")
+[[ " $PHASES " == *" gorilla "* ]] && ROWS+=(gorilla)
 
 # The figures of the table: column name, result file's phase, JSON path.
 COLS=(
@@ -147,6 +177,7 @@ COLS=(
 	"B/conn broadcast-50k memory.per_conn_bytes"
 	"echo_rt/cpu_s echo-100 echo.per_server_cpu_second"
 	"echo_p99_ms echo-100 echo.p99_ms"
+	"wide_rt/cpu_s echo-100-wide echo.per_server_cpu_second"
 	"chat_us/said chat chat.server_cpu_us_per_said"
 	"chat_p99_ms chat chat.p99_ms"
 	"hist_us/said chat-history chat.server_cpu_us_per_said"
@@ -181,7 +212,7 @@ header() {
 }
 
 header trial
-for rev in "$@"; do
+for rev in "${ROWS[@]}"; do
 	for t in $(seq "$LAST_TRIAL"); do
 		printf '%-10s %-6s' "$rev" "$t"
 		for c in "${COLS[@]}"; do
@@ -190,21 +221,21 @@ for rev in "$@"; do
 			[[ $f != - ]] && ! okrun "$rev" "$phase" "$t" && f="$f!" # a failed run's figure
 			printf ' %15s' "$f"
 		done
-		printf ' %8s\n' "$(for p in broadcast-50k echo-100 chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
+		printf ' %8s\n' "$(for p in broadcast-50k echo-100 echo-100-wide chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
 	done
 done
 echo
 echo "medians of the runs that passed (min-max); load1: at each run's start, all phases"
 printf '%-15s' figure
-for rev in "$@"; do printf ' %-26s' "$rev"; done
+for rev in "${ROWS[@]}"; do printf ' %-26s' "$rev"; done
 echo
 for c in "${COLS[@]}" "load1 * load1_at_start"; do
 	read -r name phase path <<<"$c"
 	printf '%-15s' "$name"
-	for rev in "$@"; do
+	for rev in "${ROWS[@]}"; do
 		for t in $(seq "$LAST_TRIAL"); do
 			if [[ $phase == '*' ]]; then
-				for p in broadcast-50k echo-100 chat chat-history; do get "$rev" "$p" "$t" "$path"; done
+				for p in broadcast-50k echo-100 echo-100-wide chat chat-history; do get "$rev" "$p" "$t" "$path"; done
 			else
 				if okrun "$rev" "$phase" "$t"; then get "$rev" "$phase" "$t" "$path"; fi
 			fi
