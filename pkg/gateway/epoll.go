@@ -201,7 +201,7 @@ type poller struct {
 	npend atomic.Int32         // len(pend), for the sweeper
 
 	mu       sync.Mutex
-	tasks    []*Conn      // connections to look at (Conn.queued guarded by mu)
+	tasks    []*Conn      // connections to look at
 	detaches []*detachReq // connections to hand off (handoff_linux.go)
 	newPend  []*pendingHS // handshakes to watch
 	sweepDue bool         // the sweeper asks for a look at pend's timeouts

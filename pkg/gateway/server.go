@@ -22,8 +22,9 @@ type Server struct {
 	ping    []byte // a compiled ping frame, shared
 	door    *door  // the limits at the door
 
-	wg  sync.WaitGroup // handshakes and the TLS engine's readers and writers
-	seq atomic.Uint64
+	wg      sync.WaitGroup // handshakes and the TLS engine's readers and writers
+	seq     atomic.Uint64
+	outputs outputs // connections' write states while output waits (output.go)
 
 	mu       sync.RWMutex
 	conns    idMap // by id
