@@ -39,9 +39,9 @@ func (p *poller) service(c *Conn) {
 		var err error
 		switch {
 		case in == 0:
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
+			err = rawEpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
 		case in != c.events:
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
+			err = rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
 		}
 		if err != nil {
 			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
@@ -106,7 +106,7 @@ func (p *poller) updateInterestLocked(c *Conn) {
 	}
 	c.events = want
 	ev := unix.EpollEvent{Events: want, Fd: c.fd}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
+	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
 		c.srv.log.Error("epoll_ctl mod failed", "conn", c.id, "err", err)
 		p.killLocked(c)
 	}
@@ -336,7 +336,7 @@ func (p *poller) finish(c *Conn) {
 	if c.added {
 		p.set(c.fd, nil)
 	}
-	unix.Close(int(c.fd)) // leaves the epoll set with it
+	rawClose(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()
 	c.rd.release() // the pools get back what an unfinished message held
 	c.rd, c.in = nil, input{}
