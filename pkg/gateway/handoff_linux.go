@@ -218,8 +218,8 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 		unix.Close(fd)
 		return nil, ErrNotHandable
 	}
-	c := &Conn{srv: s, deflate: wbits(st.Deflate), created: st.Created, tr: p, fd: int32(fd)}
-	c.setIdent(st.ID, nil, st.Remote)
+	c := allocConn(st.ID, nil, st.Remote)
+	c.srv, c.deflate, c.created, c.tr, c.fd = s, wbits(st.Deflate), st.Created, p, int32(fd)
 	if st.Protocol != "" || (st.URI != "" && st.URI != "/") || st.Header != nil {
 		c.extra = &handshakeExtra{protocol: st.Protocol, uri: st.URI, header: st.Header}
 	}

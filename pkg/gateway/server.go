@@ -149,15 +149,10 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 }
 
 func (s *Server) newConn(hs handshake) *Conn {
-	c := &Conn{
-		srv:     s,
-		deflate: hs.deflate,
-		created: time.Now().UnixNano(),
-		fd:      -1,
-		Value:   hs.admitted, // Options.Admit's
-	}
 	var seq [20]byte
-	c.setIdent(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
+	c := allocConn(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
+	c.srv, c.deflate, c.created, c.fd = s, hs.deflate, time.Now().UnixNano(), -1
+	c.Value = hs.admitted // Options.Admit's
 	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
 		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}
 	}

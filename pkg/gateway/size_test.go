@@ -18,6 +18,13 @@ func TestConnSize(t *testing.T) {
 	if n := unsafe.Sizeof(Conn{}); n > 208 {
 		t.Errorf("Conn is %d bytes, over the 208-byte size class", n)
 	}
+	// A Conn with its ident (conn_alloc.go) fills a class of its own.
+	if n := unsafe.Sizeof(connWith[[32]byte]{}); n != 240 {
+		t.Errorf("a Conn with 32 bytes of ident is %d bytes, not the 240-byte class", n)
+	}
+	if n := unsafe.Sizeof(connWith[[48]byte]{}); n != 256 {
+		t.Errorf("a Conn with 48 bytes of ident is %d bytes, not the 256-byte class", n)
+	}
 }
 
 // TestConnIdent checks that the id and the remote address, kept in one
@@ -28,11 +35,19 @@ func TestConnIdent(t *testing.T) {
 		{"n1-42-", "18446744073709551615", "[2001:db8::1]:443", "n1-42-18446744073709551615"},
 		{"moved-1", "", "10.0.0.1", "moved-1"},
 		{"n1-42-", "8", "", "n1-42-8"},
+		{"", "", "10.0.0.1:1", ""},
+		{"web-7-1234567-", "1234567", "127.0.0.1:5", "web-7-1234567-1234567"},                                   // 32 bytes: in a connWith's room
+		{"web-7-1234567-", "12345678", "127.0.0.1:5", "web-7-1234567-12345678"},                                 // 33: the larger room
+		{"web-frontend-3-1234567-", "123456789012", "[2001:db8::1]:443", "web-frontend-3-1234567-123456789012"}, // 52: apart
 	} {
 		var c Conn
 		c.setIdent(tc.prefix, []byte(tc.suffix), tc.remote)
 		if c.ID() != tc.id || c.RemoteAddr() != tc.remote {
 			t.Errorf("setIdent(%q, %q, %q): id %q, remote %q", tc.prefix, tc.suffix, tc.remote, c.ID(), c.RemoteAddr())
+		}
+		a := allocConn(tc.prefix, []byte(tc.suffix), tc.remote)
+		if a.ID() != tc.id || a.RemoteAddr() != tc.remote {
+			t.Errorf("allocConn(%q, %q, %q): id %q, remote %q", tc.prefix, tc.suffix, tc.remote, a.ID(), a.RemoteAddr())
 		}
 	}
 	// A remote address too long for remoteLen is cut, never misread.
@@ -41,6 +56,9 @@ func TestConnIdent(t *testing.T) {
 	c.setIdent("x-", []byte("1"), long)
 	if c.ID() != "x-1" || len(c.RemoteAddr()) != maxRemoteLen {
 		t.Errorf("a %d-byte remote: id %q, remote of %d bytes", len(long), c.ID(), len(c.RemoteAddr()))
+	}
+	if a := allocConn("x-", []byte("1"), long); a.ID() != "x-1" || len(a.RemoteAddr()) != maxRemoteLen {
+		t.Errorf("allocConn, a %d-byte remote: id %q, remote of %d bytes", len(long), a.ID(), len(a.RemoteAddr()))
 	}
 }
 
