@@ -9,11 +9,11 @@ import "unsafe"
 // handshake also uses ends up in spans that the handshake's garbage leaves
 // holed, and a span is given back only when all of it is free: holes that
 // an idle connection pays for as long as it lives. The handshake's own
-// state (handshake, 208 bytes) is in Conn's class. So a Conn is allocated
-// together with its ident, in a class of its own: connWith, a Conn with
-// room behind it, 240 bytes for an ident of up to 32 bytes (an IPv4
-// client's of a short node name), 256 for one of up to 48. A longer ident
-// takes an allocation of its own.
+// state (handshake) is 208 bytes, next to Conn's 192. So a Conn is
+// allocated together with its ident, in a class of its own: connWith, a
+// Conn with room behind it, 224 bytes for an ident of up to 32 bytes (an
+// IPv4 client's of a short node name), 240 for one of up to 48. A longer
+// ident takes an allocation of its own.
 
 // connWith is a Conn followed by the room its ident is kept in.
 type connWith[B any] struct {

@@ -50,7 +50,7 @@ func (p *poller) service(c *Conn) {
 		if c.state == connFailing {
 			c.in = input{} // failing already (OnOpen refused): nothing to read
 		}
-		if len(c.in.b) > 0 && c.state != connKilled {
+		if len(c.in.bytes()) > 0 && c.state != connKilled {
 			// The frames the client sent right behind its request.
 			c.holdFlush = true
 			c.mu.Unlock()

@@ -119,8 +119,8 @@ func (s *Server) Snapshot(c *Conn) (HandoffState, error) {
 		Deflate: uint8(c.deflate), Created: c.created,
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), MsgsIn: c.msgsIn.Load(), MsgsOut: c.msgsOut.Load(),
 	}
-	if len(c.in.b) > 0 { // the poller no longer touches it
-		st.Pending = append([]byte(nil), c.in.b...)
+	if kept := c.in.bytes(); len(kept) > 0 { // the poller no longer touches it
+		st.Pending = append([]byte(nil), kept...)
 	}
 	if q := c.queuedLocked(); q > 0 {
 		st.Outbox = make([]byte, 0, q)
@@ -179,7 +179,7 @@ func (s *Server) Release(c *Conn) {
 // yet.
 func (c *Conn) restore(st HandoffState) {
 	if len(st.Pending) > 0 {
-		c.in.b = append(make([]byte, 0, len(st.Pending)+minRead), st.Pending...)
+		c.in.set(append(make([]byte, 0, len(st.Pending)+minRead), st.Pending...))
 	}
 	if len(st.Outbox) > 0 {
 		// Written when the poller adds it: EPOLLOUT is armed.

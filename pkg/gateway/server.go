@@ -139,7 +139,7 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 	if rest := h.rest(); len(rest) > 0 {
 		// Frames the client sent right behind its request: the first
 		// thing the frame core reads.
-		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
+		c.in.set(append(make([]byte, 0, len(rest)+minRead), rest...))
 	}
 	h.release()
 	if s.opts.TLS == nil && s.runPolled(c, nc) {
