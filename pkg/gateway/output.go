@@ -7,9 +7,10 @@ import (
 
 // output is a connection's write state: its queue of frames and the bytes
 // they hold. It exists only while output waits (issue 16): an idle
-// connection's Conn holds a nil pointer instead of these 56 bytes, which
-// keeps Conn in the runtime's 208-byte class (TestConnSize), as the read
-// state (Conn.rd) is nil between messages. appendLocked takes one from the
+// connection's Conn holds a nil pointer instead of these 56 bytes (with
+// the kept input behind a pointer too, Conn fits the runtime's 192-byte
+// class, TestConnSize), as the read state (Conn.rd) is nil between
+// messages. appendLocked takes one from the
 // server's pool with the first frame queued; releaseOutputLocked gives it
 // back once everything is written, or the queue is dropped.
 type output struct {
