@@ -38,11 +38,11 @@ type conn struct {
 	hook *webhook.Queue // nil without -webhook, or before the open's answer
 }
 
-// leanConn is the view of an Inline application's connection on a worker
-// without -webhook, which has neither a mailbox nor a webhook queue: 32
-// bytes (the runtime's 32-byte class) instead of conn's 48, on every idle
+// An Inline application's connection on a worker without -webhook has
+// neither a mailbox nor a webhook queue: its view is the hub's LeanConn,
+// the gateway connection itself, whose Value holds the application's
+// value; no object of its own, where a conn is 48 bytes, on every idle
 // connection (issue 16).
-type leanConn struct{ hub.Conn }
 
 // view is what both kinds of view are to the worker.
 type view interface {
@@ -50,15 +50,21 @@ type view interface {
 	Opened()
 }
 
-// parts returns the application view a gateway connection's Value holds,
-// its mailbox (nil: an Inline application) and webhook queue (nil: none);
-// ok is false when Value holds none (OnOpen did not make it yet).
-func parts(v any) (ac view, box *mailbox, q *webhook.Queue, ok bool) {
-	switch v := v.(type) {
+// lean reports whether the worker's connections have lean views.
+func (h handler) lean() bool { return h.inline && h.hook == nil }
+
+// parts returns c's application view, its mailbox (nil: an Inline
+// application) and webhook queue (nil: none); ok is false when c has none
+// (OnOpen did not make it yet: c.Value still holds the admission).
+func (h handler) parts(c *gateway.Conn) (ac view, box *mailbox, q *webhook.Queue, ok bool) {
+	switch v := c.Value.(type) {
 	case *conn:
 		return v, v.box, v.hook, true
-	case *leanConn:
-		return v, nil, nil, true
+	case *admission:
+		return nil, nil, nil, false
+	}
+	if h.lean() {
+		return hub.Lean(c), nil, nil, true
 	}
 	return nil, nil, nil, false
 }
@@ -77,21 +83,23 @@ func (h handler) guard(c *gateway.Conn, callback string, f func()) {
 }
 
 // wrap makes the application's view of c, with what its admission
-// learned (nil: nothing); only an application that may block gets a
-// mailbox, and only a worker with -webhook a queue (OnOpen sets it): the
-// others get a leanConn.
+// learned (nil: nothing), and puts it in c.Value; only an application
+// that may block gets a mailbox, and only a worker with -webhook a queue
+// (OnOpen sets it): the others get a lean view.
 func (h handler) wrap(c *gateway.Conn, adm *admission) view {
-	hc := hub.MakeConn(c, nil, nil)
+	var v any
+	var hs *app.Handshake
 	if adm != nil {
-		hc = hub.MakeConn(c, adm.value, adm.handshake)
+		v, hs = adm.value, adm.handshake
 	}
-	if h.inline && h.hook == nil {
-		return &leanConn{hc}
+	if h.lean() {
+		return hub.OpenLean(c, v, hs)
 	}
-	ac := &conn{Conn: hc}
+	ac := &conn{Conn: hub.MakeConn(c, v, hs)}
 	if !h.inline {
 		ac.box = &mailbox{wg: h.wg, budget: h.budget}
 	}
+	c.Value = ac
 	return ac
 }
 
@@ -104,7 +112,6 @@ func (h handler) wrap(c *gateway.Conn, adm *admission) view {
 func (h handler) OnOpen(c *gateway.Conn) error {
 	adm, _ := c.Value.(*admission) // the worker's admit's; nil without it
 	ac := h.wrap(c, adm)
-	c.Value = ac
 	var header map[string]string
 	if adm != nil {
 		header = adm.header
@@ -139,7 +146,7 @@ func (h handler) OnOpen(c *gateway.Conn) error {
 
 func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 	h.events.message(c, m)
-	ac, box, q, _ := parts(c.Value)
+	ac, box, q, _ := h.parts(c)
 	h.hook.message(c, q, m)
 	if h.inline {
 		h.guard(c, "OnMessage", func() { h.app.OnMessage(ac, app.Message{Binary: m.Binary, Data: m.Data}) })
@@ -156,9 +163,10 @@ func (h handler) OnMessage(c *gateway.Conn, m gateway.Message) {
 // OnClose runs the application's callback while the connection is still in
 // its rooms (so it can tell them), then forgets it.
 func (h handler) OnClose(c *gateway.Conn, code int, reason string) {
-	ac, box, q, ok := parts(c.Value)
+	ac, box, q, ok := h.parts(c)
 	if !ok { // the upgrade never reached OnOpen's first line
-		ac, box, q, _ = parts(h.wrap(c, nil))
+		h.wrap(c, nil)
+		ac, box, q, _ = h.parts(c)
 	}
 	h.log.Debug("connection closed", "conn", c.ID(), "remote", c.RemoteAddr(), "code", code)
 	h.tokens.stop(c)

@@ -256,7 +256,7 @@ func (s *sender) snapshot(c *gateway.Conn, hc handedConn) ([]byte, error) {
 
 // idle waits until c's mailbox has run every callback queued before now.
 func (w *Worker) idle(ctx context.Context, c *gateway.Conn) error {
-	_, box, _, ok := parts(c.Value)
+	_, box, _, ok := w.handler.parts(c)
 	if !ok {
 		return errHandedState
 	}

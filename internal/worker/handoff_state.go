@@ -35,7 +35,7 @@ var errHandedState = errors.New("worker: bad hand-off state")
 
 // handedOf is c's worker state for a hand-off, without its Cuts yet.
 func (w *Worker) handedOf(c *gateway.Conn, hf app.Handoffer) (handedConn, error) {
-	ac, _, _, ok := parts(c.Value)
+	ac, _, _, ok := w.handler.parts(c)
 	if !ok {
 		return handedConn{}, errHandedState
 	}
@@ -92,8 +92,7 @@ func checkCuts(hc handedConn) error {
 // place before it returns), its owner's subject (connection ids keep the
 // old worker's pid), and the application's state.
 func (w *Worker) attachHanded(c *gateway.Conn, hc handedConn, hf app.Handoffer) (err error) {
-	ac := w.handler.wrap(c, nil)
-	c.Value = ac
+	ac := w.handler.wrap(c, nil) // c.Value holds it
 	defer func() {
 		if err != nil {
 			w.hub.Remove(c)

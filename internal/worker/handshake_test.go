@@ -62,23 +62,27 @@ func (admittingReader) Admit(h *app.Handshake) (any, error) { return "admitted "
 // TestOnOpenReadsTheHandshake: every connection's OnOpen reads its upgrade
 // request (path, query, headers, cookies, the address a trusted proxy
 // reported, the subprotocol), whether or not the application is an
-// Admitter, over a real gateway on loopback; once OnOpen has returned the
-// connection no longer holds it.
+// Admitter, with a full view (a mailbox) or a lean one (an Inline
+// application: the gateway connection itself), over a real gateway on
+// loopback; once OnOpen has returned the connection no longer holds it.
 func TestOnOpenReadsTheHandshake(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		app   func(reader) app.App
-		value any
+		name   string
+		app    func(reader) app.App
+		value  any
+		inline bool
 	}{
-		{"app", func(r reader) app.App { return r }, nil},
-		{"admitter", func(r reader) app.App { return admittingReader{r} }, "admitted /chat"},
+		{"app", func(r reader) app.App { return r }, nil, false},
+		{"admitter", func(r reader) app.App { return admittingReader{r} }, "admitted /chat", false},
+		{"lean app", func(r reader) app.App { return r }, nil, true},
+		{"lean admitter", func(r reader) app.App { return admittingReader{r} }, "admitted /chat", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := reader{opened: make(chan seen, 1)}
 			a := tc.app(r)
 			var wg sync.WaitGroup
 			log := slog.New(slog.DiscardHandler)
-			h := handler{app: a, hub: hub.New(hub.Options{Log: log}), log: log, wg: &wg, budget: &budget{}}
+			h := handler{app: a, hub: hub.New(hub.Options{Log: log}), log: log, wg: &wg, budget: &budget{}, inline: tc.inline}
 			adm := &admitter{}
 			adm.app, _ = a.(app.Admitter)
 			s := gateway.New(gateway.Options{

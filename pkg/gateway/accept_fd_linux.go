@@ -128,7 +128,7 @@ func (s *Server) upgradeFD(fd int, ap netip.AddrPort, counted bool, h *head, on 
 	}
 	c := s.newConn(hs)
 	if rest := h.rest(); len(rest) > 0 {
-		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
+		c.in.set(append(make([]byte, 0, len(rest)+minRead), rest...))
 	}
 	h.release()
 	if s.runPolledFD(c, fd, on) {

@@ -54,7 +54,7 @@ func dialEngine(t *testing.T, engine string, opts Options) (net.Conn, *Conn, *Se
 func queuedOf(c *Conn) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queued
+	return c.queuedLocked()
 }
 
 // readPaused reports whether the server stopped reading c.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"math"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,12 +37,10 @@ type Conn struct {
 	in input
 
 	mu        sync.Mutex
-	outbox    net.Buffers // frames not yet written
-	first     [1][]byte   // the outbox's storage while it holds one frame
-	queued    int         // bytes in outbox, and in the writer goroutine's batch
-	deflate   wbits       // permessage-deflate: the server's window bits, 0 when not negotiated
-	state     connState   // where the connection is in its life (lifecycle.go)
-	pongLast  bool        // the queue ends with a pong of which nothing is written
+	out       *output   // the write queue (output.go); nil while nothing waits
+	deflate   wbits     // permessage-deflate: the server's window bits, 0 when not negotiated
+	state     connState // where the connection is in its life (lifecycle.go)
+	pongLast  bool      // the queue ends with a pong of which nothing is written
 	closeCode ws.StatusCode
 	remoteLen uint16  // the remote address's bytes, behind id's (setIdent)
 	closeWhy  *string // the reason of the close frame queued first; nil: none

@@ -231,7 +231,7 @@ func TestInflateYieldsAndResumes(t *testing.T) {
 	if rounds < 3 || h.events[0].data != string(big) || h.events[1].data != "next" {
 		t.Fatalf("%d rounds; got %d and %q", rounds, len(h.events[0].data), h.events[1].data)
 	}
-	if c.rd != nil || c.in.b != nil {
+	if c.rd != nil || c.in.p != nil {
 		t.Fatal("state kept after the messages")
 	}
 }

@@ -201,7 +201,7 @@ type poller struct {
 	npend atomic.Int32         // len(pend), for the sweeper
 
 	mu       sync.Mutex
-	tasks    []*Conn      // connections to look at (Conn.queued guarded by mu)
+	tasks    []*Conn      // connections to look at
 	detaches []*detachReq // connections to hand off (handoff_linux.go)
 	newPend  []*pendingHS // handshakes to watch
 	sweepDue bool         // the sweeper asks for a look at pend's timeouts
@@ -315,14 +315,14 @@ func (p *poller) handOver(c *Conn) {
 var one = binary.NativeEndian.AppendUint64(nil, 1)
 
 func (p *poller) notify() {
-	unix.Write(p.evfd, one) // EAGAIN: the counter is already non-zero
+	rawWrite(p.evfd, one) // EAGAIN: the counter is already non-zero
 }
 
 // runTasks services the connections other goroutines woke the poller for,
 // and reports whether the poller should stop.
 func (p *poller) runTasks() bool {
 	var b [8]byte
-	unix.Read(p.evfd, b[:])
+	rawRead(p.evfd, b[:])
 	p.mu.Lock()
 	tasks, detaches, stop := p.tasks, p.detaches, p.stopping
 	newPend, sweep := p.newPend, p.sweepDue

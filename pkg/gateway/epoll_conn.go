@@ -39,9 +39,9 @@ func (p *poller) service(c *Conn) {
 		var err error
 		switch {
 		case in == 0:
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
+			err = rawEpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
 		case in != c.events:
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
+			err = rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
 		}
 		if err != nil {
 			p.srv.log.Error("epoll_ctl add failed", "conn", c.id, "err", err)
@@ -50,7 +50,7 @@ func (p *poller) service(c *Conn) {
 		if c.state == connFailing {
 			c.in = input{} // failing already (OnOpen refused): nothing to read
 		}
-		if len(c.in.b) > 0 && c.state != connKilled {
+		if len(c.in.bytes()) > 0 && c.state != connKilled {
 			// The frames the client sent right behind its request.
 			c.holdFlush = true
 			c.mu.Unlock()
@@ -64,7 +64,7 @@ func (p *poller) service(c *Conn) {
 			}
 		}
 	}
-	done := c.state == connKilled || c.state == connCloseDone && len(c.outbox) == 0
+	done := c.state == connKilled || c.state == connCloseDone && !c.hasFramesLocked()
 	c.mu.Unlock()
 	if done {
 		p.finish(c)
@@ -94,7 +94,7 @@ func (c *Conn) readPausedLocked() bool {
 	if c.added && c.events&unix.EPOLLIN == 0 {
 		limit = c.srv.opts.resumeReadAt()
 	}
-	return c.queued > limit
+	return c.queuedLocked() > limit
 }
 
 // updateInterestLocked changes the registration when what c waits for
@@ -106,7 +106,7 @@ func (p *poller) updateInterestLocked(c *Conn) {
 	}
 	c.events = want
 	ev := unix.EpollEvent{Events: want, Fd: c.fd}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
+	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev); err != nil {
 		c.srv.log.Error("epoll_ctl mod failed", "conn", c.id, "err", err)
 		p.killLocked(c)
 	}
@@ -148,7 +148,7 @@ func (p *poller) readable(c *Conn, hup bool) {
 // consuming input, in one writev. c.mu is held.
 func (p *poller) endHoldLocked(c *Conn) {
 	c.holdFlush = false
-	if len(c.outbox) > 0 && !c.waitOut {
+	if c.hasFramesLocked() && !c.waitOut {
 		p.flushLocked(c)
 	}
 }
@@ -236,23 +236,24 @@ const writeTurn = 256 << 10
 // is room (at once when only the turn was over). c.mu is held.
 func (p *poller) flushLocked(c *Conn) {
 	turn := 0
-	for len(c.outbox) > 0 && c.state < connKilled {
+	for c.hasFramesLocked() && c.state < connKilled {
 		var n int
 		var err error
+		frames := c.out.frames
 		left := writeTurn - turn
 		// The frames that fit in what is left of the turn, whole.
 		k, sum := 0, 0
-		for k < len(c.outbox) && k < maxIovec && sum+len(c.outbox[k]) <= left {
-			sum += len(c.outbox[k])
+		for k < len(frames) && k < maxIovec && sum+len(frames[k]) <= left {
+			sum += len(frames[k])
 			k++
 		}
 		switch {
 		case left <= 0:
 			err = unix.EAGAIN // the next turn, after the poller's other connections
 		case k <= 1:
-			n, err = rawWrite(int(c.fd), c.outbox[0][:min(len(c.outbox[0]), left)])
+			n, err = rawWrite(int(c.fd), frames[0][:min(len(frames[0]), left)])
 		default:
-			n, err = unix.Writev(int(c.fd), c.outbox[:k])
+			n, err = unix.Writev(int(c.fd), frames[:k])
 		}
 		if n > 0 {
 			turn += n
@@ -277,7 +278,7 @@ func (p *poller) flushLocked(c *Conn) {
 	if c.state >= connKilled {
 		return
 	}
-	c.dropOutboxLocked() // an idle connection keeps no buffer
+	c.releaseOutputLocked() // an idle connection keeps no write state
 	if c.waitOut {
 		c.waitOut = false
 		c.stallSince.Store(0)
@@ -290,38 +291,31 @@ func (p *poller) flushLocked(c *Conn) {
 
 // wroteLocked drops n written bytes from the head of the queue. c.mu is held.
 func (c *Conn) wroteLocked(n int) {
-	if c.pongLast && n > c.queued-len(c.outbox[len(c.outbox)-1]) {
+	w := c.out
+	if c.pongLast && n > w.queued-len(w.frames[len(w.frames)-1]) {
 		c.pongLast = false // the write reached the last frame, a pong: it stays
 	}
-	c.queued -= n
+	w.queued -= n
 	c.bytesOut.Add(uint64(n))
 	if c.waitOut {
 		c.stallSince.Store(nowNano()) // progress: the write timeout starts again
 	}
 	for n > 0 {
-		if n < len(c.outbox[0]) {
-			c.outbox[0] = c.outbox[0][n:]
+		if n < len(w.frames[0]) {
+			w.frames[0] = w.frames[0][n:]
 			return
 		}
-		n -= len(c.outbox[0])
-		c.outbox[0] = nil
-		c.outbox = c.outbox[1:]
+		n -= len(w.frames[0])
+		w.frames[0] = nil
+		w.frames = w.frames[1:]
 	}
-}
-
-// dropOutboxLocked empties the queue and lets go of its frames. c.mu is
-// held.
-func (c *Conn) dropOutboxLocked() {
-	c.outbox, c.queued = nil, 0
-	c.first[0] = nil
-	c.pongLast = false
 }
 
 // killLocked has the poller close c's socket soon, without a close
 // handshake: a write failed. c.mu is held.
 func (p *poller) killLocked(c *Conn) {
 	if c.setStateLocked(connKilled) {
-		c.dropOutboxLocked()
+		c.releaseOutputLocked()
 		p.wake(c)
 	}
 }
@@ -335,14 +329,14 @@ func (p *poller) finish(c *Conn) {
 		c.mu.Unlock()
 		return // finished before
 	}
-	c.dropOutboxLocked()
+	c.releaseOutputLocked()
 	c.waitOut = false
 	c.stallSince.Store(0)
 	c.closeBy.Store(0)
 	if c.added {
 		p.set(c.fd, nil)
 	}
-	unix.Close(int(c.fd)) // leaves the epoll set with it
+	rawClose(int(c.fd)) // leaves the epoll set with it
 	c.mu.Unlock()
 	c.rd.release() // the pools get back what an unfinished message held
 	c.rd, c.in = nil, input{}
@@ -363,10 +357,10 @@ func (p *poller) writeLocked(c *Conn) {
 	if c.state == connHanded {
 		return // queued for the hand-off's snapshot (handoff_linux.go)
 	}
-	if c.queued > c.srv.opts.pauseReadAt() {
+	if c.queuedLocked() > c.srv.opts.pauseReadAt() {
 		p.updateInterestLocked(c) // stop reading until it drains
 	}
-	if !c.waitOut && (!c.holdFlush || c.queued >= holdFlushMax) {
+	if !c.waitOut && (!c.holdFlush || c.queuedLocked() >= holdFlushMax) {
 		p.flushLocked(c)
 	}
 }
@@ -376,7 +370,7 @@ func (p *poller) writeLocked(c *Conn) {
 // written.
 func (p *poller) shutLocked(c *Conn) {
 	p.updateInterestLocked(c)
-	if len(c.outbox) == 0 {
+	if !c.hasFramesLocked() {
 		p.shutNowLocked(c)
 	}
 }

@@ -285,8 +285,8 @@ func TestPayloadIsKeptAsItArrives(t *testing.T) {
 	if err := c.keep(bytes.Clone(frame[:hdrLen]), &budget); err != nil {
 		t.Fatal(err)
 	}
-	if c.rd == nil || len(c.rd.data.list) != 0 || len(c.in.b) != 0 {
-		t.Fatalf("a header alone took %d chunks (input %d bytes)", len(c.rd.data.list), len(c.in.b))
+	if c.rd == nil || len(c.rd.data.list) != 0 || len(c.in.bytes()) != 0 {
+		t.Fatalf("a header alone took %d chunks (input %d bytes)", len(c.rd.data.list), len(c.in.bytes()))
 	}
 	sent := hdrLen
 	for _, n := range []int{1, 4095, 60000, 200000} {
@@ -302,8 +302,8 @@ func TestPayloadIsKeptAsItArrives(t *testing.T) {
 	if err := c.keep(bytes.Clone(frame[sent:]), &budget); err != nil {
 		t.Fatal(err)
 	}
-	if c.rd != nil || c.in.b != nil {
-		t.Fatalf("kept state after the message: %+v, %d input bytes", c.rd, len(c.in.b))
+	if c.rd != nil || c.in.p != nil {
+		t.Fatalf("kept state after the message: %+v, %d input bytes", c.rd, len(c.in.bytes()))
 	}
 	if len(h.events) != 1 || len(h.events[0].data) != size {
 		t.Fatalf("delivered %d messages", len(h.events))
@@ -364,7 +364,7 @@ func TestEndMidMessageReturnsItsChunks(t *testing.T) {
 	srv, cli := net.Pipe()
 	g := &netConn{Conn: srv, gone: make(chan struct{}), room: make(chan struct{}, 1)}
 	c.tr = g
-	c.in.b = masked(ws.NewFrame(ws.OpBinary, false, make([]byte, 100<<10)))
+	c.in.set(masked(ws.NewFrame(ws.OpBinary, false, make([]byte, 100<<10))))
 	if err := c.consumePending(); err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func (p *poller) detach(c *Conn) detached {
 	switch {
 	case c.state != connOpen:
 		return detached{err: ErrNotHandable}
-	case !c.added || c.rd != nil || c.queued > MaxHandoffOutbox/2:
+	case !c.added || c.rd != nil || c.queuedLocked() > MaxHandoffOutbox/2:
 		// Still in OnOpen, in the middle of a message, or far behind.
 		return detached{err: ErrHandoffBusy}
 	}
@@ -111,7 +111,7 @@ func (s *Server) Snapshot(c *Conn) (HandoffState, error) {
 	if c.state != connHanded {
 		return HandoffState{}, ErrNotHandable
 	}
-	if c.queued > MaxHandoffOutbox {
+	if c.queuedLocked() > MaxHandoffOutbox {
 		return HandoffState{}, ErrHandoffBusy
 	}
 	st := HandoffState{
@@ -119,12 +119,12 @@ func (s *Server) Snapshot(c *Conn) (HandoffState, error) {
 		Deflate: uint8(c.deflate), Created: c.created,
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(), MsgsIn: c.msgsIn.Load(), MsgsOut: c.msgsOut.Load(),
 	}
-	if len(c.in.b) > 0 { // the poller no longer touches it
-		st.Pending = append([]byte(nil), c.in.b...)
+	if kept := c.in.bytes(); len(kept) > 0 { // the poller no longer touches it
+		st.Pending = append([]byte(nil), kept...)
 	}
-	if c.queued > 0 {
-		st.Outbox = make([]byte, 0, c.queued)
-		for _, f := range c.outbox {
+	if q := c.queuedLocked(); q > 0 {
+		st.Outbox = make([]byte, 0, q)
+		for _, f := range c.out.frames {
 			st.Outbox = append(st.Outbox, f...)
 		}
 	}
@@ -141,7 +141,7 @@ func (s *Server) Reattach(c *Conn) {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.outbox) > 0 {
+	if c.hasFramesLocked() {
 		c.waitOut = true // EPOLLOUT from the start: the poller writes the queue
 		c.stallSince.Store(nowNano())
 	}
@@ -161,7 +161,7 @@ func (s *Server) Release(c *Conn) {
 		return
 	}
 	c.setStateLocked(connClosed)
-	c.dropOutboxLocked()
+	c.releaseOutputLocked()
 	unix.Close(int(c.fd))
 	c.mu.Unlock()
 	c.in = input{}
@@ -179,13 +179,15 @@ func (s *Server) Release(c *Conn) {
 // yet.
 func (c *Conn) restore(st HandoffState) {
 	if len(st.Pending) > 0 {
-		c.in.b = append(make([]byte, 0, len(st.Pending)+minRead), st.Pending...)
+		c.in.set(append(make([]byte, 0, len(st.Pending)+minRead), st.Pending...))
 	}
 	if len(st.Outbox) > 0 {
 		// Written when the poller adds it: EPOLLOUT is armed.
-		c.first[0] = st.Outbox
-		c.outbox = c.first[:1:1]
-		c.queued = len(st.Outbox)
+		w := c.srv.outputs.get()
+		w.first[0] = st.Outbox
+		w.frames = w.first[:1:1]
+		w.queued = len(st.Outbox)
+		c.out = w
 		c.waitOut = true
 		c.stallSince.Store(nowNano())
 	}
@@ -216,8 +218,8 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 		unix.Close(fd)
 		return nil, ErrNotHandable
 	}
-	c := &Conn{srv: s, deflate: wbits(st.Deflate), created: st.Created, tr: p, fd: int32(fd)}
-	c.setIdent(st.ID, nil, st.Remote)
+	c := allocConn(st.ID, nil, st.Remote)
+	c.srv, c.deflate, c.created, c.tr, c.fd = s, wbits(st.Deflate), st.Created, p, int32(fd)
 	if st.Protocol != "" || (st.URI != "" && st.URI != "/") || st.Header != nil {
 		c.extra = &handshakeExtra{protocol: st.Protocol, uri: st.URI, header: st.Header}
 	}
@@ -254,7 +256,7 @@ func (s *Server) Import(st HandoffState, fd int, attach func(*Conn) error) (*Con
 func (s *Server) Start(c *Conn) {
 	c.mu.Lock()
 	c.setStateLocked(connOpen)
-	if len(c.outbox) > 0 {
+	if c.hasFramesLocked() {
 		c.waitOut = true
 	}
 	c.mu.Unlock()

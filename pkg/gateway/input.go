@@ -5,8 +5,29 @@ import "unicode/utf8"
 // input keeps the bytes of a partial frame header or control frame between
 // two reads (at most 14+125 bytes), or the frames read behind a compressed
 // message whose inflating goes on in the next round; nil on an idle
-// connection.
-type input struct{ b []byte }
+// connection. It points to the kept slice, made only while bytes are kept:
+// an idle Conn holds 8 bytes for it rather than a slice's 24 (issue 16).
+type input struct{ p *[]byte }
+
+// bytes is what is kept; nil when nothing is.
+func (in input) bytes() []byte {
+	if in.p == nil {
+		return nil
+	}
+	return *in.p
+}
+
+// set keeps b; an empty b drops what was kept.
+func (in *input) set(b []byte) {
+	if len(b) == 0 {
+		in.p = nil
+		return
+	}
+	if in.p == nil {
+		in.p = new([]byte)
+	}
+	*in.p = b
+}
 
 // minRead is the least room given to one read when input is kept.
 const minRead = 4096
@@ -19,11 +40,11 @@ func (c *Conn) readOnce(read func([]byte) (int, error), scratch []byte) error {
 	budget := inflateRound
 	if c.rd.busy() {
 		err := c.resumeInflate(&budget)
-		if err == nil && !c.rd.busy() && len(c.in.b) > 0 {
-			err = c.keep(c.in.b, &budget) // the frames read behind it
+		if kept := c.in.bytes(); err == nil && !c.rd.busy() && len(kept) > 0 {
+			err = c.keep(kept, &budget) // the frames read behind it
 		}
 		if err != nil {
-			c.in.b = nil
+			c.in.set(nil)
 			return err
 		}
 		if c.rd.busy() {
@@ -31,12 +52,12 @@ func (c *Conn) readOnce(read func([]byte) (int, error), scratch []byte) error {
 			return nil
 		}
 	}
-	in := &c.in
+	kept := c.in.bytes()
 	var buf []byte
-	if len(in.b) == 0 {
+	if len(kept) == 0 {
 		buf = scratch
 	} else {
-		buf = in.b[len(in.b):cap(in.b)]
+		buf = kept[len(kept):cap(kept)]
 	}
 	n, rerr := read(buf)
 	if n <= 0 {
@@ -44,11 +65,12 @@ func (c *Conn) readOnce(read func([]byte) (int, error), scratch []byte) error {
 	}
 	c.touch()
 	var err error
-	if len(in.b) == 0 {
+	if len(kept) == 0 {
 		err = c.keep(buf[:n], &budget)
 	} else {
-		in.b = in.b[:len(in.b)+n]
-		err = c.keep(in.b, &budget)
+		kept = kept[:len(kept)+n]
+		c.in.set(kept)
+		err = c.keep(kept, &budget)
 	}
 	if err != nil {
 		return err
@@ -62,11 +84,12 @@ func (c *Conn) readOnce(read func([]byte) (int, error), scratch []byte) error {
 // consumePending handles frames already kept in c.in (the bytes a client
 // sent right behind its upgrade request).
 func (c *Conn) consumePending() error {
-	if len(c.in.b) == 0 {
+	kept := c.in.bytes()
+	if len(kept) == 0 {
 		return nil
 	}
 	budget := inflateRound
-	if err := c.keep(c.in.b, &budget); err != nil {
+	if err := c.keep(kept, &budget); err != nil {
 		return err
 	}
 	if c.rd.busy() {
@@ -75,27 +98,27 @@ func (c *Conn) consumePending() error {
 	return nil
 }
 
-// keep consumes b, which is c.in.b or a scratch buffer, and keeps what is
-// left in c.in with room for a read.
+// keep consumes b, which is what c.in keeps or a scratch buffer, and keeps
+// what is left in c.in with room for a read.
 func (c *Conn) keep(b []byte, budget *int) error {
 	used, err := c.consume(b, budget)
 	if err != nil {
-		c.in.b = nil
+		c.in.set(nil)
 		return err
 	}
 	rest := b[used:]
 	if len(rest) == 0 {
-		c.in.b = nil
+		c.in.set(nil)
 		return nil
 	}
 	room := len(rest) + minRead
-	if cap(c.in.b) >= room && cap(c.in.b) <= 2*room && len(c.in.b) > 0 && &b[0] == &c.in.b[0] {
-		c.in.b = c.in.b[:copy(c.in.b, rest)] // shift within the kept buffer
+	if kept := c.in.bytes(); cap(kept) >= room && cap(kept) <= 2*room && len(kept) > 0 && &b[0] == &kept[0] {
+		c.in.set(kept[:copy(kept, rest)]) // shift within the kept buffer
 		return nil
 	}
 	nb := make([]byte, len(rest), room)
 	copy(nb, rest)
-	c.in.b = nb
+	c.in.set(nb)
 	return nil
 }
 

@@ -79,11 +79,11 @@ func (g *netConn) readLoop(c *Conn) {
 func (g *netConn) waitForRoom(c *Conn) {
 	o := &c.srv.opts
 	c.mu.Lock()
-	if c.queued <= o.pauseReadAt() {
+	if c.queuedLocked() <= o.pauseReadAt() {
 		c.mu.Unlock()
 		return
 	}
-	for g.writing && c.queued > o.resumeReadAt() {
+	for g.writing && c.queuedLocked() > o.resumeReadAt() {
 		g.wantRoom = true
 		c.mu.Unlock()
 		select {
@@ -197,29 +197,31 @@ func (g *netConn) closeTCP() {
 
 // writeLoop writes everything queued and exits when the queue is empty.
 // It is the only goroutine that writes g. The batch it writes stays
-// counted in Conn.queued (and is the frame being written that enqueue's
+// counted in Conn.out.queued (and is the frame being written that enqueue's
 // backlog leaves out) until it is written.
 func (g *netConn) writeLoop(c *Conn) {
 	defer c.srv.wg.Done()
 	for {
 		c.mu.Lock()
-		if len(c.outbox) == 0 {
+		if !c.hasFramesLocked() {
 			g.writing = false
-			c.outbox = nil // an idle connection keeps no buffer
+			c.releaseOutputLocked() // all written: an idle connection keeps no write state
 			if c.shuttingLocked() {
 				g.shutNowLocked(c)
 			}
 			c.mu.Unlock()
 			return
 		}
-		batch, n := c.outbox, c.queued
+		w := c.out
+		batch, n := w.frames, w.queued
 		if len(batch) == 1 {
-			// The frame may sit in Conn.first, which the next append
+			// The frame may sit in w.first, which the next append
 			// reuses: the batch takes it into the writer's own slot.
-			g.one[0], c.first[0] = batch[0], nil
+			g.one[0], w.first[0] = batch[0], nil
 			batch = g.one[:]
 		}
-		c.outbox, c.pongLast, g.inflight = nil, false, n
+		// w stays, counting the batch in queued until it is written.
+		w.frames, c.pongLast, g.inflight = nil, false, n
 		c.mu.Unlock()
 
 		err := g.writeBatch(c, batch, n)
@@ -228,8 +230,8 @@ func (g *netConn) writeLoop(c *Conn) {
 			c.srv.log.Debug("write failed", "conn", c.id, "err", err)
 			c.srv.sendFailures.Add(1)
 			c.mu.Lock()
-			c.outbox, c.queued, g.writing, g.inflight = nil, 0, false, 0
-			c.first[0] = nil
+			c.releaseOutputLocked()
+			g.writing, g.inflight = false, 0
 			c.setStateLocked(connKilled)
 			c.mu.Unlock()
 			g.closeTCP()
@@ -273,9 +275,9 @@ func (g *netConn) writeBatch(c *Conn, batch net.Buffers, n int) error {
 func (g *netConn) wrote(c *Conn, n int) {
 	c.bytesOut.Add(uint64(n))
 	c.mu.Lock()
-	c.queued -= n
+	c.out.queued -= n // the writer's batch keeps c.out (writeLoop)
 	g.inflight -= n
-	if g.wantRoom && c.queued <= c.srv.opts.resumeReadAt() {
+	if g.wantRoom && c.out.queued <= c.srv.opts.resumeReadAt() {
 		g.wantRoom = false
 		select {
 		case g.room <- struct{}{}:

@@ -146,7 +146,7 @@ func (s *Server) endPending(ph *pendingHS) {
 // connection.
 func (s *Server) dropPending(ph *pendingHS) {
 	s.endPending(ph)
-	unix.Close(int(ph.fd))
+	rawClose(int(ph.fd))
 	s.opened(-1)
 	s.wg.Done()
 }
@@ -208,7 +208,7 @@ func (p *poller) quietLocked() bool {
 // watch adds ph's socket to the epoll set.
 func (p *poller) watch(ph *pendingHS) {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: ph.fd}
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(ph.fd), &ev); err != nil {
+	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(ph.fd), &ev); err != nil {
 		p.srv.log.Error("epoll_ctl add failed", "remote", ph.ap.String(), "err", err)
 		p.srv.dropPending(ph)
 		return
@@ -249,7 +249,7 @@ func (p *poller) pendingReadable(ph *pendingHS) {
 // release takes ph's socket out of the epoll set and hands it on, to a
 // goroutine.
 func (p *poller) release(ph *pendingHS, o outcome) {
-	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(ph.fd), nil); err != nil {
+	if err := rawEpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(ph.fd), nil); err != nil {
 		p.srv.log.Error("epoll_ctl del failed", "remote", ph.ap.String(), "err", err)
 		p.srv.dropPending(ph)
 		return

@@ -22,8 +22,9 @@ type Server struct {
 	ping    []byte // a compiled ping frame, shared
 	door    *door  // the limits at the door
 
-	wg  sync.WaitGroup // handshakes and the TLS engine's readers and writers
-	seq atomic.Uint64
+	wg      sync.WaitGroup // handshakes and the TLS engine's readers and writers
+	seq     atomic.Uint64
+	outputs outputs // connections' write states while output waits (output.go)
 
 	mu       sync.RWMutex
 	conns    idMap // by id
@@ -138,7 +139,7 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 	if rest := h.rest(); len(rest) > 0 {
 		// Frames the client sent right behind its request: the first
 		// thing the frame core reads.
-		c.in.b = append(make([]byte, 0, len(rest)+minRead), rest...)
+		c.in.set(append(make([]byte, 0, len(rest)+minRead), rest...))
 	}
 	h.release()
 	if s.opts.TLS == nil && s.runPolled(c, nc) {
@@ -148,15 +149,10 @@ func (s *Server) serveConn(nc net.Conn, peer netip.Addr, counted bool, pre []byt
 }
 
 func (s *Server) newConn(hs handshake) *Conn {
-	c := &Conn{
-		srv:     s,
-		deflate: hs.deflate,
-		created: time.Now().UnixNano(),
-		fd:      -1,
-		Value:   hs.admitted, // Options.Admit's
-	}
 	var seq [20]byte
-	c.setIdent(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
+	c := allocConn(s.opts.IDPrefix, strconv.AppendUint(seq[:0], s.seq.Add(1), 10), hs.remote)
+	c.srv, c.deflate, c.created, c.fd = s, hs.deflate, time.Now().UnixNano(), -1
+	c.Value = hs.admitted // Options.Admit's
 	if hs.protocol != "" || hs.uri != "/" || hs.header != nil {
 		c.extra = &handshakeExtra{protocol: hs.protocol, uri: hs.uri, header: hs.header}
 	}

@@ -12,7 +12,7 @@ type transport interface {
 	// in unix nanos.
 	clock() int64
 	// inflightLocked is what the engine holds of c's output outside
-	// Conn.outbox and has still to write: the batch a writer goroutine
+	// Conn.out.frames and has still to write: the batch a writer goroutine
 	// writes. c.mu is held.
 	inflightLocked(c *Conn) int
 	// writeLocked gets c's queue written after a frame was added to it,

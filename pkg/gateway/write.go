@@ -109,8 +109,8 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if backlog := c.queued - c.headLocked(); !control && backlog > 0 && backlog+len(b) > c.srv.opts.SendBuffer {
-		queued := c.queued // read under the lock: the writer changes it
+	if backlog := c.queuedLocked() - c.headLocked(); !control && backlog > 0 && backlog+len(b) > c.srv.opts.SendBuffer {
+		queued := c.queuedLocked() // read under the lock: the writer changes it
 		c.mu.Unlock()
 		c.srv.sendFailures.Add(1)
 		c.srv.k.bufCloses.Add(1)
@@ -138,12 +138,13 @@ func (c *Conn) enqueue(b []byte, control bool) error {
 // fits: a client flooding pings costs no allocation per ping.
 func (c *Conn) queuePong(payload []byte) error {
 	c.mu.Lock()
-	if c.pongLast && !c.closingLocked() && c.queued >= min(pongFoldAt, c.srv.opts.SendBuffer) {
-		last := len(c.outbox) - 1
-		old := c.outbox[last]
+	if c.pongLast && !c.closingLocked() && c.queuedLocked() >= min(pongFoldAt, c.srv.opts.SendBuffer) {
+		w := c.out // pongLast: a frame is queued
+		last := len(w.frames) - 1
+		old := w.frames[last]
 		b := compilePongInto(old, payload)
-		c.queued += len(b) - len(old)
-		c.outbox[last] = b // in c.first when it is the only frame
+		w.queued += len(b) - len(old)
+		w.frames[last] = b // in w.first when it is the only frame
 		c.mu.Unlock()
 		return nil
 	}
@@ -178,27 +179,31 @@ func (c *Conn) headLocked() int {
 	if n := c.tr.inflightLocked(c); n > 0 {
 		return n
 	}
-	if len(c.outbox) > 0 {
-		return len(c.outbox[0])
+	if c.hasFramesLocked() {
+		return len(c.out.frames[0])
 	}
 	return 0
 }
 
 // appendLocked queues b and has the engine write it. c.mu is held.
 func (c *Conn) appendLocked(b []byte) {
-	if len(c.outbox) == 0 {
-		// Most queues hold one frame at a time: keep it in the Conn rather
-		// than allocate a slice for it. Capacity 1: a second frame moves the
-		// queue to the heap and never overwrites this one.
-		c.first[0] = b
-		c.outbox = c.first[:1:1]
-	} else {
-		c.outbox = append(c.outbox, b)
-		// The queue is on the heap now (a full cap-1 slice always moves):
-		// let go of the Conn's copy of its first frame.
-		c.first[0] = nil
+	if c.out == nil {
+		c.out = c.srv.outputs.get()
 	}
-	c.queued += len(b)
+	w := c.out
+	if len(w.frames) == 0 {
+		// Most queues hold one frame at a time: keep it in the write state
+		// rather than allocate a slice for it. Capacity 1: a second frame
+		// moves the queue to the heap and never overwrites this one.
+		w.first[0] = b
+		w.frames = w.first[:1:1]
+	} else {
+		w.frames = append(w.frames, b)
+		// The queue is on the heap now (a full cap-1 slice always moves):
+		// let go of the state's copy of its first frame.
+		w.first[0] = nil
+	}
+	w.queued += len(b)
 	c.pongLast = isPong(b) // until a byte of it is written
 	c.tr.writeLocked(c)
 }
