@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wsfleet/wsfleet/internal/ratelog"
 	"github.com/wsfleet/wsfleet/pkg/app"
 	"github.com/wsfleet/wsfleet/pkg/bus"
 )
@@ -32,6 +33,10 @@ type Store struct {
 	rules   Rules
 	perSubj int
 	slots   chan struct{} // bounds the replays running at once
+
+	log      *slog.Logger
+	followed ratelog.Limiter // the follows' errors logged
+	follows  followers
 }
 
 // Options configures Open.
@@ -81,7 +86,8 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	}
 	count, age := o.Rules.limits()
 	s := &Store{js: js, name: o.Prefix + "_history", prefix: o.Prefix + ".hist.", rules: o.Rules,
-		perSubj: count, slots: make(chan struct{}, o.Replays)}
+		perSubj: count, slots: make(chan struct{}, o.Replays), log: o.Log}
+	s.follows.nc = nc
 	cfg := jetstream.StreamConfig{
 		Name: s.name, Subjects: []string{s.prefix + ">"}, Storage: jetstream.FileStorage,
 		Replicas: o.Replicas, MaxMsgsPerSubject: int64(count), MaxAge: age,
@@ -241,32 +247,6 @@ func (s *Store) FollowAfter(ctx context.Context, room string, after uint64, fn f
 // FollowUserAfter is FollowAfter for the messages to user uid.
 func (s *Store) FollowUserAfter(ctx context.Context, uid string, after uint64, fn func(app.Kept)) (stop func(), err error) {
 	return s.follow(ctx, s.user(uid), fn, after)
-}
-
-// follow delivers k's messages from the one after offset after[0],
-// or those kept from now on.
-func (s *Store) follow(ctx context.Context, k key, fn func(app.Kept), after ...uint64) (stop func(), err error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{k.subj}, DeliverPolicy: jetstream.DeliverNewPolicy}
-	if len(after) > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after[0]+1
-	}
-	cons, err := s.js.OrderedConsumer(ctx, s.name, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("history: follow %q: %w", k.name, err)
-	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		md, err := m.Metadata()
-		if err != nil {
-			return
-		}
-		kept := app.Kept{Message: app.Message{Data: m.Data()}, Position: app.Position{Offset: md.Sequence.Stream, Epoch: s.epoch}}
-		kept.Binary = m.Headers().Get(headerOp) == "binary"
-		fn(kept)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("history: follow %q: %w", k.name, err)
-	}
-	return cc.Stop, nil
 }
 
 // Transient reports whether a keep's error may go away by itself: no
