@@ -106,8 +106,15 @@ func tryDialWS(addr string) (*wsClient, error) {
 	return tryDialWSURL(ws.Dialer{}, "ws://"+addr+"/")
 }
 
+// dialTimeout bounds a test's dial and handshake. It is longer than the
+// server's handshake timeout (10 s, answered with 408), so that a
+// handshake the server lost shows as a 408, and one that is only slow (a
+// race-built cluster on a busy two-core CI machine once took over 5 s)
+// does not fail the test.
+const dialTimeout = 15 * time.Second
+
 func tryDialWSURL(d ws.Dialer, url string) (*wsClient, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
 	return tryDialWSContext(ctx, d, url)
 }
