@@ -43,7 +43,7 @@ type Options struct {
 	// a burst of connections leaves the heap at its goal (GOGC) and its
 	// handshakes' garbage in holes, which an idle worker would keep for
 	// good; a return once the burst is over gives both back, and costs
-	// one collection per Growth of memory. Default 1 MiB; negative: off.
+	// two collections (see Run) per Growth of memory. Default 1 MiB; negative: off.
 	Growth int64
 	// Log receives a line per return, at debug level. Default: none.
 	Log *slog.Logger
