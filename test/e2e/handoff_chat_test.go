@@ -122,6 +122,14 @@ func TestReloadHandoffChat(t *testing.T) {
 	// workers, pass JetStream's 1,000 consumers per stream (the users past
 	// it are served unordered, and their connections cannot move exactly).
 	c := startCluster(t, clusterOpts{count: 4, app: "chat", extra: []string{"-handoff", "-history", "*=100,1h"}})
+	// The backend connects first: in CI, with 2,000 race-built clients
+	// reading in this test process, its connect failed with a broken pipe
+	// (the server hung up, most likely at its 2 s authentication timeout).
+	backend, err := bus.Connect(context.Background(), bus.Options{URL: c.status().Master.NATSURL, Name: "e2e backend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Close(context.Background())
 	clients := c.dialN(n)
 	for i, cl := range clients {
 		cl.sendChat(chatMsg{Type: "join", Room: fmt.Sprintf("r%d", i%rooms), Name: fmt.Sprintf("u%d", i)})
@@ -161,11 +169,6 @@ func TestReloadHandoffChat(t *testing.T) {
 			}
 		})
 	}
-	backend, err := bus.Connect(context.Background(), bus.Options{URL: c.status().Master.NATSURL, Name: "e2e backend"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Close(context.Background())
 	var lastTick int
 	senders.Go(func() {
 		tick := time.NewTicker(100 * time.Millisecond)
