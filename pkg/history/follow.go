@@ -21,9 +21,13 @@ import (
 // its connection is back: a new ordered consumer from the message after
 // the last one delivered, tried until the stream answers (a JetStream
 // cluster may be electing its leader), and deliveries at or below that
-// message are dropped, whichever consumer they come from.
+// message are dropped, whichever consumer they come from. The library's
+// own restart still runs too (it cannot be turned off), so a reconnect
+// costs each follow two consumer creations instead of one; the consumer
+// it made is stopped when ours replaces it.
 
-// restartBackoff bounds the wait between two tries to start a follow again.
+// restartFirst and restartMax bound the wait between two tries to start a
+// follow again.
 const (
 	restartFirst = 250 * time.Millisecond
 	restartMax   = 5 * time.Second
@@ -138,11 +142,11 @@ func (f *follower) deliver(m jetstream.Msg) {
 // followers are a store's follows, and the goroutine that starts them
 // again when the connection is back: it runs while there are follows.
 type followers struct {
-	mu   sync.Mutex
-	set  map[*follower]struct{}
-	stop chan struct{} // closed to end the watcher
-	done chan struct{} // closed when the watcher ended
-	nc   *nats.Conn
+	mu     sync.Mutex
+	set    map[*follower]struct{}
+	cancel context.CancelFunc // ends the watcher, and any restart it is making
+	done   chan struct{}      // closed when the watcher ended
+	nc     *nats.Conn
 }
 
 func (s *Store) addFollower(f *follower) {
@@ -154,8 +158,10 @@ func (s *Store) addFollower(f *follower) {
 	}
 	fs.set[f] = struct{}{}
 	if len(fs.set) == 1 && fs.nc != nil {
-		fs.stop, fs.done = make(chan struct{}), make(chan struct{})
-		go s.watch(fs.nc.StatusChanged(nats.CONNECTED), fs.stop, fs.done)
+		var ctx context.Context
+		ctx, fs.cancel = context.WithCancel(context.Background())
+		fs.done = make(chan struct{})
+		go s.watch(ctx, fs.nc.StatusChanged(nats.CONNECTED), fs.done)
 	}
 }
 
@@ -163,21 +169,22 @@ func (s *Store) removeFollower(f *follower) {
 	fs := &s.follows
 	fs.mu.Lock()
 	delete(fs.set, f)
-	var stop, done chan struct{}
-	if len(fs.set) == 0 && fs.stop != nil {
-		stop, done = fs.stop, fs.done
-		fs.stop, fs.done = nil, nil
+	var cancel context.CancelFunc
+	var done chan struct{}
+	if len(fs.set) == 0 && fs.cancel != nil {
+		cancel, done = fs.cancel, fs.done
+		fs.cancel, fs.done = nil, nil
 	}
 	fs.mu.Unlock()
-	if stop != nil {
-		close(stop)
+	if cancel != nil {
+		cancel() // a restart in flight ends at once
 		<-done
 	}
 }
 
 // watch starts every follow again each time the connection is back, and
-// tries again with back-off those that failed, until stop is closed.
-func (s *Store) watch(connected chan nats.Status, stop, done chan struct{}) {
+// tries again with back-off those that failed, until ctx ends.
+func (s *Store) watch(ctx context.Context, connected chan nats.Status, done chan struct{}) {
 	defer close(done)
 	defer s.follows.nc.RemoveStatusListener(connected)
 	var pending []*follower
@@ -187,7 +194,7 @@ func (s *Store) watch(connected chan nats.Status, stop, done chan struct{}) {
 	defer timer.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case _, ok := <-connected:
 			if !ok {
@@ -202,7 +209,7 @@ func (s *Store) watch(connected chan nats.Status, stop, done chan struct{}) {
 			wait = restartFirst
 		case <-timer.C:
 		}
-		pending = s.restart(pending, stop)
+		pending = s.restart(ctx, pending)
 		if len(pending) > 0 {
 			timer.Reset(wait)
 			wait = min(2*wait, restartMax)
@@ -211,13 +218,11 @@ func (s *Store) watch(connected chan nats.Status, stop, done chan struct{}) {
 }
 
 // restart starts each follow of fs again and returns those that failed.
-func (s *Store) restart(fs []*follower, stop chan struct{}) []*follower {
+func (s *Store) restart(ctx context.Context, fs []*follower) []*follower {
 	failed := fs[:0]
 	for _, f := range fs {
-		select {
-		case <-stop:
+		if ctx.Err() != nil {
 			return nil
-		default:
 		}
 		f.mu.Lock()
 		stopped := f.stopped
@@ -225,8 +230,8 @@ func (s *Store) restart(fs []*follower, stop chan struct{}) []*follower {
 		if stopped {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := f.start(ctx)
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := f.start(tctx)
 		cancel()
 		if err != nil {
 			if ok, dropped := s.followed.Allow(time.Now()); ok {

@@ -139,7 +139,7 @@ func TestFollowAcrossServerRestart(t *testing.T) {
 
 	stop()
 	st.follows.mu.Lock()
-	n, watching := len(st.follows.set), st.follows.stop != nil
+	n, watching := len(st.follows.set), st.follows.cancel != nil
 	st.follows.mu.Unlock()
 	if n != 0 || watching {
 		t.Fatalf("after the last follow stopped: %d follows, watcher running %v", n, watching)
