@@ -9,9 +9,16 @@
 #              idle connection before it;
 #   echo       the echo of 100 clients (-count 1);
 #   echo-wide  the same with one worker per core (-count $(nproc), issue 16);
+#   connect    a connect storm: 10,000 connections opened at once (64
+#              handshakes in flight) on -count 4, as docs/benchmarks.md's
+#              idle-small (issue 16's connections per server CPU-second);
+#   connect-wide  the same with one worker per core (-count $(nproc));
 #   gorilla    bench/peers/gorilla's echo of 100 clients, once per trial after
 #              the revisions: the yardstick the echo targets are ratios to
 #              (its row in the tables; not in the default PHASES);
+#   nbio       bench/peers/nbio's connect storm, once per trial after the
+#              revisions: the connect target's yardstick (not in the
+#              default PHASES);
 #   chat       the chat app's room without history (bench/history.sh's full
 #              size: 200 members, 10 senders, 100 messages/s, -count 4;
 #              -history off where the revision has the flag), and, where it
@@ -53,6 +60,9 @@ mkdir -p "$OUT" "$BIN"
 go build -o "$BIN/" ./bench/loadgen
 if [[ " $PHASES " == *" gorilla "* ]]; then
 	(cd bench/peers && go build -o "../../$BIN/" ./gorilla)
+fi
+if [[ " $PHASES " == *" nbio "* ]]; then
+	(cd bench/peers && go build -o "../../$BIN/" ./nbio)
 fi
 for rev in "$@"; do
 	dir=$RUN/bin-${rev//\//_}
@@ -137,7 +147,17 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 				measure "$rev" "echo-100-wide@$t" -mode echo -conns 100 -prefix "hello " -warmup 1s -duration 10s
 				"${STOP[@]}" >/dev/null
 				;;
-			gorilla) ;; # after the revisions
+			connect)
+				start "$rev" push 4
+				measure "$rev" "connect-10k@$t" -mode idle -settle 1s -conns 10000
+				"${STOP[@]}" >/dev/null
+				;;
+			connect-wide)
+				start "$rev" push "$(nproc)"
+				measure "$rev" "connect-10k-wide@$t" -mode idle -settle 1s -conns 10000
+				"${STOP[@]}" >/dev/null
+				;;
+			gorilla | nbio) ;; # after the revisions
 			chat)
 				if has "$rev" history; then
 					chat "$rev" "chat@$t" off -history off
@@ -147,7 +167,7 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 				fi
 				;;
 			*)
-				echo "ab: unknown phase $phase in PHASES (broadcast, echo, echo-wide, chat, gorilla)" >&2
+				echo "ab: unknown phase $phase in PHASES (broadcast, echo, echo-wide, connect, connect-wide, chat, gorilla, nbio)" >&2
 				exit 2
 				;;
 			esac
@@ -166,9 +186,23 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 		wait "$GPID" || true # killed by our signal
 		GPID=
 	fi
+	if [[ " $PHASES " == *" nbio "* ]]; then
+		port=$("$LG" freeport)
+		"$BIN/nbio" -listen "127.0.0.1:$port" >>"$RUN/nbio.log" 2>&1 &
+		GPID=$!
+		"$LG" waitport "127.0.0.1:$port"
+		PHASE=$((PHASE + 1))
+		log "nbio connect-10k@$t"
+		"$LG" -server nbio -label "connect-10k@$t" -config bench/peers/nbio -url "ws://127.0.0.1:$port/" -server-pid "$GPID" \
+			-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m -mode idle -settle 1s -conns 10000 >"$OUT/nbio-connect-10k@$t.json" || log "nbio connect-10k@$t FAILED"
+		kill "$GPID"
+		wait "$GPID" || true # killed by our signal
+		GPID=
+	fi
 done
 ROWS=("$@")
 [[ " $PHASES " == *" gorilla "* ]] && ROWS+=(gorilla)
+[[ " $PHASES " == *" nbio "* ]] && ROWS+=(nbio)
 
 # The figures of the table: column name, result file's phase, JSON path.
 COLS=(
@@ -178,6 +212,8 @@ COLS=(
 	"echo_rt/cpu_s echo-100 echo.per_server_cpu_second"
 	"echo_p99_ms echo-100 echo.p99_ms"
 	"wide_rt/cpu_s echo-100-wide echo.per_server_cpu_second"
+	"conn/cpu_s connect-10k connect.per_server_cpu_second"
+	"wide_conn/cpu_s connect-10k-wide connect.per_server_cpu_second"
 	"chat_us/said chat chat.server_cpu_us_per_said"
 	"chat_p99_ms chat chat.p99_ms"
 	"hist_us/said chat-history chat.server_cpu_us_per_said"
@@ -221,7 +257,7 @@ for rev in "${ROWS[@]}"; do
 			[[ $f != - ]] && ! okrun "$rev" "$phase" "$t" && f="$f!" # a failed run's figure
 			printf ' %15s' "$f"
 		done
-		printf ' %8s\n' "$(for p in broadcast-50k echo-100 echo-100-wide chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
+		printf ' %8s\n' "$(for p in broadcast-50k echo-100 echo-100-wide connect-10k connect-10k-wide chat; do get "$rev" "$p" "$t" load1_at_start; done | { grep -v '^-$' || true; } | sort -g | tail -1)"
 	done
 done
 echo
@@ -235,7 +271,7 @@ for c in "${COLS[@]}" "load1 * load1_at_start"; do
 	for rev in "${ROWS[@]}"; do
 		for t in $(seq "$LAST_TRIAL"); do
 			if [[ $phase == '*' ]]; then
-				for p in broadcast-50k echo-100 echo-100-wide chat chat-history; do get "$rev" "$p" "$t" "$path"; done
+				for p in broadcast-50k echo-100 echo-100-wide connect-10k connect-10k-wide chat chat-history; do get "$rev" "$p" "$t" "$path"; done
 			else
 				if okrun "$rev" "$phase" "$t"; then get "$rev" "$phase" "$t" "$path"; fi
 			fi

@@ -28,15 +28,41 @@ COUNT=${COUNT:-52}
 INTERVAL=${INTERVAL:-60s}
 TICKS=${TICKS:-3}
 PER_PROC=${PER_PROC:-18000}
-PER_SOURCE=${PER_SOURCE:-30000}
+# At most 15,000 connections per source address: connect() looks for a
+# free port among the even ones first (about 32k of the range), and at
+# 30,000 they were 94 % taken, each connect probing the established table
+# some 16 times; __inet_check_established and the lookup it makes were the
+# top of the profile as the last sources filled.
+PER_SOURCE=${PER_SOURCE:-15000}
 SAVE=${SAVE:-1}
 TIMEOUT=${TIMEOUT:-30m}
+# How long one client waits for its connect and handshake: on two cores
+# shared with a hundred busy processes a handshake can take longer than
+# the load generator's default 10 s (99 of a million did), and a browser
+# would wait.
+DIAL_TIMEOUT=${DIAL_TIMEOUT:-60s}
+# A client process that found few sockets ready sleeps this long before
+# waiting again (loadgen -read-coalesce), so that it wakes once for many
+# ticks rather than once for each: the tick's times are read times, at
+# most this much later.
+COALESCE=${COALESCE:-5ms}
 PING=${PING:-5m} # the server's -ping-interval (default 25s: see the report)
 IDLE=${IDLE:-12m} # and -idle-timeout (default 60s)
 # A worker starved of CPU for 5 s (the default) would be killed as hung,
 # and its connections with it: with ~110 busy processes on two cores, a
 # healthy one is.
 WORKER_TIMEOUT=${WORKER_TIMEOUT:-60s}
+# One P per process, server and clients: with 52 workers and 56 client
+# processes on two cores, a second P in each only spins looking for work
+# and wakes threads the cores have no time for (-worker-cores 1 sets each
+# worker's GOMAXPROCS and its one poller; the clients get GOMAXPROCS=1).
+WORKER_CORES=${WORKER_CORES:-1}
+# No TCP keep-alive probes: at 15 s (Go's default, wsfleet's) a million
+# idle sockets send some 66,000 probes a second and get as many
+# acknowledgements; the pings every $PING and -idle-timeout find a dead
+# peer already.
+KEEPALIVE=${KEEPALIVE:-0}
+CLIENT_PROCS=${CLIENT_PROCS:-1}
 # The run's priority (nice), server and clients alike: a negative one takes
 # the machine from whatever else runs on it.
 NICE=${NICE:-0}
@@ -120,7 +146,17 @@ setup() {
 		raise net.core.netdev_max_backlog 1000000
 	fi
 
+	# The namespace's own table of established TCP sockets, sized for both
+	# ends of every connection: by default a namespace shares the host's,
+	# sized at boot (262,144 buckets here), and at a million connections
+	# its chains are some 8 sockets long: __inet_lookup_established, which
+	# walks one for every segment, was 27 % of the machine's CPU (perf).
+	# Read when a namespace is made; restored at the end, as the others.
+	local buckets=1
+	while ((buckets < 2 * CONNS)); do buckets=$((buckets * 2)); done
+	raise net.ipv4.tcp_child_ehash_entries "$buckets"
 	ip netns add "$NS"
+	log "the namespace's table of established sockets: $(inns sysctl -n net.ipv4.tcp_ehash_entries) buckets"
 	inns ip link set lo up
 	# Per namespace: every port for each source address, deep accept queues.
 	inns sysctl -q -w net.ipv4.ip_local_port_range="1024 65535" \
@@ -129,9 +165,10 @@ setup() {
 
 start_master() {
 	[[ -f $RUN/backend.secret ]] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/backend.secret")
-	CONFIG="master start -count $COUNT -app push -push-interval $INTERVAL -ping-interval $PING -idle-timeout $IDLE -worker-timeout $WORKER_TIMEOUT"
+	CONFIG="master start -count $COUNT -app push -push-interval $INTERVAL -ping-interval $PING -idle-timeout $IDLE -worker-timeout $WORKER_TIMEOUT -worker-cores $WORKER_CORES -tcp-keepalive $KEEPALIVE"
 	inns nice -n "$NICE" bin/master start -d -count "$COUNT" -app push -push-interval "$INTERVAL" \
 		-ping-interval "$PING" -idle-timeout "$IDLE" -worker-timeout "$WORKER_TIMEOUT" \
+		-worker-cores "$WORKER_CORES" -tcp-keepalive "$KEEPALIVE" \
 		-listen 127.0.0.1:8080 -nats-listen 127.0.0.1:4222 \
 		-nats-backend-password-file "$RUN/backend.secret" \
 		-pid-file "$RUN/master.pid" -log-file "$RUN/master.log" -log-level warn >/dev/null
@@ -201,10 +238,10 @@ main() {
 	log "master up ($COUNT workers); opening"
 	# The clients read in the namespace; the load generator's /proc reads
 	# of the server are the same from there.
-	inns nice -n "$NICE" "$LG" -server wsfleet -label million -config "$CONFIG" -url ws://127.0.0.1:8080/ \
+	inns env GOMAXPROCS="$CLIENT_PROCS" nice -n "$NICE" "$LG" -server wsfleet -label million -config "$CONFIG" -url ws://127.0.0.1:8080/ \
 		-server-pid "$PID" -src 127.1.0.1 -per-proc "$PER_PROC" -per-source "$PER_SOURCE" \
 		-mode idle,push -conns "$CONNS" -settle 60s -nats "$NATS" -subject wsfleet.all \
-		-ticks "$TICKS" -push-interval "$INTERVAL" -timeout "$TIMEOUT" -allow-failed \
+		-ticks "$TICKS" -push-interval "$INTERVAL" -timeout "$TIMEOUT" -dial-timeout "$DIAL_TIMEOUT" -read-coalesce "$COALESCE" -allow-failed \
 		>"$OUT/wsfleet-million.json" &
 	LG_PID=$!
 	watch &

@@ -25,11 +25,14 @@ type childConfig struct {
 	Sources     []string      `json:"sources"`     // source addresses, by global index round-robin
 	Concurrency int           `json:"concurrency"` // dials in flight
 	DialTimeout time.Duration `json:"dial_timeout"`
-	Echo        bool          `json:"echo"`             // run the echo loop instead of reading idly
-	Payload     int           `json:"payload"`          // echo message size
-	Prefix      string        `json:"prefix"`           // what the server puts before the echo
-	CA          string        `json:"ca,omitempty"`     // wss://: the certificate to trust (tls.go)
-	Warmup      int           `json:"warmup,omitempty"` // wss://: connections opened and closed before ready
+	// Coalesce is how long the reader sleeps after a wait that found only
+	// a few sockets ready (loadgen -read-coalesce); 0: none.
+	Coalesce time.Duration `json:"coalesce,omitempty"`
+	Echo     bool          `json:"echo"`             // run the echo loop instead of reading idly
+	Payload  int           `json:"payload"`          // echo message size
+	Prefix   string        `json:"prefix"`           // what the server puts before the echo
+	CA       string        `json:"ca,omitempty"`     // wss://: the certificate to trust (tls.go)
+	Warmup   int           `json:"warmup,omitempty"` // wss://: connections opened and closed before ready
 }
 
 // command is one line from the coordinator.
@@ -282,6 +285,7 @@ func (ch *child) startReader() error {
 	if err != nil {
 		return err
 	}
+	rd.coalesce = ch.cfg.Coalesce
 	ch.rd = rd
 	ch.wg.Go(rd.run)
 	return nil

@@ -40,6 +40,7 @@ type fleetPlan struct {
 	FirstSource net.IP
 	Concurrency int
 	DialTimeout time.Duration
+	Coalesce    time.Duration // childConfig.Coalesce
 	Echo        bool
 	Payload     int
 	Prefix      string
@@ -88,7 +89,7 @@ func startFleet(ctx context.Context, p fleetPlan) (*fleet, error) {
 		}
 		cfg := childConfig{
 			Index: i, URL: p.URL, Conns: share, First: first, Sources: srcs,
-			Concurrency: p.Concurrency, DialTimeout: p.DialTimeout,
+			Concurrency: p.Concurrency, DialTimeout: p.DialTimeout, Coalesce: p.Coalesce,
 			Echo: p.Echo, Payload: p.Payload, Prefix: p.Prefix, CA: p.CA, Warmup: p.Warmup,
 		}
 		first += share

@@ -33,6 +33,7 @@ type options struct {
 	src                string
 	concurrency        int
 	dialTimeout        time.Duration
+	coalesce           time.Duration
 	settle             time.Duration
 	payload            int
 	prefix             string
@@ -102,6 +103,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.src, "src", "127.0.0.2", "first source address; the next ones follow it")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "dials in flight per client process")
 	fs.DurationVar(&o.dialTimeout, "dial-timeout", 10*time.Second, "bound on one connect + handshake")
+	fs.DurationVar(&o.coalesce, "read-coalesce", 0, "idle and push: after a wait that found only a few sockets ready, a client process sleeps this long before the next, so one wake-up reads many (0: it waits at once); push times are read times, so at most this much later")
 	fs.DurationVar(&o.settle, "settle", 10*time.Second, "idle: longest wait for the server's memory to settle")
 	fs.IntVar(&o.payload, "payload", 32, "echo: message size in bytes")
 	fs.StringVar(&o.prefix, "prefix", "", `echo: what the server puts before the echoed message ("hello " for wsfleet's echo app)`)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
@@ -31,17 +33,24 @@ import (
 // timed exactly only if nothing follows it before it is read (the held
 // broadcast rounds run without server pings for this reason).
 type reader struct {
-	epfd  int
-	evfd  int // control wakes the reader through it
-	conns map[int32]*rconn
-	buf   []byte
-	oob   []byte         // recvmsg's control messages: the receive timestamp
-	hr    bytes.Reader   // over the bytes being consumed, for ws.ReadHeader
-	ctl   chan readerCtl // control's requests, one at a time
-	ack   chan struct{}  // run has acted on a request
-	done  chan struct{}  // closed when run returns
-	qmu   sync.Mutex     // guards queue
-	queue []queued       // connections handed over while run runs (enqueue)
+	// coalesce: after a wait that found fewer sockets ready than a
+	// quarter of its room, run sleeps this long, so that at a million
+	// connections a client process wakes once for many messages rather
+	// than once or twice for each (set before run).
+	coalesce time.Duration
+	epfd     int
+	evfd     int // control wakes the reader through it
+	conns    map[int32]*rconn
+	buf      []byte
+	oob      []byte       // recvmsg's control messages: the receive timestamp
+	hr       bytes.Reader // over the bytes being consumed, for ws.ReadHeader
+	ep       *os.File     // epfd, in Go's netpoller (wait)
+	rc       syscall.RawConn
+	ctl      chan readerCtl // control's requests, one at a time
+	ack      chan struct{}  // run has acted on a request
+	done     chan struct{}  // closed when run returns
+	qmu      sync.Mutex     // guards queue
+	queue    []queued       // connections handed over while run runs (enqueue)
 	// onData gets each data message of connection i, valid until it
 	// returns, with its receive timestamp (unix ns); onLost a connection
 	// that ended.
@@ -91,7 +100,46 @@ func newReader(onData func(int, []byte, int64), onLost func(error)) (*reader, er
 		r.closeFDs()
 		return nil, err
 	}
+	// The epoll descriptor waits in Go's netpoller, as wsfleet's pollers
+	// do (pkg/gateway/epoll_wait_linux.go): a reader blocked in
+	// epoll_wait(2) had sysmon retake its P and hand it to another thread
+	// at every wait, which at a million connections was a fifth of the
+	// load generator's CPU (perf: sysmon, handoffp, startm).
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		r.closeFDs()
+		return nil, fmt.Errorf("loadgen: epoll fd non-blocking: %w", err)
+	}
+	r.ep = os.NewFile(uintptr(epfd), "epoll")
+	if r.rc, err = r.ep.SyscallConn(); err != nil {
+		r.closeFDs()
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
 	return r, nil
+}
+
+// wait fills events with what is ready, parking the goroutine in the
+// netpoller while nothing is.
+func (r *reader) wait(events []unix.EpollEvent) (int, error) {
+	var n int
+	var werr error
+	err := r.rc.Read(func(fd uintptr) bool {
+		var e unix.Errno
+		var m uintptr
+		m, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd,
+			uintptr(unsafe.Pointer(unsafe.SliceData(events))), uintptr(len(events)), 0, 0, 0)
+		switch e {
+		case 0:
+			n = int(m)
+		case unix.EINTR:
+		default:
+			werr = e
+		}
+		return n > 0 || werr != nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, werr
 }
 
 func (r *reader) watch(fd int) error {
@@ -103,7 +151,11 @@ func (r *reader) watch(fd int) error {
 }
 
 func (r *reader) closeFDs() {
-	unix.Close(r.epfd)
+	if r.ep != nil {
+		r.ep.Close() // epfd
+	} else {
+		unix.Close(r.epfd)
+	}
 	unix.Close(r.evfd)
 }
 
@@ -250,10 +302,7 @@ func (r *reader) run() {
 	defer r.closeFDs()
 	events := make([]unix.EpollEvent, 512)
 	for {
-		n, err := unix.EpollWait(r.epfd, events, -1)
-		if err == unix.EINTR {
-			continue
-		}
+		n, err := r.wait(events)
 		if err != nil {
 			r.onLost(fmt.Errorf("epoll_wait: %w", err))
 			r.abortAll()
@@ -269,6 +318,9 @@ func (r *reader) run() {
 			if rc := r.conns[ev.Fd]; rc != nil {
 				r.readable(rc)
 			}
+		}
+		if r.coalesce > 0 && n < len(events)/4 {
+			time.Sleep(r.coalesce)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	plan := fleetPlan{
 		URL: o.url, Conns: o.conns, PerProc: o.perProc, PerSource: o.perSource,
-		FirstSource: net.ParseIP(o.src), Concurrency: o.concurrency, DialTimeout: o.dialTimeout,
+		FirstSource: net.ParseIP(o.src), Concurrency: o.concurrency, DialTimeout: o.dialTimeout, Coalesce: o.coalesce,
 		Echo: o.modes["echo"], Payload: o.payload, Prefix: o.prefix,
 	}
 	if isWSS(o.url) {

@@ -118,10 +118,17 @@ func (d *doc) million(m *millionRun) {
 		"Pings every 5 minutes rather than 25 s: at a million, 25 s is 40,000 pings and pongs a second, more than two cores "+
 		"can serve with the clients beside them (bench/README.md has the measurement). `-worker-timeout 60s`: with over a hundred "+
 		"busy processes on two cores, a healthy worker can leave the master's heartbeat unanswered for longer than the default 5 s, "+
-		"and was killed for it in a trial at 500k.\n",
+		"and was killed for it in a trial at 500k. One Go P per process, server and clients (`-worker-cores 1`, GOMAXPROCS=1 for "+
+		"the clients): with over a hundred processes on two cores a second P only spins looking for work. No TCP keep-alive probes "+
+		"on either end (`-tcp-keepalive 0`, and the load generator's dialer): at Go's 15 s a million idle sockets would send some "+
+		"66,000 probes a second each way. The namespace gets its own table of established sockets, sized for both ends "+
+		"(`net.ipv4.tcp_child_ehash_entries`, read when a namespace is made): sharing the host's 262,144 buckets, the lookup that "+
+		"walks a chain for every segment was 27 %% of the machine's CPU. A client process that found few sockets ready sleeps 5 ms "+
+		"before it waits again (`-read-coalesce`), so that it wakes once for many ticks; a tick's times are read times, so at most "+
+		"that much later.\n",
 		r.Config, r.ClientProcs, r.Sources, m.setup.Sysctls, m.machine.FileLimit, r.ClientProcs)
 	if m.setup.Nice != 0 {
-		d.p("The server and the clients ran at nice %d: the machine was shared with other work, from which the run took the cores.\n", m.setup.Nice)
+		d.p("The server and the clients ran at nice %d, so that whatever else ran on the machine did not take the cores from them.\n", m.setup.Nice)
 	}
 	d.p("| | |\n| --- | --- |")
 	d.p("| connections asked for | %s |", thousands(float64(r.Conns)))

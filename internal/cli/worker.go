@@ -107,7 +107,8 @@ func workerOptions(env Env, s ctl.Setup, log *slog.Logger) (worker.Options, erro
 			TrustedProxies: cfg.TrustedProxies, AllowOrigins: cfg.AllowOrigins,
 			Subprotocols: cfg.Subprotocols, RequireSubprotocol: cfg.RequireSubprotocol, Deflate: cfg.Deflate,
 			Cores: s.Cores, PingInterval: orOff(cfg.PingInterval), IdleTimeout: orOff(cfg.IdleTimeout),
-			MaxConns: s.MaxConns, MaxConnsPerIP: s.MaxConnsPerIP, MaxRequestHead: int(cfg.MaxRequestHead),
+			TCPKeepAlive: orOff(cfg.TCPKeepAlive),
+			MaxConns:     s.MaxConns, MaxConnsPerIP: s.MaxConnsPerIP, MaxRequestHead: int(cfg.MaxRequestHead),
 		},
 	}
 	var err error

@@ -145,6 +145,11 @@ func (c *Config) checkConnections() []string {
 	if c.PingInterval < 0 {
 		add("-ping-interval must not be negative (got %s)", c.PingInterval)
 	}
+	if c.TCPKeepAlive < 0 {
+		add("-tcp-keepalive must not be negative (got %s)", c.TCPKeepAlive)
+	} else if c.TCPKeepAlive > 0 && c.TCPKeepAlive < time.Second {
+		add("-tcp-keepalive must be 0 or at least 1s (got %s): the kernel counts it in seconds", c.TCPKeepAlive)
+	}
 	if c.IdleTimeout < 0 {
 		add("-idle-timeout must not be negative (got %s)", c.IdleTimeout)
 	}

@@ -124,6 +124,10 @@ type Config struct {
 	// IdleTimeout closes a connection silent for this long
 	// (-idle-timeout). 0: never. Default 60s.
 	IdleTimeout time.Duration
+	// TCPKeepAlive is the idle time before TCP keep-alive probes start on
+	// a client's socket, and their interval (-tcp-keepalive). 0: no
+	// probes. Default 15s, Go's.
+	TCPKeepAlive time.Duration
 	// Events publishes connection events on NATS for backends (-events).
 	Events bool
 	// EventHeaders are the request headers an open event carries
@@ -230,6 +234,7 @@ func Default() Config {
 		SendBuffer:         1 << 20,
 		PingInterval:       25 * time.Second,
 		IdleTimeout:        60 * time.Second,
+		TCPKeepAlive:       15 * time.Second,
 		DemoPage:           true,
 		MaxRooms:           100,
 		History:            "*=100,1h;@*=100,1h",

@@ -67,13 +67,14 @@ func TestCheckNamesEveryFlag(t *testing.T) {
 	if err := parse(t, &c, "-count", "0", "-listen", "nope", "-grace", "0", "-worker-timeout", "100ms", "-node", "a b",
 		"-ping-interval", "30s", "-idle-timeout", "10s", "-max-rooms", "0", "-max-request-head", "100",
 		"-tls-cert", "x.pem", "-jwt-expire-close", "-events-headers", "X-A", "-require-subprotocol",
-		"-routes", "nats://h:1", "-worker-bin", "/nonexistent/worker", "-nats-user", "u"); err != nil {
+		"-routes", "nats://h:1", "-worker-bin", "/nonexistent/worker", "-nats-user", "u",
+		"-tcp-keepalive", "500ms"); err != nil {
 		t.Fatal(err)
 	}
 	p := strings.Join(c.Check(), "\n")
 	for _, flag := range []string{"-count", "-listen", "-grace", "-worker-timeout", "-node", "-idle-timeout", "-max-rooms",
 		"-max-request-head", "-tls-cert", "-jwt-expire-close", "-events-headers", "-require-subprotocol",
-		"-routes", "-worker-bin", "-nats-user"} {
+		"-routes", "-worker-bin", "-nats-user", "-tcp-keepalive"} {
 		if !strings.Contains(p, flag) {
 			t.Errorf("no problem names %s:\n%s", flag, p)
 		}

@@ -66,6 +66,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff = 0
 		s.accepted.Add(1)
+		s.keepAlive(nc)
 		peer, counted, ok := s.admitPeer(nc)
 		if !ok {
 			continue
@@ -73,6 +74,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.wg.Add(1)
 		s.opened(1) // WaitEmpty waits for its handshake too (reload -g)
 		go s.serveConn(nc, peer, counted, nil)
+	}
+}
+
+// keepAlive gives a connection net.Listener accepted the keep-alive
+// probes of Options.TCPKeepAlive. A TCP listener's Accept has set Go's
+// (15 s) already, the default, so that costs nothing.
+func (s *Server) keepAlive(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok || s.opts.TCPKeepAlive == 15*time.Second {
+		return
+	}
+	var err error
+	if s.opts.TCPKeepAlive < 0 {
+		err = tc.SetKeepAlive(false)
+	} else {
+		err = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true,
+			Idle: s.opts.TCPKeepAlive, Interval: s.opts.TCPKeepAlive, Count: 9})
+	}
+	if err != nil {
+		s.log.Debug("keep-alive not set", "err", err)
 	}
 }
 

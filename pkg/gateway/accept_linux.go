@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -65,7 +66,7 @@ func (s *Server) rawListen(ln net.Listener) *rawListener {
 	}
 	fd, ferr := -1, error(nil)
 	err = sc.Control(func(lfd uintptr) {
-		if ferr = setSocketOptions(int(lfd)); ferr != nil {
+		if ferr = setSocketOptions(int(lfd), s.opts.TCPKeepAlive); ferr != nil {
 			ferr = fmt.Errorf("gateway: the listener: %w", ferr)
 			return
 		}
@@ -92,8 +93,9 @@ func (s *Server) rawListen(ln net.Listener) *rawListener {
 	return &rawListener{Listener: ln, lf: lf, rc: rc, early: true}
 }
 
-// setSocketOptions sets on a socket what Go sets on each one it accepts
-// (TCP_NODELAY, keep-alive every 15 s, 9 probes). Set on the listening
+// setSocketOptions sets on a socket what Go sets on each one it accepts:
+// TCP_NODELAY and keep-alive probes every ka (Options.TCPKeepAlive; Go's
+// 15 s by default), 9 of them, or, with ka negative, no probes. Set on the listening
 // socket, Linux copies them to every socket established after that
 // (sock_copy clones the listener's, and tcp_create_openreq_child starts
 // the keep-alive timer), so they cost no system call per connection. The
@@ -102,14 +104,21 @@ func (s *Server) rawListen(ln net.Listener) *rawListener {
 // quick after Listen), were cloned without them: the accept loop sets
 // them on each socket it takes until it first finds the backlog empty
 // (rawListener.early; TestSocketsQueuedBeforeServeGetOptions).
-func setSocketOptions(fd int) error {
-	for _, o := range [...]struct{ level, opt, v int }{
+func setSocketOptions(fd int, ka time.Duration) error {
+	opts := []struct{ level, opt, v int }{
 		{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
-		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
-		{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
-	} {
+		{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 0},
+	}
+	if ka > 0 {
+		secs := int(max(ka/time.Second, 1))
+		opts[1].v = 1
+		opts = append(opts, []struct{ level, opt, v int }{
+			{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs},
+			{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs},
+			{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
+		}...)
+	}
+	for _, o := range opts {
 		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.v); err != nil {
 			return fmt.Errorf("setsockopt: %w", err)
 		}
@@ -136,7 +145,7 @@ func (s *Server) acceptAll(l *rawListener) error {
 			switch err {
 			case nil:
 				if l.early {
-					if err := setSocketOptions(fd); err != nil {
+					if err := setSocketOptions(fd, s.opts.TCPKeepAlive); err != nil {
 						s.log.Debug("accepted socket without its options", "err", err)
 					}
 				}

@@ -39,21 +39,72 @@ func TestAcceptedSocketsInheritOptions(t *testing.T) {
 	checkSocketOptions(t, fd)
 }
 
+// TestTCPKeepAliveOption: Options.TCPKeepAlive sets the keep-alive probes'
+// idle time and interval, or turns them off, on the sockets of both accept
+// paths: the raw one (inherited from the listener) and net.Listener's
+// (set on each connection after Accept).
+func TestTCPKeepAliveOption(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ka   time.Duration
+		want int // seconds; 0: SO_KEEPALIVE off
+	}{
+		{"off", -1, 0},
+		{"40s", 40 * time.Second, 40},
+	} {
+		for _, path := range []string{"raw", "net.Listener"} {
+			t.Run(tc.name+"/"+path, func(t *testing.T) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if path == "net.Listener" {
+					ln = netListener{ln}
+				}
+				s, url := startServerOn(t, ln, Options{PingInterval: -1, TCPKeepAlive: tc.ka}, &echo{})
+				dial(t, url)
+				var fd int
+				waitFor(t, func() bool {
+					cs := s.snapshot()
+					if len(cs) == 1 && cs[0].fd >= 0 {
+						fd = int(cs[0].fd)
+						return true
+					}
+					return false
+				})
+				checkKeepAlive(t, fd, tc.want)
+			})
+		}
+	}
+}
+
 // checkSocketOptions checks that fd has the options Go sets on the sockets
 // it accepts.
 func checkSocketOptions(t *testing.T, fd int) {
 	t.Helper()
-	for _, o := range []struct {
+	checkKeepAlive(t, fd, 15)
+}
+
+// checkKeepAlive checks that fd has TCP_NODELAY and keep-alive probes
+// every secs seconds, 9 of them (secs 0: no probes).
+func checkKeepAlive(t *testing.T, fd, secs int) {
+	t.Helper()
+	type opt struct {
 		name       string
 		level, opt int
 		want       int
-	}{
+	}
+	opts := []opt{
 		{"TCP_NODELAY", unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
-		{"SO_KEEPALIVE", unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
-		{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
-		{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
-		{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
-	} {
+		{"SO_KEEPALIVE", unix.SOL_SOCKET, unix.SO_KEEPALIVE, min(secs, 1)},
+	}
+	if secs > 0 {
+		opts = append(opts,
+			opt{"TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs},
+			opt{"TCP_KEEPINTVL", unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs},
+			opt{"TCP_KEEPCNT", unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9})
+	}
+	for _, o := range opts {
 		got, err := unix.GetsockoptInt(fd, o.level, o.opt)
 		if err != nil || got != o.want {
 			t.Errorf("%s = %d (%v), want %d", o.name, got, err, o.want)
@@ -294,7 +345,7 @@ func BenchmarkSetSocketOptions(b *testing.B) {
 	b.ResetTimer()
 	sc.Control(func(fd uintptr) {
 		for range b.N {
-			if err := setSocketOptions(int(fd)); err != nil {
+			if err := setSocketOptions(int(fd), 15*time.Second); err != nil {
 				b.Fatal(err)
 			}
 		}

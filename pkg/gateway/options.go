@@ -37,6 +37,14 @@ type Options struct {
 	// IdleTimeout closes a connection from which nothing (not even a pong)
 	// was read for this long. Default 60s; negative disables it.
 	IdleTimeout time.Duration
+	// TCPKeepAlive is the idle time before the kernel's TCP keep-alive
+	// probes start on an accepted socket, and the interval between them
+	// (9 probes, as Go's). Default 15s, Go's own; negative turns the probes
+	// off. Each idle socket sends one probe per interval: at a million
+	// connections 15 s is some 66,000 probes and as many acknowledgements
+	// a second, while the WebSocket pings (PingInterval) and IdleTimeout
+	// already find a dead peer.
+	TCPKeepAlive time.Duration
 
 	// HTTP serves plain HTTP requests (no Upgrade header) on the WebSocket
 	// port, one request per connection. Nil answers them with 400.
@@ -139,6 +147,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = 60 * time.Second
+	}
+	if o.TCPKeepAlive == 0 {
+		o.TCPKeepAlive = 15 * time.Second
 	}
 	if o.MaxHandshakesPerIP <= 0 {
 		o.MaxHandshakesPerIP = 32

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -218,6 +219,17 @@ func (s *Server) end(c *Conn, code ws.StatusCode, reason string) {
 	s.live--
 	s.signalEmptyLocked()
 	s.mu.Unlock()
+}
+
+// appendConns appends every registered connection to cs, in no order.
+func (s *Server) appendConns(cs []*Conn) []*Conn {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cs = slices.Grow(cs, s.conns.len())
+	for c := range s.conns.all() {
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 // snapshot copies the registry, so callers enqueue without holding s.mu,

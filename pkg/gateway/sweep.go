@@ -24,7 +24,7 @@ func (s *Server) runSweeper(e *engine) {
 				p.requestSweep()
 			}
 			now := nowNano()
-			for _, c := range s.snapshot() {
+			for _, c := range s.appendConns(nil) { // in no order: no byFD
 				if _, polled := c.tr.(*poller); polled {
 					c.sweep(now)
 				}
