@@ -122,6 +122,19 @@ func (m *Master) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("master: -listen: %w", err)
 	}
+	// The master never accepts: it holds the slots' sockets outside its
+	// netpoller, or every connection a worker accepts would wake it too.
+	for i, ln := range lns {
+		if lns[i], err = reuse.Hold(ln); err != nil {
+			ln.Close()
+			for j, ln := range lns {
+				if j != i {
+					ln.Close()
+				}
+			}
+			return fmt.Errorf("master: -listen: %w", err)
+		}
+	}
 	m.addr = lns[0].Addr().String()
 	m.lns = lns
 	if err := m.startControl(); err != nil {
@@ -219,7 +232,11 @@ func (m *Master) startWorkers(ctx context.Context) ([]process, error) {
 // replacement worker is about to accept (it calls reuse.Activate). A
 // replacement that fails to start so resets nobody.
 func (m *Master) listenSlot(context.Context) (net.Listener, error) {
-	return reuse.Bind(m.addr)
+	ln, err := reuse.Bind(m.addr)
+	if err != nil {
+		return nil, err
+	}
+	return reuse.Hold(ln) // outside the netpoller, once the worker makes it listen
 }
 
 // ReloadTLS makes every worker read its TLS certificate files again: new

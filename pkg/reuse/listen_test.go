@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -111,4 +115,99 @@ func TestBindThenActivate(t *testing.T) {
 		}
 		ln.Close()
 	}
+}
+
+// TestHoldKeepsTheSocketOutOfThePoller: a held socket keeps listening
+// (a listener made from its File accepts), its own Accept fails, and
+// closing it leaves the other copy working; the master holds its slots'
+// sockets so, and its threads no longer wake for every connection.
+func TestHoldKeepsTheSocketOutOfThePoller(t *testing.T) {
+	lns, err := ListenN(context.Background(), "127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := Hold(lns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Accept(); !errors.Is(err, ErrHeld) {
+		t.Fatalf("Accept on a held socket: %v, want ErrHeld", err)
+	}
+	f, err := File(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer worker.Close()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := File(h); err == nil {
+		t.Fatal("File of a closed held socket worked")
+	}
+	c, err := net.Dial("tcp", h.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	a, err := worker.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+}
+
+// TestHeldSocketIsWatchedByNoEpoll: the point of Hold. A listener's socket
+// is in the netpoller's epoll set (its fdinfo lists it); the held copy's
+// descriptor is in no epoll set of this process.
+func TestHeldSocketIsWatchedByNoEpoll(t *testing.T) {
+	lns, err := ListenN(context.Background(), "127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lfd int
+	raw, _ := lns[0].(syscall.Conn).SyscallConn()
+	raw.Control(func(fd uintptr) { lfd = int(fd) })
+	if !watched(t, lfd) {
+		t.Fatalf("the listener's descriptor %d is in no epoll set: the check cannot tell", lfd)
+	}
+	h, err := Hold(lns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	hfd := h.(*held).fd
+	if watched(t, hfd) {
+		t.Fatalf("the held descriptor %d is in an epoll set", hfd)
+	}
+}
+
+// watched reports whether fd is in an epoll set of this process, from the
+// "tfd:" lines of every epoll descriptor's /proc/self/fdinfo.
+func watched(t *testing.T, fd int) bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || target != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(info), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "tfd:" && f[1] == strconv.Itoa(fd) {
+				return true
+			}
+		}
+	}
+	return false
 }
