@@ -67,3 +67,33 @@ func TestTargets16(t *testing.T) {
 		t.Errorf("idle-large row %q: want the ratio to the better peer, 2.50× nbio", rows["idle-large"])
 	}
 }
+
+// TestMillionTarget: the million's row is judged on its own run, named by
+// its date: met only with a million held, none failed, and every tick to
+// each.
+func TestMillionTarget(t *testing.T) {
+	row := func(m *millionRun) string {
+		d := &doc{run: &run{results: map[string]*result{}, million: m}}
+		d.millionTarget()
+		return strings.TrimSpace(d.b.String())
+	}
+	if got := row(nil); !strings.HasSuffix(got, "not run | – |") {
+		t.Errorf("no million run: %q", got)
+	}
+	m := &millionRun{}
+	m.res.OK = true
+	m.res.Connect = &record.Connect{Opened: 1_000_000}
+	m.res.Push = &record.Push{AllDelivered: true}
+	if got := row(m); !strings.HasSuffix(got, "**yes** |") || !strings.Contains(got, "1,000,000 held, every tick to each") {
+		t.Errorf("a million, every tick: %q", got)
+	}
+	m.res.Push.AllDelivered, m.res.OK = false, false
+	if got := row(m); !strings.HasSuffix(got, "**no** |") {
+		t.Errorf("ticks missed: %q", got)
+	}
+	m.res.Push.AllDelivered, m.res.OK = true, true
+	m.res.Connect.Opened, m.res.Connect.Failed = 999_901, 99
+	if got := row(m); !strings.HasSuffix(got, "**no** |") {
+		t.Errorf("99 failed to open: %q", got)
+	}
+}
