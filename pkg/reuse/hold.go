@@ -2,7 +2,6 @@ package reuse
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,22 +24,9 @@ var ErrHeld = errors.New("reuse: a held socket is not accepted on")
 // listener's Accept fails with [ErrHeld]; [File] and Close work as on
 // any other, and Addr is ln's.
 func Hold(ln net.Listener) (net.Listener, error) {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return nil, fmt.Errorf("reuse: %T has no file descriptor", ln)
-	}
-	raw, err := sc.SyscallConn()
+	fd, err := dupOf(ln)
 	if err != nil {
-		return nil, fmt.Errorf("reuse: %w", err)
-	}
-	fd, dupErr := -1, error(nil)
-	if err := raw.Control(func(s uintptr) {
-		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return nil, fmt.Errorf("reuse: %w", err)
-	}
-	if dupErr != nil {
-		return nil, fmt.Errorf("reuse: dup listener: %w", dupErr)
+		return nil, err
 	}
 	h := &held{fd: fd, addr: ln.Addr()}
 	ln.Close() // the socket stays open through fd

@@ -71,26 +71,34 @@ func CheckFree(addr string) error {
 // non-blocking mode and keeps working in this process. The caller closes the
 // returned file.
 func File(ln net.Listener) (*os.File, error) {
+	dup, err := dupOf(ln)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(dup), "listener:"+ln.Addr().String()), nil
+}
+
+// dupOf duplicates ln's socket descriptor (close-on-exec), through
+// SyscallConn, leaving ln as it was.
+func dupOf(ln net.Listener) (int, error) {
 	sc, ok := ln.(syscall.Conn)
 	if !ok {
-		return nil, fmt.Errorf("reuse: %T has no file descriptor", ln)
+		return -1, fmt.Errorf("reuse: %T has no file descriptor", ln)
 	}
 	raw, err := sc.SyscallConn()
 	if err != nil {
-		return nil, fmt.Errorf("reuse: %w", err)
+		return -1, fmt.Errorf("reuse: %w", err)
 	}
-	var dup int
-	var dupErr error
-	err = raw.Control(func(fd uintptr) {
+	dup, dupErr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) {
 		dup, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reuse: %w", err)
+	}); err != nil {
+		return -1, fmt.Errorf("reuse: %w", err)
 	}
 	if dupErr != nil {
-		return nil, fmt.Errorf("reuse: dup listener: %w", dupErr)
+		return -1, fmt.Errorf("reuse: dup listener: %w", dupErr)
 	}
-	return os.NewFile(uintptr(dup), "listener:"+ln.Addr().String()), nil
+	return dup, nil
 }
 
 // FromFile makes a listener of an inherited socket file and closes f; the
