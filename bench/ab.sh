@@ -128,6 +128,24 @@ chat() {
 	"${STOP[@]}" >/dev/null
 }
 
+# peer NAME LABEL [loadgen flags]: one phase against bench/peers/NAME,
+# started for it on a free port and stopped after.
+peer() {
+	local name=$1 label=$2 port
+	shift 2
+	port=$("$LG" freeport)
+	"$BIN/$name" -listen "127.0.0.1:$port" >>"$RUN/$name.log" 2>&1 &
+	GPID=$!
+	"$LG" waitport "127.0.0.1:$port"
+	PHASE=$((PHASE + 1))
+	log "$name $label"
+	"$LG" -server "$name" -label "$label" -config "bench/peers/$name" -url "ws://127.0.0.1:$port/" -server-pid "$GPID" \
+		-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m "$@" >"$OUT/$name-$label.json" || log "$name $label FAILED"
+	kill "$GPID"
+	wait "$GPID" || true # killed by our signal
+	GPID=
+}
+
 for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 	for rev in "$@"; do
 		for phase in $PHASES; do
@@ -174,30 +192,10 @@ for t in $(seq "$FIRST_TRIAL" "$LAST_TRIAL"); do
 		done
 	done
 	if [[ " $PHASES " == *" gorilla "* ]]; then
-		port=$("$LG" freeport)
-		"$BIN/gorilla" -listen "127.0.0.1:$port" >>"$RUN/gorilla.log" 2>&1 &
-		GPID=$!
-		"$LG" waitport "127.0.0.1:$port"
-		PHASE=$((PHASE + 1))
-		log "gorilla echo-100@$t"
-		"$LG" -server gorilla -label "echo-100@$t" -config bench/peers/gorilla -url "ws://127.0.0.1:$port/" -server-pid "$GPID" \
-			-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m -mode echo -conns 100 -warmup 1s -duration 10s >"$OUT/gorilla-echo-100@$t.json" || log "gorilla echo-100@$t FAILED"
-		kill "$GPID"
-		wait "$GPID" || true # killed by our signal
-		GPID=
+		peer gorilla "echo-100@$t" -mode echo -conns 100 -warmup 1s -duration 10s
 	fi
 	if [[ " $PHASES " == *" nbio "* ]]; then
-		port=$("$LG" freeport)
-		"$BIN/nbio" -listen "127.0.0.1:$port" >>"$RUN/nbio.log" 2>&1 &
-		GPID=$!
-		"$LG" waitport "127.0.0.1:$port"
-		PHASE=$((PHASE + 1))
-		log "nbio connect-10k@$t"
-		"$LG" -server nbio -label "connect-10k@$t" -config bench/peers/nbio -url "ws://127.0.0.1:$port/" -server-pid "$GPID" \
-			-src "127.$PHASE.0.2" -per-proc 18000 -timeout 5m -mode idle -settle 1s -conns 10000 >"$OUT/nbio-connect-10k@$t.json" || log "nbio connect-10k@$t FAILED"
-		kill "$GPID"
-		wait "$GPID" || true # killed by our signal
-		GPID=
+		peer nbio "connect-10k@$t" -mode idle -settle 1s -conns 10000
 	fi
 done
 ROWS=("$@")
