@@ -196,9 +196,10 @@ func setMemoryLimit(limit int64, log *slog.Logger) {
 // use; 0 leaves that default), unless the environment's GOMAXPROCS (which
 // the runtime already applied) says otherwise. Fewer Ps than the CPUs
 // spare a worker idle Ps spinning for work, which a connect storm on
-// -count 4 pays once per process; they also leave it fewer threads to
-// claim CPU with when the machine is busy, which delayed broadcasts
-// (docs/architecture.md, issue 16), so the default keeps the runtime's.
+// -count 4 pays once per process (docs/architecture.md, issue 16); the
+// master asks for the cores divided among the workers unless -worker-cores
+// is given, so that the workers together run one P per core, as
+// Workerman runs one single-threaded process per core.
 func setProcs(cores int, log *slog.Logger) {
 	if env := os.Getenv("GOMAXPROCS"); env != "" {
 		log.Debug("GOMAXPROCS from the environment", "GOMAXPROCS", env)

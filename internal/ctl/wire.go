@@ -78,8 +78,8 @@ type WorkerStatus struct {
 	// its Go memory limit in bytes (0: none): what its setup resolved.
 	Cores       int   `json:"cores"`
 	MemoryLimit int64 `json:"memory_limit"`
-	// Procs is the worker's GOMAXPROCS: -worker-cores when given (at most
-	// the CPUs it may use), unless its environment set GOMAXPROCS.
+	// Procs is the worker's GOMAXPROCS: its share of the cores (Cores, at
+	// most the CPUs it may use), unless its environment set GOMAXPROCS.
 	Procs int `json:"procs"`
 	// Build is the worker's own build ("VERSION (GOVERSION OS/ARCH)"): a
 	// reload runs the program on disk, which may be newer than the

@@ -130,11 +130,12 @@ func (m *Master) startChild(ctx context.Context, slot int, ln net.Listener) (*ex
 // setup is what the worker of slot is told (see ctl.Setup).
 func (m *Master) setup(slot int) ctl.Setup {
 	o := m.opts
+	cores := CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0))
 	return ctl.Setup{
 		Slot: slot, Config: o.Config, AppName: o.AppName, AppFlags: o.AppFlags,
 		NATSURL: m.natsURL, NATSAuth: o.NATSAuth, TicketKeys: m.ticketKeys(),
-		Cores:         CoresFor(o.WorkerCores, o.Count, runtime.GOMAXPROCS(0)),
-		Procs:         o.WorkerCores, // only when asked for: see CoresFor
+		Cores:         cores,
+		Procs:         cores,
 		MaxConns:      Share(o.MaxConns, o.Count),
 		MaxConnsPerIP: Share(o.MaxConnsPerIP, o.Count),
 		MemoryLimit:   o.WorkerMemoryLimit,

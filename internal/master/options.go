@@ -63,7 +63,7 @@ func jsonString(raw json.RawMessage, s *string) error { return json.Unmarshal(ra
 
 // CoresFor is the share of cores CPUs each of count workers may use at
 // once (its epoll pollers and broadcast writers, see gateway.Options.Cores,
-// and, only when asked for, its GOMAXPROCS): asked, when positive;
+// and its GOMAXPROCS): asked, when positive;
 // otherwise the cores divided among the workers, at least 1. Workerman's
 // model is the same: a single-threaded event loop per process, a process
 // per core.

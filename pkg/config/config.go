@@ -115,8 +115,8 @@ type Config struct {
 	// WorkerCores is how many cores each worker may use at once
 	// (-worker-cores): its epoll pollers and broadcast writers, and its
 	// GOMAXPROCS (at most the CPUs it may use; the environment's
-	// GOMAXPROCS wins). 0: the cores divided among the workers (see
-	// CoresFor), and the Go runtime's own GOMAXPROCS.
+	// GOMAXPROCS wins). 0: the cores divided among the workers, at
+	// least 1 (see CoresFor).
 	WorkerCores int
 	// PingInterval is how often every connection is pinged
 	// (-ping-interval). 0: never. Default 25s.

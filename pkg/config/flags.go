@@ -47,7 +47,7 @@ func (c *Config) workerFlags(fs *flag.FlagSet) {
 	flagx.ListVar(fs, &c.Subprotocols, "subprotocols", "subprotocols the server speaks, in order of preference, comma-separated")
 	fs.BoolVar(&c.RequireSubprotocol, "require-subprotocol", c.RequireSubprotocol, "refuse upgrades that offer none of -subprotocols")
 	fs.BoolVar(&c.Deflate, "deflate", c.Deflate, "negotiate permessage-deflate with clients that offer it")
-	fs.IntVar(&c.WorkerCores, "worker-cores", c.WorkerCores, "cores each worker may use at once: its epoll pollers and broadcast writers, and its GOMAXPROCS (at most the CPUs; a GOMAXPROCS in the environment wins) (0: the cores divided among the workers, at least 1, and the Go runtime's own GOMAXPROCS)")
+	fs.IntVar(&c.WorkerCores, "worker-cores", c.WorkerCores, "cores each worker may use at once: its epoll pollers and broadcast writers, and its GOMAXPROCS (at most the CPUs; a GOMAXPROCS in the environment wins) (0: the cores divided among the workers, at least 1)")
 	fs.DurationVar(&c.PingInterval, "ping-interval", c.PingInterval, "how often to ping every connection, which clients answer on their own (0: never)")
 	fs.DurationVar(&c.TCPKeepAlive, "tcp-keepalive", c.TCPKeepAlive, "idle time before the kernel's TCP keep-alive probes start on a client's socket, and their interval (0: no probes; the pings and -idle-timeout find a dead peer)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "close a connection that sent nothing, not even a pong, for this long (0: never)")

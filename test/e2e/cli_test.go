@@ -280,10 +280,9 @@ func TestHelp(t *testing.T) {
 }
 
 // TestWorkerCores: every worker is started with its share of the cores,
-// -worker-cores when given, the cores divided among the workers otherwise.
-// With -worker-cores it runs that many Ps (GOMAXPROCS), never more than the
-// CPUs it may use; without, the runtime's default; a GOMAXPROCS in the
-// environment wins over both.
+// -worker-cores when given, the cores divided among the workers otherwise,
+// and runs that many Ps (GOMAXPROCS), never more than the CPUs it may use;
+// a GOMAXPROCS in the environment wins over both.
 func TestWorkerCores(t *testing.T) {
 	t.Parallel()
 	if env := os.Getenv("GOMAXPROCS"); env != "" {
@@ -294,7 +293,7 @@ func TestWorkerCores(t *testing.T) {
 		extra, env  []string
 		cores, want int // want: the workers' GOMAXPROCS
 	}{
-		{nil, nil, max(1, cpus/2), cpus},
+		{nil, nil, max(1, cpus/2), max(1, cpus/2)},
 		{[]string{"-worker-cores", "1"}, nil, 1, 1},
 		{[]string{"-worker-cores", "3"}, nil, 3, min(3, cpus)},
 		{[]string{"-worker-cores", "1"}, []string{"GOMAXPROCS=3"}, 1, 3},
