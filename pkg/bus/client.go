@@ -2,10 +2,14 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,7 +62,8 @@ func (s *Subscription) Unsubscribe() error {
 }
 
 // Connect connects to NATS. The first connection must succeed within
-// ConnectTimeout; after that the client reconnects on its own, without end,
+// ConnectTimeout (a handshake the server cuts short is tried again, up to
+// three times in all, see cutHandshake); after that the client reconnects on its own, without end,
 // whenever the connection drops, and restores its subscriptions.
 func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if opts.URL == "" {
@@ -88,7 +93,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{subj: subjects{opts.Prefix}, log: log, pub: pub}
-	nc, err := nats.Connect(opts.URL, append(opts.Auth.natsOptions(),
+	natsOpts := append(opts.Auth.natsOptions(),
 		nats.Name(opts.Name),
 		nats.Timeout(opts.ConnectTimeout),
 		nats.MaxReconnects(-1),
@@ -110,12 +115,39 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 			}
 			log.Error("bus error", "subject", subject, "err", err)
 		}),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
+	)
+	for attempt := 1; ; attempt++ {
+		nc, err := nats.Connect(opts.URL, natsOpts...)
+		if err == nil {
+			c.nc = nc
+			return c, nil
+		}
+		if attempt == handshakeAttempts || !cutHandshake(err) {
+			return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
+		}
+		log.Warn("bus: NATS closed the connection during the handshake; trying again", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bus: connect to NATS at %s: %w (after %w)", opts.URL, ctx.Err(), err)
+		case <-time.After(opts.ReconnectWait):
+		}
 	}
-	c.nc = nc
-	return c, nil
+}
+
+// handshakeAttempts bounds Connect's tries when the server cuts the
+// handshake.
+const handshakeAttempts = 3
+
+// cutHandshake reports whether err is the server closing a connection it
+// had accepted before the client's CONNECT was through. NATS does that
+// when its authentication timer (2 s from the accept) runs out, which on a
+// saturated machine can happen to a client that was simply not scheduled
+// in time; the next try usually succeeds. A refused connection, a wrong
+// password or a bad URL is not retried: trying again cannot fix it.
+func cutHandshake(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(strings.ToLower(err.Error()), "authentication timeout")
 }
 
 // Reconnects counts the times the client reconnected after losing its

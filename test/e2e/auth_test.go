@@ -365,11 +365,7 @@ func TestEventsCarryNoHeadersByDefault(t *testing.T) {
 // events.
 func subscribeEvents(t *testing.T, c *cluster) <-chan backendEvent {
 	t.Helper()
-	nc, err := nats.Connect(c.status().Master.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConnect(t, c.status().Master.NATSURL)
 	evs := make(chan backendEvent, 16)
 	if _, err := nc.Subscribe("wsfleet.events.open", func(m *nats.Msg) {
 		var ev backendEvent

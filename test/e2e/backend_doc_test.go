@@ -217,11 +217,7 @@ func TestBackendDocCLI(t *testing.T) {
 		}
 	}
 	// The subscription is live once it prints what we publish.
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConnect(t, url)
 	waitFor(t, expectTimeout, func() error {
 		if err := nc.Publish("wsfleet.events.probe", []byte(`{"conn":"probe"}`)); err != nil {
 			return err

@@ -125,11 +125,7 @@ func TestBusOutsiderRefused(t *testing.T) {
 			t.Errorf("%s: %v, want an authorization violation", name, err)
 		}
 	}
-	nc, err := nats.Connect(st.Master.NATSURL)
-	if err != nil {
-		t.Fatalf("the backend account: %v", err)
-	}
-	nc.Close()
+	natsConnect(t, st.Master.NATSURL).Close()
 
 	if nc, err := nats.Connect("nats://"+routeAddr, nats.UserInfo("wsfleet-route", "e2e-route-secret"), nats.MaxReconnects(0), nats.Timeout(5*time.Second)); err == nil {
 		nc.Close()

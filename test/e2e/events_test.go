@@ -37,11 +37,7 @@ type backendEvent struct {
 // through the documented send and command subjects.
 func TestEventsBackend(t *testing.T) {
 	c := startCluster(t, clusterOpts{count: 4, app: "none", extra: []string{"-events", "-events-headers", "X-App-Token"}})
-	nc, err := nats.Connect(c.status().Master.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConnect(t, c.status().Master.NATSURL)
 	evs := make(chan backendEvent, 64)
 	// Two backend instances in one queue group: each event reaches one.
 	for i := 0; i < 2; i++ {

@@ -26,11 +26,7 @@ func TestChatHistoryBackendJoin(t *testing.T) {
 	x := c.dial()
 	row := c.owners([]*wsClient{x})[x]
 	node := row.ID[:strings.LastIndex(row.ID[:strings.LastIndex(row.ID, "-")], "-")]
-	nc, err := nats.Connect(c.status().Master.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConnect(t, c.status().Master.NATSURL)
 	if _, err := nc.Request("$JS.API.STREAM.NAMES", nil, time.Second); err == nil {
 		t.Error("the backend account reached the JetStream API")
 	}

@@ -138,11 +138,7 @@ func TestHostileChatBigRoom(t *testing.T) {
 	// nothing needs to be read from them.
 	c := startCluster(t, clusterOpts{count: 2, app: "chat", nats: natsSrv.url(),
 		extra: []string{"-ping-interval", "0", "-idle-timeout", "0"}})
-	nc, err := nats.Connect(natsSrv.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := natsConnect(t, natsSrv.url())
 
 	var want []string
 	total := 0

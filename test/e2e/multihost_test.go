@@ -42,11 +42,7 @@ func subscribeDistinctTicksVia(t *testing.T, url string, dial natsDialer) <-chan
 	if dial != nil {
 		opts = append(opts, nats.SetCustomDialer(dial))
 	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConnect(t, url, opts...)
 	ch := make(chan tickSeen, 1024)
 	var last uint64
 	if _, err := nc.Subscribe(allSubject, func(m *nats.Msg) {

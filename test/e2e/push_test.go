@@ -78,11 +78,7 @@ func checkPushOncePerTick(t *testing.T, count int) {
 // time of every message published there.
 func subscribeTicks(t *testing.T, url string) <-chan time.Time {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.Name("e2e tick observer"))
-	if err != nil {
-		t.Fatalf("connect to the master's NATS %q: %v", url, err)
-	}
-	t.Cleanup(nc.Close)
+	nc := natsConnect(t, url, nats.Name("e2e tick observer"))
 	ch := make(chan time.Time, 1024)
 	if _, err := nc.Subscribe(allSubject, func(*nats.Msg) {
 		select {
