@@ -168,11 +168,11 @@ func waitReplaced(t *testing.T, c *cluster, before *statusJSON, timeout time.Dur
 	return after
 }
 
-// TestReloadGraceful: with `reload -g -grace 2s` the old workers' clients
+// TestReloadGraceful: with `reload -g -grace 10s` the old workers' clients
 // stay connected and served until the grace has passed, then get 1012.
 func TestReloadGraceful(t *testing.T) {
 	t.Parallel()
-	const grace = 2 * time.Second
+	const grace = stepsGrace
 	c := startCluster(t, clusterOpts{count: 2})
 	before := c.status()
 	clients := c.dialN(6)
