@@ -284,6 +284,28 @@ wss_connect() {
 	stop_server
 }
 
+# connect_wide TRIAL: the connect storm with one worker per core (-count
+# ECHO_WIDE, the README's sizing; issue 16), at the small size and at the
+# peers' large size, and the peers' storms at the same sizes, once each.
+# The idle phases measure -count IDLE_COUNT's.
+connect_wide() {
+	local s t n size
+	t=$(trial "$1")
+	for size in small large; do
+		n=$SMALL
+		[[ $size == large ]] && n=$PEER_LARGE
+		((n > 0)) || continue
+		start_wsfleet push "$ECHO_WIDE" 1h -ping-interval 0 -idle-timeout 0
+		measure "connect-$size-wide$t" -mode connect-rate -conns "$n"
+		stop_server
+		for s in $PEERS; do
+			start_peer "$s"
+			measure "connect-$size$t" -mode connect-rate -conns "$n"
+			stop_server
+		done
+	done
+}
+
 # reload_phase: `master reload` (hand-off, issue 15) while every connection
 # gets the push app's tick each RELOAD_INTERVAL: the reload's time, and per
 # connection the ticks missed or doubled and the longest wait for a message.
@@ -313,6 +335,9 @@ main() {
 			same_n "$t"
 		done
 	fi
+	for t in $(seq "$TRIALS"); do
+		connect_wide "$t"
+	done
 	wss_connect
 	for t in $(seq "$TRIALS"); do
 		echo_all "$t"

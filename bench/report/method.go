@@ -33,12 +33,16 @@ idle and broadcast phases run the push app (its timer set to 1 h so it stays qui
 Broadcast) with 4 workers; the peers
 are single processes, so they cannot hold 50k connections here and their large phase is 19k.
 
+**Connect storms.** The idle phases' open is a storm: every client process dials at once, 64 in flight each,
+and the figure is the connections over the server's CPU from the command to the last handshake. The
+connect-* phases run that storm alone, three trials of each server interleaved, at the small size and at the
+peers' large size, with wsfleet on one worker per core (the README's sizing; the idle phases run 4 workers).
+
 **Echo.** 32-byte text messages, closed loop per client, after an unmeasured warm-up; wsfleet runs its echo app
 (which answers "hello " + the message: the clients expect that prefix) with one worker, as each peer is one
 process, and again with one worker per core (rows "-count 2"). Each worker runs one epoll poller per core it
-has (` + "`master start -worker-cores`" + `), at most one fewer than its Ps: a poller blocked in epoll_wait holds its P in
-a system call, and with every P held so the Go runtime's sysmon never backs off and retakes a P every 20 µs,
-which perf showed costing a worker 15 % of its CPU. Latency is
+has (` + "`master start -worker-cores`" + `; by default its share of the cores, and as many Go Ps), at most one
+fewer than its Ps and at least one. Latency is
 kept in a histogram of 2 % buckets; the maximum is exact. Round trips per server CPU-second divide the round
 trips in the window by utime + stime of all server processes over the same window. "Rest of machine" is the
 machine's busy time (/proc/stat) less server and clients: other processes, and interrupt time not charged to

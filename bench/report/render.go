@@ -325,21 +325,42 @@ func (d *doc) connect() {
 		"its processes over that time (for wsfleet the master with its embedded NATS, and every worker; 10 ms ticks).\n")
 	d.p("| phase | server | connections | client processes | source addresses | seconds | connections/s | server CPU-s | connections per server CPU-s | client CPU-s |")
 	d.p("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	labels := append(d.sizes(), "push")
-	for _, l := range labels {
+	row := func(l, s string) {
+		r := d.run.get(s, l)
+		if r == nil || r.Connect == nil {
+			return
+		}
+		c := r.Connect
+		cpu, per, cli := "–", "–", "–"
+		if c.ServerCPUSeconds > 0 {
+			cpu, per, cli = fmt.Sprintf("%.2f", c.ServerCPUSeconds), thousands(c.PerCPUSecond)+trialNote(r, thousands), fmt.Sprintf("%.2f", c.ClientCPUSeconds)
+		}
+		d.p("| %s | %s | %s | %d | %d | %.2f | %s | %s | %s | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
+			c.Seconds, thousands(c.PerSecond), cpu, per, cli)
+	}
+	for _, l := range append(d.sizes(), "push") {
 		for _, s := range servers {
-			if r := d.run.get(s, l); r != nil && r.Connect != nil {
-				c := r.Connect
-				cpu, per, cli := "–", "–", "–"
-				if c.ServerCPUSeconds > 0 {
-					cpu, per, cli = fmt.Sprintf("%.2f", c.ServerCPUSeconds), thousands(c.PerCPUSecond), fmt.Sprintf("%.2f", c.ClientCPUSeconds)
-				}
-				d.p("| %s | %s | %s | %d | %d | %.2f | %s | %s | %s | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
-					c.Seconds, thousands(c.PerSecond), cpu, per, cli)
-			}
+			row(l, s)
+		}
+	}
+	// The storms alone, wsfleet with one worker per core (connect_wide).
+	for _, l := range []string{"connect-small", "connect-large"} {
+		row(l+"-wide", "wsfleet")
+		for _, s := range servers[1:] {
+			row(l, s)
 		}
 	}
 	d.p("")
+	if w := d.run.get("wsfleet", "connect-small-wide"); w != nil {
+		idle := "the idle phases' configuration"
+		if i := d.run.get("wsfleet", "idle-small"); i != nil {
+			idle = "`" + i.Config + "`"
+		}
+		d.p("The idle-* rows are the storms that open the idle phases' connections, wsfleet as %s. The connect-* rows "+
+			"are storms alone, at the small size and at the peers' large size: wsfleet as `%s` (one worker per core, "+
+			"the README's sizing) and each peer, the median of the trials (every trial's connections per server "+
+			"CPU-s in parentheses).\n", idle, w.Config)
+	}
 	for _, size := range d.sizes() {
 		d.ratios(size, "connections/s (higher is better)", func(r *result) float64 { return r.Connect.PerSecond })
 		d.ratios(size, "connections per server CPU-s (higher is better)", func(r *result) float64 { return r.Connect.PerCPUSecond })

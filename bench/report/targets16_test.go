@@ -33,6 +33,12 @@ func TestTargets16(t *testing.T) {
 		}),
 		res("gorilla", "idle-large", 19000, connect(11000, 8000)),
 		res("nbio", "idle-large", 19000, connect(12000, 8500)),
+		res("wsfleet", "connect-small-wide", 10000, connect(15000, 11000)), // 1.25x nbio, faster wall
+		res("gorilla", "connect-small", 10000, connect(6000, 6000)),
+		res("nbio", "connect-small", 10000, connect(12000, 10000)),
+		res("wsfleet", "connect-large-wide", 19000, connect(13000, 11000)), // 1.08x nbio
+		res("gorilla", "connect-large", 19000, connect(6000, 6000)),
+		res("nbio", "connect-large", 19000, connect(12000, 10000)),
 		res("wsfleet", "echo-100-wide", 100, echo(110000)),
 		res("gorilla", "echo-100", 100, echo(100000)),
 		res("wsfleet", "echo-1000-wide", 1000, echo(105000)),
@@ -45,23 +51,28 @@ func TestTargets16(t *testing.T) {
 	md := d.b.String()
 	rows := map[string]string{}
 	for _, line := range strings.Split(md, "\n") {
-		for _, key := range []string{"idle-small", "idle-large", "100 clients", "1000 clients", "512 B", "wss://"} {
+		for _, key := range []string{"idle-small", "idle-large", "connect-small", "connect-large", "100 clients", "1000 clients", "512 B", "wss://"} {
 			if strings.Contains(line, key) {
 				rows[key] = line
 			}
 		}
 	}
 	for key, want := range map[string]string{
-		"idle-small":   "**no**",  // per CPU-s met, wall slower than gorilla
-		"idle-large":   "**yes**", // 2.50x nbio, faster wall
-		"100 clients":  "**yes**", // 1.10x
-		"1000 clients": "**no**",  // 1.05x
-		"512 B":        "**yes**",
-		"wss://":       "**no**",
+		"idle-small":    "**no**",  // per CPU-s met, wall slower than gorilla
+		"idle-large":    "**yes**", // 2.50x nbio, faster wall
+		"connect-small": "**yes**", // one worker per core: 1.25x nbio, faster wall
+		"connect-large": "**no**",  // 1.08x nbio
+		"100 clients":   "**yes**", // 1.10x
+		"1000 clients":  "**no**",  // 1.05x
+		"512 B":         "**yes**",
+		"wss://":        "**no**",
 	} {
 		if !strings.HasSuffix(rows[key], want+" |") {
 			t.Errorf("row %s = %q, want it to end %s", key, rows[key], want)
 		}
+	}
+	if !strings.Contains(rows["connect-small"], "1.25× nbio") || !strings.Contains(rows["connect-small"], "one worker per core") {
+		t.Errorf("connect-small row %q: want one worker per core's ratio to the better peer, 1.25× nbio", rows["connect-small"])
 	}
 	if !strings.Contains(rows["idle-large"], "2.50× nbio") {
 		t.Errorf("idle-large row %q: want the ratio to the better peer, 2.50× nbio", rows["idle-large"])

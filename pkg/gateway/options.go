@@ -78,10 +78,10 @@ type Options struct {
 	// servers sharing a machine (wsfleet's workers) each set their share.
 	// Default GOMAXPROCS. A broadcast is written by Cores goroutines, and
 	// Cores epoll pollers serve plain TCP connections, but never more than
-	// GOMAXPROCS-1 (at least one): a poller blocked in epoll_wait holds
-	// its P in a system call, and with every P held so the runtime's
-	// sysmon never backs off and retakes a P every 20 µs. Fewer pollers
-	// also gather more ready sockets per epoll_wait.
+	// GOMAXPROCS-1 (at least one): fewer pollers gather more ready sockets
+	// per wake-up. (The bound was first set when a poller blocked in
+	// epoll_wait and so held its P in a system call; pollers now wait in
+	// Go's netpoller, see epoll.go.)
 	Cores int
 
 	// Admit, when set, decides every upgrade before the server answers
