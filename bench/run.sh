@@ -72,6 +72,7 @@ else
 fi
 WSS_WARMUP=4       # wss://: connections each client process opens and closes first, filling its session cache
 WSS_PER_SOURCE=100 # wss://: 64 dials in flight spread over sources, under wsfleet's 32 handshakes per address
+PUSH_COALESCE=5ms  # push: a client process that found few sockets ready sleeps this long (loadgen -read-coalesce)
 IDLE_COUNT=4          # wsfleet workers for the idle and broadcast phases
 RELOAD_COUNT=4        # wsfleet workers for the reload phase
 RELOAD_AFTER=2        # ticks of the window before the reload
@@ -344,7 +345,7 @@ main() {
 	done
 	start_wsfleet push "$PUSH_COUNT" "$PUSH_INTERVAL"
 	measure push -mode push -conns "$PUSH_CONNS" -nats "$NATS" \
-		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL"
+		-ticks "$PUSH_TICKS" -push-interval "$PUSH_INTERVAL" -read-coalesce "$PUSH_COALESCE"
 	stop_server
 	reload_phase
 	history_phase

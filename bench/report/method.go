@@ -82,7 +82,10 @@ connection before the next (quick mode: 2 workers, 1 s). The load generator subs
 got a tick before this subscriber did moves the tick's time back to its own receipt), watches the ticks it
 asked for, and waits until every connection has had them all, for at most two intervals. A connection gets the
 pushes in the order they were published, so its receipts since the first tick of the window are ticks 1, 2, …
-in turn, however late each one is.
+in turn, however late each one is. A client process that found few sockets ready sleeps 5 ms before it waits
+again (` + "`loadgen -read-coalesce`" + `, as ` + "`make bench-million`" + `'s clients do), so that it reads many ticks per wake-up: without it
+the 100,000 clients spent about twice the server's CPU on the same two cores, and on a busy day ticks queued
+behind one another until the window closed. Delays are read times, so at most 5 ms later.
 
 **Limits.** Clients and servers share the same two cores, so the load generator's own CPU is in every
 latency and throughput figure but the held broadcasts' (the same for every server). Loopback TCP is cheaper than a real network and has

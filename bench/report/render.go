@@ -170,6 +170,15 @@ func trialNote(r *result, f func(float64) string) string {
 	return fmt.Sprintf(" (median of %d runs: %s)", len(r.trials), strings.Join(vs, ", "))
 }
 
+// connectNote is trialNote for a connect storm's figure: only a result
+// whose trials are storms alone (its key figure is the storm's) has them.
+func connectNote(r *result) string {
+	if r == nil || r.Echo != nil || r.Broadcast != nil || r.Chat != nil {
+		return ""
+	}
+	return trialNote(r, thousands)
+}
+
 func (d *doc) met(ok bool) string {
 	if d.quick {
 		return "– (quick run)"
@@ -333,7 +342,7 @@ func (d *doc) connect() {
 		c := r.Connect
 		cpu, per, cli := "–", "–", "–"
 		if c.ServerCPUSeconds > 0 {
-			cpu, per, cli = fmt.Sprintf("%.2f", c.ServerCPUSeconds), thousands(c.PerCPUSecond)+trialNote(r, thousands), fmt.Sprintf("%.2f", c.ClientCPUSeconds)
+			cpu, per, cli = fmt.Sprintf("%.2f", c.ServerCPUSeconds), thousands(c.PerCPUSecond)+connectNote(r), fmt.Sprintf("%.2f", c.ClientCPUSeconds)
 		}
 		d.p("| %s | %s | %s | %d | %d | %.2f | %s | %s | %s | %s |", l, s, thousands(float64(r.Conns)), r.ClientProcs, r.Sources,
 			c.Seconds, thousands(c.PerSecond), cpu, per, cli)

@@ -78,7 +78,7 @@ func (d *doc) connectTarget(what string, w *result, peerLabel string) {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %s per CPU-s%s, %s/s at %s", s, thousands(p.Connect.PerCPUSecond),
-			trialNote(p, thousands), thousands(p.Connect.PerSecond), kConns(p.Conns)))
+			connectNote(p), thousands(p.Connect.PerSecond), kConns(p.Conns)))
 		if p.Connect.PerCPUSecond > best {
 			best, bestName = p.Connect.PerCPUSecond, s
 		}
@@ -89,6 +89,6 @@ func (d *doc) connectTarget(what string, w *result, peerLabel string) {
 	}
 	rt := w.Connect.PerCPUSecond / best
 	d.p("| connections per server CPU-second ≥ 1.2 × the better peer's, and connections/s no worse, %s | wsfleet %s per CPU-s%s, %s/s at %s; %s: %.2f× %s | %s |",
-		what, thousands(w.Connect.PerCPUSecond), trialNote(w, thousands), thousands(w.Connect.PerSecond), kConns(w.Conns),
+		what, thousands(w.Connect.PerCPUSecond), connectNote(w), thousands(w.Connect.PerSecond), kConns(w.Conns),
 		strings.Join(parts, "; "), rt, bestName, d.met(rt >= 1.2 && wall))
 }

@@ -46,6 +46,9 @@ func TestTargets16(t *testing.T) {
 	} {
 		run.results[r.Server+" "+r.Label] = r
 	}
+	// An idle phase's trials are its broadcast's p99s, not storms.
+	nbio := run.get("nbio", "idle-large")
+	nbio.Broadcast, nbio.trials = &record.Broadcast{}, []float64{186, 197, 208}
 	d := &doc{run: run}
 	d.targets16()
 	md := d.b.String()
@@ -73,6 +76,9 @@ func TestTargets16(t *testing.T) {
 	}
 	if !strings.Contains(rows["connect-small"], "1.25× nbio") || !strings.Contains(rows["connect-small"], "one worker per core") {
 		t.Errorf("connect-small row %q: want one worker per core's ratio to the better peer, 1.25× nbio", rows["connect-small"])
+	}
+	if strings.Contains(rows["idle-large"], "median of") {
+		t.Errorf("idle-large row %q lists the broadcast's trials as the storm's", rows["idle-large"])
 	}
 	if !strings.Contains(rows["idle-large"], "2.50× nbio") {
 		t.Errorf("idle-large row %q: want the ratio to the better peer, 2.50× nbio", rows["idle-large"])
