@@ -188,7 +188,8 @@ func newBrowserTabs(t *testing.T, n int, timeout time.Duration) []context.Contex
 // (the mini-program chat page through the wx shim, one tab each) in a
 // room, while a Go member says 300 messages, each after the server's copy
 // of the one before; a `reload` after the 100th and a `restart` after the
-// 200th close every connection while messages keep coming. At the end each
+// 200th close every connection while messages keep coming (the 250th waits
+// for the old master to be gone). At the end each
 // page's message handler got the 300 messages exactly once, in order, and
 // no page heard of an incomplete recovery.
 func TestWsfleetJSAcrossReloadRestart(t *testing.T) {
@@ -240,10 +241,14 @@ func TestWsfleetJSAcrossReloadRestart(t *testing.T) {
 				wsjsStep(t, tab, names[i]+" reconnected after the reload", wsjsEvents("joined", `"resumed":true`, 1))
 			}
 			c.runBackground("restart", "-pid-file", c.pidFile)
+		case 250:
+			// The restart closes the sender's connection before the
+			// last messages, however slow it is to begin: on CI's
+			// loaded machine the sender once said all 300 before it did.
+			if code := c.waitFgExit(60 * time.Second); code != 0 {
+				t.Errorf("the old foreground master exited %d on restart, want 0", code)
+			}
 		}
-	}
-	if code := c.waitFgExit(60 * time.Second); code != 0 {
-		t.Errorf("the old foreground master exited %d on restart, want 0", code)
 	}
 	waitFor(t, readyTimeout, func() error {
 		st, err := c.tryStatus()
