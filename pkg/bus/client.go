@@ -61,10 +61,11 @@ func (s *Subscription) Unsubscribe() error {
 	return nil
 }
 
-// Connect connects to NATS. The first connection must succeed within
-// ConnectTimeout (a handshake the server cuts short is tried again, up to
-// three times in all, see cutHandshake); after that the client reconnects on its own, without end,
-// whenever the connection drops, and restores its subscriptions.
+// Connect connects to NATS. Each try at the first connection must succeed
+// within ConnectTimeout; a handshake the server cuts short is tried again,
+// handshakeAttempts tries in all (see cutHandshake). After that the client
+// reconnects on its own, without end, whenever the connection drops, and
+// restores its subscriptions.
 func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if opts.URL == "" {
 		return nil, fmt.Errorf("bus: no NATS URL")
@@ -125,7 +126,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		if attempt == handshakeAttempts || !cutHandshake(err) {
 			return nil, fmt.Errorf("bus: connect to NATS at %s: %w", opts.URL, err)
 		}
-		log.Warn("bus: NATS closed the connection during the handshake; trying again", "attempt", attempt, "err", err)
+		log.Warn("bus handshake cut short; trying again", "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("bus: connect to NATS at %s: %w (after %w)", opts.URL, ctx.Err(), err)

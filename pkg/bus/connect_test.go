@@ -9,10 +9,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cuttingProxy forwards connections to a NATS server, except that it cuts
-// the first cut of them right after the server's INFO, as NATS itself does
+// the first `cut` connections right after the server's INFO, as NATS itself does
 // to a client whose CONNECT is later than its authentication timeout.
 type cuttingProxy struct {
 	ln       net.Listener
@@ -93,8 +94,13 @@ func TestConnectRetriesCutHandshake(t *testing.T) {
 	if err := c.PublishAll(Message{Data: []byte("through")}); err != nil {
 		t.Fatal(err)
 	}
-	if m := <-got; string(m.Data) != "through" {
-		t.Fatalf("got %q", m.Data)
+	select {
+	case m := <-got:
+		if string(m.Data) != "through" {
+			t.Fatalf("got %q", m.Data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the message published through the proxy never came back")
 	}
 	c.Close(context.Background())
 	if n := p.accepted.Load(); n != 2 {
